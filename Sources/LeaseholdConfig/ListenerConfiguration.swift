@@ -1,0 +1,62 @@
+/// An HTTP listener (`listener "tcp" { … }`).
+public struct ListenerConfiguration: Sendable, Hashable {
+    /// The default bind address.
+    public static let defaultAddress = "127.0.0.1:8200"
+    /// The default request body limit: 32 MiB, as in Vault.
+    public static let defaultMaximumRequestSize = 32 << 20
+
+    /// `host:port` to bind.
+    public var address: String
+    /// TLS settings, or `nil` when `tls_disable` is set.
+    public var tls: TLSListenerConfiguration?
+    /// The largest accepted request body, in bytes.
+    public var maximumRequestSize: Int
+
+    /// Creates a listener configuration.
+    public init(
+        address: String = defaultAddress,
+        tls: TLSListenerConfiguration?,
+        maximumRequestSize: Int = defaultMaximumRequestSize
+    ) {
+        self.address = address
+        self.tls = tls
+        self.maximumRequestSize = maximumRequestSize
+    }
+}
+
+/// The TLS settings of a listener.
+public struct TLSListenerConfiguration: Sendable, Hashable {
+    /// A TLS protocol version the broker accepts as a minimum.
+    public enum Version: String, Sendable, Hashable {
+        /// TLS 1.2 (the default).
+        case tls12
+        /// TLS 1.3.
+        case tls13
+    }
+
+    /// PEM certificate chain file.
+    public var certificateFile: String
+    /// PEM private key file.
+    public var keyFile: String
+    /// PEM bundle of CAs trusted for client certificates, if client certificates are used.
+    public var clientCAFile: String?
+    /// Whether every client must present a certificate signed by ``clientCAFile``.
+    public var requiresClientCertificate: Bool
+    /// The lowest protocol version accepted.
+    public var minimumVersion: Version
+
+    /// Creates TLS settings.
+    public init(
+        certificateFile: String,
+        keyFile: String,
+        clientCAFile: String? = nil,
+        requiresClientCertificate: Bool = false,
+        minimumVersion: Version = .tls12
+    ) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.clientCAFile = clientCAFile
+        self.requiresClientCertificate = requiresClientCertificate
+        self.minimumVersion = minimumVersion
+    }
+}

@@ -1,0 +1,155 @@
+import LeaseholdCore
+import LeaseholdHCL
+
+/// Decodes a parsed configuration document into a ``ServerConfiguration``.
+enum ServerConfigurationDecoder {
+    private static let logLevels: Set<String> = ["trace", "debug", "info", "warn", "warning", "err", "error"]
+
+    static func decode(_ document: HCLObject) throws -> ServerConfiguration {
+        var reader = ConfigurationReader(document)
+        var warnings: [String] = []
+        reader.markRead("storage", "backend", "listener", "seal")
+        let storage = try decodeStorage(document, warnings: &warnings)
+        let listeners = try document.blocks(named: "listener", labelCount: 1).map { block in
+            try decodeListener(block, warnings: &warnings)
+        }
+        let seal = try decodeSeal(document, warnings: &warnings)
+        let defaultTTL = try reader.ttl("default_lease_ttl") ?? ServerConfiguration.defaultLeaseTTLLimit
+        let maxTTL = try reader.ttl("max_lease_ttl") ?? ServerConfiguration.defaultLeaseTTLLimit
+        guard defaultTTL <= maxTTL else {
+            throw reader.error("default_lease_ttl (\(defaultTTL)) cannot exceed max_lease_ttl (\(maxTTL))")
+        }
+        let logLevel = try reader.string("log_level")?.lowercased()
+        if let logLevel, !logLevels.contains(logLevel) {
+            throw reader.error("invalid log_level \(HCLError.excerpt(logLevel))")
+        }
+        if try reader.bool("ui") == true { warnings.append("ui is not supported and was ignored") }
+        if try reader.string("cluster_addr") != nil {
+            warnings.append("cluster_addr was ignored: clustering is not supported")
+        }
+        return ServerConfiguration(
+            storage: storage,
+            listeners: listeners,
+            seal: seal,
+            defaultLeaseTTL: defaultTTL,
+            maxLeaseTTL: maxTTL,
+            apiAddress: try reader.string("api_addr"),
+            disableMlock: try reader.bool("disable_mlock") ?? false,
+            logLevel: logLevel,
+            rolesDirectory: try reader.string("roles_directory"),
+            warnings: warnings + reader.unreadKeyWarnings
+        )
+    }
+
+    private static func decodeStorage(_ document: HCLObject, warnings: inout [String]) throws -> StorageConfiguration {
+        let blocks =
+            try document.blocks(named: "storage", labelCount: 1) + document.blocks(named: "backend", labelCount: 1)
+        guard blocks.count == 1, let block = blocks.first else {
+            throw ConfigurationError(
+                blocks.isEmpty
+                    ? "a storage block is required" : "exactly one storage block is allowed, found \(blocks.count)"
+            )
+        }
+        let type = block.labels[0]
+        var reader = ConfigurationReader(block.body, context: "storage \(HCLError.excerpt(type))")
+        let storage: StorageConfiguration
+        switch type {
+        case "sqlite":
+            guard let directory = try reader.string("path"), !directory.isEmpty else {
+                throw reader.error("path is required")
+            }
+            storage = .sqlite(directory: directory)
+        case "postgresql":
+            guard let url = try reader.string("connection_url"), !url.isEmpty else {
+                throw reader.error("connection_url is required")
+            }
+            storage = .postgresql(connectionURL: url)
+        case "inmem":
+            storage = .inMemory
+        default:
+            throw ConfigurationError(
+                "unsupported storage type \(HCLError.excerpt(type)) (supported: sqlite, postgresql, inmem)"
+            )
+        }
+        warnings += reader.unreadKeyWarnings
+        return storage
+    }
+
+    private static func decodeListener(_ block: HCLBlock, warnings: inout [String]) throws -> ListenerConfiguration {
+        let type = block.labels[0]
+        var reader = ConfigurationReader(block.body, context: "listener \(HCLError.excerpt(type))")
+        guard type == "tcp" else {
+            throw ConfigurationError("unsupported listener type \(HCLError.excerpt(type)) (supported: tcp)")
+        }
+        let address = try reader.string("address") ?? ListenerConfiguration.defaultAddress
+        let size = try reader.integer("max_request_size") ?? 0
+        guard size >= 0 else { throw reader.error("max_request_size cannot be negative: the limit cannot be disabled") }
+        let tls: TLSListenerConfiguration?
+        if try reader.bool("tls_disable") == true {
+            reader.markRead(
+                "tls_cert_file",
+                "tls_key_file",
+                "tls_client_ca_file",
+                "tls_require_and_verify_client_cert",
+                "tls_min_version"
+            )
+            warnings.append("listener \(HCLError.excerpt(address)): TLS is disabled")
+            tls = nil
+        } else {
+            tls = try decodeTLS(&reader)
+        }
+        warnings += reader.unreadKeyWarnings
+        return ListenerConfiguration(
+            address: address,
+            tls: tls,
+            maximumRequestSize: size == 0 ? ListenerConfiguration.defaultMaximumRequestSize : size
+        )
+    }
+
+    private static func decodeTLS(_ reader: inout ConfigurationReader) throws -> TLSListenerConfiguration {
+        guard let certificate = try reader.string("tls_cert_file"), let key = try reader.string("tls_key_file") else {
+            throw reader.error("tls_cert_file and tls_key_file are required unless tls_disable is set")
+        }
+        let clientCA = try reader.string("tls_client_ca_file")
+        let requiresClientCertificate = try reader.bool("tls_require_and_verify_client_cert") ?? false
+        if requiresClientCertificate, clientCA == nil {
+            throw reader.error("tls_require_and_verify_client_cert needs tls_client_ca_file")
+        }
+        let versionName = try reader.string("tls_min_version") ?? TLSListenerConfiguration.Version.tls12.rawValue
+        guard let version = TLSListenerConfiguration.Version(rawValue: versionName) else {
+            if versionName == "tls10" || versionName == "tls11" {
+                throw reader.error(
+                    "tls_min_version \(HCLError.excerpt(versionName)) is too old: TLS 1.2 is the minimum"
+                )
+            }
+            throw reader.error("invalid tls_min_version \(HCLError.excerpt(versionName)) (tls12 or tls13)")
+        }
+        return TLSListenerConfiguration(
+            certificateFile: certificate,
+            keyFile: key,
+            clientCAFile: clientCA,
+            requiresClientCertificate: requiresClientCertificate,
+            minimumVersion: version
+        )
+    }
+
+    private static func decodeSeal(_ document: HCLObject, warnings: inout [String]) throws -> SealConfiguration? {
+        let blocks = try document.blocks(named: "seal", labelCount: 1)
+        guard let block = blocks.first else { return nil }
+        guard blocks.count == 1 else { throw ConfigurationError("only one seal block is allowed") }
+        let type = block.labels[0]
+        var reader = ConfigurationReader(block.body, context: "seal \(HCLError.excerpt(type))")
+        let seal: SealConfiguration
+        switch type {
+        case "shamir":
+            seal = .shamir
+        case "keyfile":
+            guard let path = try reader.string("path"), !path.isEmpty else { throw reader.error("path is required") }
+            seal = .keyFile(path: path)
+        default:
+            throw ConfigurationError("unsupported seal type \(HCLError.excerpt(type)) (supported: shamir, keyfile)")
+        }
+        warnings += reader.unreadKeyWarnings
+        return seal
+    }
+}

@@ -1,0 +1,107 @@
+/// Queues concurrent commits so that one writer applies many of them in a single physical transaction.
+///
+/// Callers ``submit(_:)`` a batch and wait. The first caller that finds no writer active becomes the *leader*: it takes
+/// every queued batch (up to ``maximumGroupSize``), hands the group to the `apply` closure given at creation, and
+/// resumes each waiter with its own result. While the leader is inside `apply`, new submissions queue up and form the
+/// next group. When the leader's own batch is done it hands leadership to the oldest waiter, so no caller drains the
+/// queue forever.
+///
+/// The queue knows nothing about storage: `apply` must apply the whole group in one transaction, report one result per
+/// batch (in order), and return only after the transaction is durable. If `apply` throws, every batch of the group
+/// fails with that error. No waiter is resumed before `apply` returned, so nobody is acknowledged before the commit.
+///
+/// Cancelling a waiting caller does not withdraw its batch; the batch is applied or fails with its group.
+public actor GroupCommitQueue<Batch: Sendable> {
+    /// Applies a group of batches in one transaction and returns one result per batch, in order.
+    public typealias Apply = @Sendable ([Batch]) async throws -> [Result<Void, any Error>]
+
+    /// Why a waiting caller was woken.
+    private enum Wakeup: Sendable {
+        /// The caller's batch was applied (or failed) as part of another leader's group.
+        case finished(Result<Void, any Error>)
+        /// The caller is the new leader; its batch is no longer queued.
+        case lead
+    }
+
+    private struct Waiter {
+        var batch: Batch
+        var continuation: CheckedContinuation<Wakeup, Never>
+    }
+
+    /// The largest number of batches applied in one transaction.
+    public let maximumGroupSize: Int
+    private let apply: Apply
+    private var waiters: [Waiter] = []
+    private var hasLeader = false
+    private var isClosed = false
+    private var idleContinuations: [CheckedContinuation<Void, Never>] = []
+
+    /// Creates a queue.
+    ///
+    /// - Parameters:
+    ///   - maximumGroupSize: The largest number of batches applied in one transaction (at least 1).
+    ///   - apply: Applies one group durably; see the type documentation for the contract.
+    public init(maximumGroupSize: Int = 256, apply: @escaping Apply) {
+        precondition(maximumGroupSize >= 1, "a group holds at least one batch")
+        self.maximumGroupSize = maximumGroupSize
+        self.apply = apply
+    }
+
+    /// Queues a batch and returns once it is durably applied, or throws the error its group or batch failed with.
+    ///
+    /// Throws ``LeaseholdError/Code/storeUnavailable`` after ``close()``.
+    public func submit(_ batch: Batch) async throws {
+        guard !isClosed else { throw LeaseholdError(.storeUnavailable, "the store is closed") }
+        if hasLeader {
+            let wakeup = await withCheckedContinuation { continuation in
+                waiters.append(Waiter(batch: batch, continuation: continuation))
+            }
+            if case .finished(let result) = wakeup { return try result.get() }
+        }
+        hasLeader = true
+        try await lead(with: batch)
+    }
+
+    /// Refuses new batches and waits until every batch already queued has been applied.
+    public func close() async {
+        isClosed = true
+        guard hasLeader else { return }
+        await withCheckedContinuation { idleContinuations.append($0) }
+    }
+
+    /// Applies the leader's batch together with the oldest queued batches, then passes leadership on.
+    private func lead(with batch: Batch) async throws {
+        let followers = waiters.prefix(maximumGroupSize - 1)
+        waiters.removeFirst(followers.count)
+        let group = [batch] + followers.map(\.batch)
+
+        var results: [Result<Void, any Error>]
+        do {
+            results = try await apply(group)
+            if results.count != group.count {
+                results = Array(
+                    repeating: .failure(LeaseholdError(.internalError, "group commit returned the wrong number of results")),
+                    count: group.count)
+            }
+        } catch {
+            results = Array(repeating: .failure(error), count: group.count)
+        }
+
+        for (follower, result) in zip(followers, results.dropFirst()) {
+            follower.continuation.resume(returning: .finished(result))
+        }
+        handOverLeadership()
+        try results[0].get()
+    }
+
+    /// Wakes the oldest waiter as the next leader, or marks the queue idle.
+    private func handOverLeadership() {
+        if waiters.isEmpty {
+            hasLeader = false
+            for continuation in idleContinuations { continuation.resume() }
+            idleContinuations.removeAll()
+        } else {
+            waiters.removeFirst().continuation.resume(returning: .lead)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LeaseholdCore
+import LeaseholdPolicy
+import LeaseholdService
+import Logging
+import NIOCore
+
+/// Limits applied to every request before the broker sees it.
+public struct RequestLimits: Sendable {
+    /// The largest accepted body, in bytes (413 beyond it).
+    public var maximumBodySize: Int
+    /// JSON depth and string-count limits.
+    public var json: JSONComplexityGuard
+
+    /// Creates limits; the defaults follow OpenBao's listener defaults.
+    public init(maximumBodySize: Int = 32 * 1024 * 1024, json: JSONComplexityGuard = JSONComplexityGuard()) {
+        self.maximumBodySize = maximumBodySize
+        self.json = json
+    }
+}
+
+/// Translates HTTP requests in Vault's wire format into logical requests, and the broker's answers back.
+public struct APIResponder: HTTPResponder {
+    public typealias Context = BrokerRequestContext
+
+    let broker: Broker
+    let limits: RequestLimits
+    let renderMetrics: @Sendable () -> String
+
+    /// Creates the responder. `renderMetrics` returns the Prometheus text exposition for `sys/metrics`.
+    public init(broker: Broker, limits: RequestLimits, renderMetrics: @escaping @Sendable () -> String) {
+        self.broker = broker
+        self.limits = limits
+        self.renderMetrics = renderMetrics
+    }
+
+    public func respond(to request: Request, context: BrokerRequestContext) async throws -> Response {
+        let isHead = request.method == .head
+        do {
+            let logical = try await makeLogicalRequest(from: request, context: context)
+            let response = try await broker.handle(logical)
+            return try render(response, requestID: logical.requestID, isHead: isHead)
+        } catch let error as LeaseholdError {
+            return errorResponse(error, isHead: isHead)
+        } catch is NIOTooManyBytesError {
+            return errorResponse(LeaseholdError(.payloadTooLarge, "http: request body too large"), isHead: isHead)
+        } catch {
+            context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
+            return errorResponse(LeaseholdError(.internalError, "internal error"), isHead: isHead)
+        }
+    }
+
+    // MARK: Request translation
+
+    private func makeLogicalRequest(from request: Request, context: BrokerRequestContext) async throws -> LogicalRequest {
+        let rawPath = request.uri.path
+        guard rawPath.hasPrefix("/v1/") else { throw LeaseholdError(.unsupportedPath, "not found") }
+        let path = try RequestPath.normalize(String(rawPath.dropFirst(4)))
+        if let namespace = request.headers[.vaultNamespace], !namespace.isEmpty, namespace != "/", namespace != "root" {
+            throw LeaseholdError(.unsupportedPath, "namespace not found")
+        }
+        let query = Dictionary(
+            request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { _, last in last })
+        var operation: LogicalOperation
+        var data: [String: JSONValue] = [:]
+        switch request.method {
+        case .get, .head:
+            let list = try RequestData(query.mapValues(JSONValue.string)).bool("list") ?? false
+            operation = list ? .list : .read
+            data = query.filter { $0.key != "list" }.mapValues(JSONValue.string)
+        case .delete:
+            operation = .delete
+            data = query.mapValues(JSONValue.string)
+        case .post, .put:
+            operation = .update
+            data = try await body(of: request)
+        case .patch:
+            guard request.headers[.contentType]?.hasPrefix("application/merge-patch+json") == true else {
+                throw LeaseholdError(
+                    .unsupportedMediaType,
+                    "PATCH requires Content-Type of application/merge-patch+json, provided \(request.headers[.contentType]?.prefix(64) ?? "")")
+            }
+            operation = .patch
+            data = try await body(of: request)
+        case HTTPRequest.Method("LIST"):
+            operation = .list
+            data = query.mapValues(JSONValue.string)
+        default:
+            throw LeaseholdError.unsupportedOperation
+        }
+        return LogicalRequest(
+            operation: operation, path: path, data: RequestData(data), clientToken: clientToken(of: request),
+            wrapTTL: try wrapTTL(of: request), remoteAddress: context.remoteAddress)
+    }
+
+    private func body(of request: Request) async throws -> [String: JSONValue] {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limits.maximumBodySize {
+            throw LeaseholdError(.payloadTooLarge, "http: request body too large")
+        }
+        let buffer = try await request.body.collect(upTo: limits.maximumBodySize)
+        let bytes = buffer.readableBytesView
+        if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) {
+            return [:]
+        }
+        try limits.json.check(bytes)
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch {
+            throw LeaseholdError.invalidRequest("failed to parse JSON input")
+        }
+        switch value {
+        case .object(let members): return members
+        case .null: return [:]
+        default: throw LeaseholdError.invalidRequest("failed to parse JSON input: the body must be a JSON object")
+        }
+    }
+
+    private func clientToken(of request: Request) -> SecretValue? {
+        if let token = request.headers[.vaultToken], !token.isEmpty { return SecretValue(token) }
+        if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
+            let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            return token.isEmpty ? nil : SecretValue(token)
+        }
+        return nil
+    }
+
+    private func wrapTTL(of request: Request) throws -> TTL? {
+        guard let header = request.headers[.vaultWrapTTL], !header.isEmpty else { return nil }
+        do {
+            return try TTL.parse(header)
+        } catch {
+            throw LeaseholdError.invalidRequest("error parsing X-Vault-Wrap-TTL header: invalid duration")
+        }
+    }
+
+    // MARK: Response rendering
+
+    private func render(_ response: LogicalResponse, requestID: String, isHead: Bool) throws -> Response {
+        switch response.shape {
+        case .metrics:
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: renderMetrics())))
+        case .raw:
+            return try json(.object(response.data ?? [:]), status: response.status ?? 200, isHead: isHead)
+        case .envelope, .envelopeWithTopLevelData:
+            if response.isEmpty { return Response(status: .noContent) }
+            var body: [String: JSONValue] = [
+                "request_id": .string(response.wrapInfo == nil ? requestID : ""), "lease_id": .string(response.leaseID),
+                "renewable": .bool(response.renewable), "lease_duration": .int(Int(response.leaseDuration)),
+                "data": response.data.map(JSONValue.object) ?? .null,
+                "wrap_info": response.wrapInfo?.json ?? .null,
+                "warnings": response.warnings.isEmpty ? .null : .strings(response.warnings),
+                "auth": response.auth?.json ?? .null, "mount_type": "",
+            ]
+            if response.shape == .envelopeWithTopLevelData, let data = response.data {
+                for (key, value) in data where body[key] == nil { body[key] = value }
+            }
+            return try json(.object(body), status: response.status ?? 200, isHead: isHead)
+        }
+    }
+
+    private func json(_ value: JSONValue, status: Int, isHead: Bool) throws -> Response {
+        let status = HTTPResponse.Status(code: status)
+        if isHead { return Response(status: status) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private func errorResponse(_ error: LeaseholdError, isHead: Bool) -> Response {
+        let messages: [JSONValue] = error.code == .notFound || error.message.isEmpty ? [] : [.string(error.message)]
+        // Encoding an array of strings cannot fail.
+        return (try? json(.object(["errors": .array(messages)]), status: HTTPStatus.code(for: error), isHead: isHead))
+            ?? Response(status: .internalServerError)
+    }
+}
+
+extension HTTPField.Name {
+    static let vaultToken = Self("X-Vault-Token")!
+    static let vaultWrapTTL = Self("X-Vault-Wrap-TTL")!
+    static let vaultNamespace = Self("X-Vault-Namespace")!
+}

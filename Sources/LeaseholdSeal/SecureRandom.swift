@@ -1,0 +1,88 @@
+/// Random bytes, strings and identifiers from the system CSPRNG (`getrandom(2)` on Linux).
+///
+/// Character selection is unbiased: draws that would favour part of the alphabet are rejected.
+public enum SecureRandom {
+    /// The 62 characters `0-9`, `A-Z` and `a-z`, used for tokens and accessors.
+    public static let base62Alphabet: [Character] =
+        Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+    /// Returns `count` random bytes.
+    ///
+    /// - Precondition: `count >= 0`.
+    public static func bytes(_ count: Int) -> [UInt8] {
+        precondition(count >= 0, "byte count must not be negative")
+        var output = [UInt8](repeating: 0, count: count)
+        fill(&output[...])
+        return output
+    }
+
+    /// Returns a string of `length` characters drawn uniformly and independently from `alphabet`.
+    ///
+    /// - Precondition: `length >= 0` and `alphabet` is not empty.
+    public static func string(length: Int, alphabet: [Character]) -> String {
+        precondition(length >= 0, "length must not be negative")
+        precondition(!alphabet.isEmpty, "alphabet must not be empty")
+        var generator = SystemRandomNumberGenerator()
+        var output = ""
+        output.reserveCapacity(length)
+        for _ in 0..<length {
+            output.append(alphabet[uniformIndex(below: alphabet.count, using: &generator)])
+        }
+        return output
+    }
+
+    /// Returns a new token: `prefix` verbatim followed by 32 base62 characters (about 190 bits of entropy).
+    ///
+    /// The prefix includes its separator: `token(prefix: "s.")` yields e.g. `s.4kT…`, `token(prefix: "hvs.")`
+    /// yields `hvs.…`.
+    public static func token(prefix: String) -> String {
+        prefix + string(length: 32, alphabet: base62Alphabet)
+    }
+
+    /// Returns a new token accessor: 24 base62 characters.
+    public static func accessor() -> String {
+        string(length: 24, alphabet: base62Alphabet)
+    }
+
+    /// Returns a random (version 4, RFC 9562) UUID as lowercase text, e.g. `1b4e28ba-2fa1-41d2-883f-0016d3cca427`.
+    public static func uuid() -> String {
+        var raw = bytes(16)
+        raw[6] = (raw[6] & 0x0F) | 0x40  // version 4
+        raw[8] = (raw[8] & 0x3F) | 0x80  // RFC 4122/9562 variant
+        let hex = raw.map { byte in
+            let digits = String(byte, radix: 16)
+            return digits.count == 1 ? "0" + digits : digits
+        }
+        return [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]]
+            .map { $0.joined() }
+            .joined(separator: "-")
+    }
+
+    /// Overwrites every element of `buffer` with random bytes.
+    static func fill(_ buffer: inout ArraySlice<UInt8>) {
+        var generator = SystemRandomNumberGenerator()
+        var index = buffer.startIndex
+        while index < buffer.endIndex {
+            var word = generator.next()
+            for _ in 0..<Swift.min(8, buffer.endIndex - index) {
+                buffer[index] = UInt8(truncatingIfNeeded: word)
+                word &>>= 8
+                index += 1
+            }
+        }
+    }
+
+    /// A uniformly distributed integer in `0..<upperBound`, by rejection sampling (as `arc4random_uniform`).
+    static func uniformIndex(below upperBound: Int, using generator: inout some RandomNumberGenerator) -> Int {
+        precondition(upperBound > 0)
+        let bound = UInt64(upperBound)
+        // 2^64 mod bound: draws below this value would make the low residues more likely, so they are rejected.
+        let rejectionLimit = (0 &- bound) % bound
+        while true {
+            let draw: UInt64 = generator.next()
+            if draw >= rejectionLimit {
+                return Int(draw % bound)
+            }
+        }
+    }
+}

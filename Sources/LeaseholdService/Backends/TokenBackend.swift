@@ -1,0 +1,292 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdPolicy
+import LeaseholdSeal
+
+/// The token auth method, `auth/token/*`.
+enum TokenBackend {
+    static let routes: [Route] = [
+        Route("auth/token/create", handlers: [.update: { try await create($0, orphanEndpoint: false, roleName: nil) }]),
+        Route("auth/token/create-orphan", handlers: [.update: { try await create($0, orphanEndpoint: true, roleName: nil) }]),
+        Route("auth/token/create/:role", handlers: [.update: { try await create($0, orphanEndpoint: false, roleName: $0.parameter("role")) }]),
+        Route("auth/token/lookup-self", handlers: [.read: lookupSelf, .update: lookupSelf]),
+        Route("auth/token/lookup", handlers: [.update: lookup, .read: lookup]),
+        Route("auth/token/lookup-accessor", handlers: [.update: lookupAccessor]),
+        Route("auth/token/renew-self", handlers: [.update: renewSelf]),
+        Route("auth/token/renew", handlers: [.update: renew]),
+        Route("auth/token/renew-accessor", handlers: [.update: renewAccessor]),
+        Route("auth/token/revoke-self", handlers: [.update: revokeSelf]),
+        Route("auth/token/revoke", handlers: [.update: revoke]),
+        Route("auth/token/revoke-accessor", handlers: [.update: revokeAccessor]),
+        Route("auth/token/revoke-orphan", sudo: [.update, .create], handlers: [.update: revokeOrphan]),
+        Route("auth/token/accessors", sudo: [.list], handlers: [.list: listAccessors]),
+        Route("auth/token/roles", handlers: [.list: listRoles]),
+        Route(
+            "auth/token/roles/:name", exists: roleExists,
+            handlers: [.read: readRole, .update: writeRole, .delete: deleteRole]),
+    ]
+
+    // MARK: Create
+
+    static func create(_ context: OperationContext, orphanEndpoint: Bool, roleName: String?) async throws -> LogicalResponse {
+        let parent = try context.requireCaller().value
+        let data = context.data
+        let isPrivileged = context.acl.hasSudo(path: context.request.path) || parent.isRoot
+        var request = TokenRequest(policies: try data.stringList("policies") ?? parent.policies)
+        request.meta = try data.stringMap("meta") ?? data.stringMap("metadata") ?? [:]
+        let displayName = try data.string("display_name") ?? ""
+        request.displayName = Self.sanitizedDisplayName(displayName)
+        request.ttl = try data.ttl("ttl") ?? data.ttl("lease") ?? .zero
+        request.explicitMaxTTL = try data.ttl("explicit_max_ttl") ?? .zero
+        request.period = try data.ttl("period") ?? .zero
+        request.numUses = try data.int("num_uses") ?? 0
+        guard request.numUses >= 0 else { throw LeaseholdError.invalidRequest("number of uses cannot be negative") }
+        request.renewable = try data.bool("renewable") ?? true
+        request.noDefaultPolicy = try data.bool("no_default_policy") ?? false
+        request.environment = parent.environment
+        request.path = context.request.path
+        if let type = try data.string("type"), !["", "service", "default"].contains(type) {
+            throw LeaseholdError.invalidRequest("only service tokens are supported; got token type \(type.prefix(16))")
+        }
+        if let id = try data.string("id"), !id.isEmpty {
+            guard isPrivileged else { throw LeaseholdError.invalidRequest("root or sudo privileges required to specify token id") }
+            request.customID = SecretValue(id)
+        }
+        var orphan = orphanEndpoint
+        if try data.bool("no_parent") == true {
+            guard isPrivileged else { throw LeaseholdError.invalidRequest("root or sudo privileges required to create orphan token") }
+            orphan = true
+        }
+        if let roleName {
+            guard let role = try await context.services.store.read(TokenRole.self, at: StoreKey(.tokenRoles, roleName))?.value else {
+                throw LeaseholdError.invalidRequest("unknown role \(roleName.prefix(64))")
+            }
+            try apply(role: role, to: &request, orphan: &orphan)
+        } else if !parent.isRoot {
+            let requested = Set(request.policies).subtracting(["default"])
+            let allowed = Set(parent.policies)
+            guard requested.isSubset(of: allowed) || isPrivileged else {
+                throw LeaseholdError.invalidRequest("child policies must be subset of parent")
+            }
+        }
+        if request.policies.contains("root") && !parent.isRoot {
+            throw LeaseholdError.invalidRequest("root tokens may not be created by non-root tokens")
+        }
+        request.parentHash = orphan ? nil : parent.hash
+        if request.policies.isEmpty && request.noDefaultPolicy {
+            throw LeaseholdError.invalidRequest("token must have at least one policy")
+        }
+        let (token, entry) = try context.services.tokens.create(request, now: context.now, in: context.transaction)
+        return LogicalResponse(auth: authBlock(token: token, entry: entry, now: context.now))
+    }
+
+    private static func apply(role: TokenRole, to request: inout TokenRequest, orphan: inout Bool) throws {
+        let requested = Set(request.policies).subtracting(["default"])
+        if !role.allowedPolicies.isEmpty, !requested.isSubset(of: Set(role.allowedPolicies)) {
+            throw LeaseholdError.invalidRequest("token policies (\(requested.sorted())) must be subset of the role's allowed policies")
+        }
+        if !requested.isDisjoint(with: role.disallowedPolicies) {
+            throw LeaseholdError.invalidRequest("token policies include disallowed policies")
+        }
+        if role.allowedPolicies.isEmpty == false && requested.isEmpty {
+            request.policies = role.allowedPolicies
+        }
+        request.role = role.name
+        orphan = orphan || role.orphan
+        request.renewable = request.renewable && role.renewable
+        if role.tokenPeriod > 0 { request.period = TTL(seconds: role.tokenPeriod) }
+        if role.tokenExplicitMaxTTL > 0 {
+            request.explicitMaxTTL = request.explicitMaxTTL.isZero
+                ? TTL(seconds: role.tokenExplicitMaxTTL) : min(request.explicitMaxTTL, TTL(seconds: role.tokenExplicitMaxTTL))
+        }
+        if request.ttl.isZero, role.tokenTTL > 0 { request.ttl = TTL(seconds: role.tokenTTL) }
+        if role.tokenNumUses > 0 { request.numUses = request.numUses == 0 ? role.tokenNumUses : min(request.numUses, role.tokenNumUses) }
+        request.noDefaultPolicy = request.noDefaultPolicy || role.tokenNoDefaultPolicy
+        request.path = "auth/token/create/\(role.name)" + (role.pathSuffix.isEmpty ? "" : "/\(role.pathSuffix)")
+    }
+
+    /// `token-` plus the display name reduced to a safe alphabet, as Vault does.
+    static func sanitizedDisplayName(_ raw: String) -> String {
+        let cleaned = raw.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") ? $0 : "-" }
+        let trimmed = String(cleaned.prefix(64))
+        return trimmed.isEmpty ? "token" : "token-" + trimmed
+    }
+
+    static func authBlock(token: SecretValue, entry: TokenEntry, now: Date) -> AuthBlock {
+        AuthBlock(
+            clientToken: token, accessor: entry.accessor, policies: entry.policies, metadata: entry.meta,
+            leaseDuration: entry.remainingSeconds(at: now), renewable: entry.renewable && entry.expireTime != nil,
+            orphan: entry.isOrphan, numUses: entry.numUses)
+    }
+
+    // MARK: Lookup
+
+    static func lookupSelf(_ context: OperationContext) async throws -> LogicalResponse {
+        let caller = try context.requireCaller().value
+        return LogicalResponse(data: caller.lookupData(id: context.request.clientToken?.revealed ?? "", now: context.now))
+    }
+
+    static func lookup(_ context: OperationContext) async throws -> LogicalResponse {
+        guard let tokenText = try context.data.string("token"), !tokenText.isEmpty else {
+            return try await lookupSelf(context)
+        }
+        guard let entry = try await context.services.tokens.lookup(token: SecretValue(tokenText), now: context.now) else {
+            throw LeaseholdError.invalidRequest("bad token")
+        }
+        return LogicalResponse(data: entry.value.lookupData(id: tokenText, now: context.now))
+    }
+
+    static func lookupAccessor(_ context: OperationContext) async throws -> LogicalResponse {
+        let entry = try await entry(byAccessor: context)
+        return LogicalResponse(data: entry.value.lookupData(id: "", now: context.now))
+    }
+
+    private static func entry(byAccessor context: OperationContext) async throws -> Versioned<TokenEntry> {
+        let accessor = try context.data.requiredString("accessor")
+        guard let entry = try await context.services.tokens.lookup(accessor: accessor, now: context.now) else {
+            throw LeaseholdError.invalidRequest("invalid accessor")
+        }
+        return entry
+    }
+
+    private static func entry(byToken context: OperationContext) async throws -> Versioned<TokenEntry> {
+        let text = try context.data.requiredString("token")
+        guard let entry = try await context.services.tokens.lookup(token: SecretValue(text), now: context.now) else {
+            throw LeaseholdError.invalidRequest("token not found")
+        }
+        return entry
+    }
+
+    // MARK: Renew
+
+    static func renewSelf(_ context: OperationContext) async throws -> LogicalResponse {
+        try renew(try context.requireCaller(), token: context.request.clientToken, context: context)
+    }
+
+    static func renew(_ context: OperationContext) async throws -> LogicalResponse {
+        let entry = try await entry(byToken: context)
+        return try renew(entry, token: SecretValue(try context.data.requiredString("token")), context: context)
+    }
+
+    static func renewAccessor(_ context: OperationContext) async throws -> LogicalResponse {
+        try renew(try await entry(byAccessor: context), token: nil, context: context)
+    }
+
+    private static func renew(_ entry: Versioned<TokenEntry>, token: SecretValue?, context: OperationContext) throws -> LogicalResponse {
+        var current = entry.value
+        var condition = StoreCondition.version(entry.version)
+        if current.hash == context.caller?.value.hash, current.numUses > 0 {
+            // This request already staged one use of the caller, guarded by the version it read.
+            guard current.numUses > 1 else { throw LeaseholdError.invalidRequest("token has no remaining uses to renew") }
+            current.numUses -= 1
+            condition = .none
+        }
+        let increment = try context.data.ttl("increment") ?? .zero
+        let (renewed, warnings) = try context.services.tokens.renew(
+            current, condition: condition, increment: increment, now: context.now, in: context.transaction)
+        let block = authBlock(token: token ?? SecretValue(""), entry: renewed, now: context.now)
+        return LogicalResponse(auth: block, warnings: warnings)
+    }
+
+    // MARK: Revoke
+
+    static func revokeSelf(_ context: OperationContext) async throws -> LogicalResponse {
+        let caller = try context.requireCaller()
+        try await context.services.tokens.revokeTree(caller.value, in: context.transaction)
+        return .noContent
+    }
+
+    static func revoke(_ context: OperationContext) async throws -> LogicalResponse {
+        let text = try context.data.requiredString("token")
+        if let entry = try await context.services.tokens.lookup(token: SecretValue(text), now: context.now) {
+            try await context.services.tokens.revokeTree(entry.value, in: context.transaction)
+        }
+        return .noContent
+    }
+
+    static func revokeAccessor(_ context: OperationContext) async throws -> LogicalResponse {
+        let entry = try await entry(byAccessor: context)
+        try await context.services.tokens.revokeTree(entry.value, in: context.transaction)
+        return .noContent
+    }
+
+    static func revokeOrphan(_ context: OperationContext) async throws -> LogicalResponse {
+        let text = try context.data.requiredString("token")
+        guard let entry = try await context.services.tokens.lookup(token: SecretValue(text), now: context.now) else {
+            throw LeaseholdError.invalidRequest("token to revoke not found")
+        }
+        try await context.services.tokens.revokeOrphan(entry.value, in: context.transaction)
+        return .noContent
+    }
+
+    static func listAccessors(_ context: OperationContext) async throws -> LogicalResponse {
+        let keys = try await context.services.store.base.allKeys(in: .tokenAccessors)
+        guard !keys.isEmpty else { throw LeaseholdError.notFound }
+        return LogicalResponse(data: ["keys": .strings(keys)])
+    }
+
+    // MARK: Roles
+
+    static func roleExists(_ context: OperationContext) async throws -> Bool {
+        try await context.services.store.base.entry(StoreKey(.tokenRoles, try roleName(context))) != nil
+    }
+
+    private static func roleName(_ context: OperationContext) throws -> String {
+        let name = try context.parameter("name")
+        guard name.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw LeaseholdError.invalidRequest("invalid role name")
+        }
+        return name
+    }
+
+    static func listRoles(_ context: OperationContext) async throws -> LogicalResponse {
+        let keys = try await context.services.store.base.allKeys(in: .tokenRoles)
+        guard !keys.isEmpty else { throw LeaseholdError.notFound }
+        return LogicalResponse(data: ["keys": .strings(keys)])
+    }
+
+    static func readRole(_ context: OperationContext) async throws -> LogicalResponse {
+        guard let role = try await context.services.store.read(TokenRole.self, at: StoreKey(.tokenRoles, try roleName(context))) else {
+            throw LeaseholdError.notFound
+        }
+        return LogicalResponse(data: role.value.json)
+    }
+
+    static func writeRole(_ context: OperationContext) async throws -> LogicalResponse {
+        let name = try roleName(context)
+        let key = StoreKey(.tokenRoles, name)
+        let existing = try await context.services.store.read(TokenRole.self, at: key)
+        let data = context.data
+        var role = existing?.value ?? TokenRole(
+            name: name, allowedPolicies: [], disallowedPolicies: [], orphan: false, renewable: true, tokenPeriod: 0,
+            tokenExplicitMaxTTL: 0, tokenTTL: 0, tokenNumUses: 0, tokenNoDefaultPolicy: false, pathSuffix: "")
+        if let value = try data.stringList("allowed_policies") { role.allowedPolicies = value.map { $0.lowercased() } }
+        if let value = try data.stringList("disallowed_policies") { role.disallowedPolicies = value.map { $0.lowercased() } }
+        if let value = try data.bool("orphan") { role.orphan = value }
+        if let value = try data.bool("renewable") { role.renewable = value }
+        if let value = try data.ttl("token_period") ?? data.ttl("period") { role.tokenPeriod = value.seconds }
+        if let value = try data.ttl("token_explicit_max_ttl") ?? data.ttl("explicit_max_ttl") { role.tokenExplicitMaxTTL = value.seconds }
+        if let value = try data.ttl("token_ttl") { role.tokenTTL = value.seconds }
+        if let value = try data.int("token_num_uses") {
+            guard value >= 0 else { throw LeaseholdError.invalidRequest("token_num_uses cannot be negative") }
+            role.tokenNumUses = value
+        }
+        if let value = try data.bool("token_no_default_policy") { role.tokenNoDefaultPolicy = value }
+        if let value = try data.string("path_suffix") {
+            guard value.count <= 64, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw LeaseholdError.invalidRequest("path_suffix contains invalid characters")
+            }
+            role.pathSuffix = value
+        }
+        if let type = try data.string("token_type"), !["", "service", "default", "default-service"].contains(type) {
+            throw LeaseholdError.invalidRequest("only service tokens are supported")
+        }
+        try context.transaction.put(role, at: key, condition: existing.map { .version($0.version) } ?? .absent)
+        return .noContent
+    }
+
+    static func deleteRole(_ context: OperationContext) async throws -> LogicalResponse {
+        context.transaction.delete(StoreKey(.tokenRoles, try roleName(context)))
+        return .noContent
+    }
+}

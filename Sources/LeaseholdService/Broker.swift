@@ -1,0 +1,181 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdPolicy
+import Logging
+
+/// The broker: answers logical requests with Vault's semantics.
+///
+/// For every request that reaches authentication it resolves the token, checks the ACL (default deny), runs the
+/// backend's handler, and commits the handler's writes together with one audit row in a single store batch.
+/// If that commit fails, the request fails: nothing is answered without its audit row.
+public final class Broker: Sendable {
+    /// The seal state.
+    public let seal: SealManager
+    let store: any BrokerStore
+    let limits: LeaseLimits
+    let information: ServerInformation
+    let logger: Logger
+    let now: @Sendable () -> Date
+    let policyCache = PolicyCache()
+    let metrics = BrokerMetrics()
+    private let routes: [(prefix: String, routes: [Route])]
+
+    /// Creates a broker over `store`.
+    public init(
+        store: any BrokerStore, seal: SealManager, limits: LeaseLimits, information: ServerInformation,
+        logger: Logger, now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.store = store
+        self.seal = seal
+        self.limits = limits
+        self.information = information
+        self.logger = logger
+        self.now = now
+        self.routes = [
+            ("sys/", SystemBackend.routes + WrappingBackend.routes),
+            ("auth/token/", TokenBackend.routes),
+        ]
+    }
+
+    /// Handles a request. Errors are ``LeaseholdError`` values with caller-safe messages.
+    public func handle(_ request: LogicalRequest) async throws -> LogicalResponse {
+        let started = ContinuousClock.now
+        do {
+            let response = try await dispatch(request)
+            metrics.record(request: request, status: response.status ?? (response.isEmpty ? 204 : 200), since: started)
+            return response
+        } catch let error as LeaseholdError {
+            metrics.record(request: request, status: HTTPStatus.code(for: error), since: started)
+            throw error
+        } catch {
+            logger.error("unexpected error", metadata: ["request.id": "\(request.requestID)", "error.type": "\(type(of: error))"])
+            metrics.record(request: request, status: 500, since: started)
+            throw LeaseholdError(.internalError, "internal error")
+        }
+    }
+
+    private func dispatch(_ request: LogicalRequest) async throws -> LogicalResponse {
+        if let bootstrap = try await BootstrapEndpoints(broker: self).handle(request) { return bootstrap }
+        let keys = try await seal.keys()
+        let services = makeServices(keys: keys)
+        guard let (route, parameters) = try await self.route(for: request.path, services: services) else {
+            throw LeaseholdError(.unsupportedPath, "no handler for route \"\(request.path.prefix(256))\". route entry not found.")
+        }
+        var lastConflict: LeaseholdError?
+        for _ in 0..<8 {
+            do {
+                return try await attempt(request, route: route, parameters: parameters, services: services)
+            } catch let error as LeaseholdError where error.code == .conflict {
+                lastConflict = error
+            }
+        }
+        throw lastConflict ?? LeaseholdError(.conflict, "too many concurrent changes; retry")
+    }
+
+    func makeServices(keys: UnsealedKeys) -> BrokerServices {
+        let encrypted = EncryptedStore(base: store, keyRing: keys.keyRing)
+        return BrokerServices(
+            store: encrypted, keys: keys, tokens: TokenStore(store: encrypted, hasher: keys.tokenHasher, limits: limits),
+            policies: PolicyStore(store: encrypted, cache: policyCache), mounts: MountTable(store: encrypted),
+            seal: seal, limits: limits, information: information)
+    }
+
+    private func route(for path: String, services: BrokerServices) async throws -> (Route, [String: String])? {
+        let candidates: [Route]
+        if let group = routes.first(where: { path.hasPrefix($0.prefix) || path + "/" == $0.prefix }) {
+            candidates = group.routes
+        } else if path.hasPrefix("auth/") {
+            candidates = []
+        } else if let mount = try await services.mounts.engine(owning: path) {
+            candidates = EngineRegistry.routes(for: mount)
+        } else {
+            candidates = []
+        }
+        for route in candidates {
+            if let parameters = route.pattern.match(path) { return (route, parameters) }
+        }
+        return nil
+    }
+
+    private func attempt(
+        _ request: LogicalRequest, route: Route, parameters: [String: String], services: BrokerServices
+    ) async throws -> LogicalResponse {
+        let now = self.now()
+        let transaction = StoreTransaction(store: services.store)
+        var caller: Versioned<TokenEntry>?
+        if let token = request.clientToken {
+            caller = try await services.tokens.lookup(token: token, now: now)
+        }
+        var acl = ACL(policies: [])
+        if let caller { acl = try await services.policies.acl(for: caller.value.policies, kind: caller.value.kind) }
+        let context = OperationContext(
+            request: request, parameters: parameters, caller: caller, acl: acl, transaction: transaction, now: now,
+            services: services)
+        var operation = request.operation
+        let actor = AuditRecorder.actor(for: caller?.value, token: request.clientToken, hasher: services.keys.auditHasher)
+        do {
+            guard let handler = route.handlers[operation] ?? (operation == .create ? route.handlers[.update] : nil)
+            else { throw LeaseholdError.unsupportedOperation }
+            if route.authentication == .token {
+                guard let caller else { throw LeaseholdError.permissionDenied }
+                if operation == .update, let exists = route.exists, try await !exists(context) { operation = .create }
+                guard acl.allows(operation, path: request.path),
+                    !route.sudoOperations.contains(request.operation) || acl.hasSudo(path: request.path)
+                else { throw LeaseholdError.permissionDenied }
+                if caller.value.kind == "service" {
+                    try await services.tokens.consumeUse(of: caller, in: transaction)
+                }
+            }
+            var response = try await handler(context)
+            if let wrapTTL = request.wrapTTL, response.shape != .raw, !response.isEmpty {
+                response = try WrappingBackend.wrap(response, ttl: wrapTTL, context: context)
+            }
+            let event = AuditRecorder.event(
+                for: request, operation: operation, actor: actor, environment: caller?.value.environment ?? "default",
+                outcome: "allowed", error: nil, time: now)
+            try await commit(transaction.batch(appending: event))
+            return response
+        } catch let error as LeaseholdError where error.code != .conflict {
+            let outcome = error.code == .permissionDenied ? "denied" : "error"
+            let event = AuditRecorder.event(
+                for: request, operation: operation, actor: actor, environment: caller?.value.environment ?? "default",
+                outcome: outcome, error: error, time: now)
+            try await commit(StoreBatch(auditEvents: [event]))
+            throw error
+        }
+    }
+
+    /// Commits a batch; a store failure becomes an audit failure, so the request is refused.
+    func commit(_ batch: StoreBatch) async throws {
+        let started = ContinuousClock.now
+        defer { metrics.recordCommit(since: started) }
+        do {
+            try await store.commit(batch)
+        } catch let error as LeaseholdError where error.code == .conflict {
+            throw error
+        } catch {
+            logger.error("store commit failed; request refused", metadata: ["error.type": "\(type(of: error))"])
+            throw LeaseholdError(.auditFailure, "internal error: the request could not be recorded", underlying: nil)
+        }
+    }
+}
+
+/// Status codes for error classes, shared by metrics and the HTTP layer.
+public enum HTTPStatus {
+    /// The HTTP status code of an error.
+    public static func code(for error: LeaseholdError) -> Int {
+        switch error.code {
+        case .invalidRequest: 400
+        case .permissionDenied: 403
+        case .notFound, .unsupportedPath: 404
+        case .unsupportedOperation: 405
+        case .conflict: 409
+        case .payloadTooLarge: 413
+        case .unsupportedMediaType: 415
+        case .rateLimited: 429
+        case .notInitialized: 400
+        case .sealed: 503
+        default: 500
+        }
+    }
+}

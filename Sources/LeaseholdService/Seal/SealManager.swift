@@ -1,0 +1,258 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdSeal
+import Logging
+
+/// What `sys/seal-status` and `sys/unseal` report.
+public struct SealStatus: Sendable {
+    /// `shamir` or `keyfile`.
+    public var type: String
+    /// Whether `sys/init` has run.
+    public var initialized: Bool
+    /// Whether the broker is sealed.
+    public var sealed: Bool
+    /// Shares needed.
+    public var threshold: Int
+    /// Shares issued.
+    public var shares: Int
+    /// Shares submitted so far.
+    public var progress: Int
+    /// The id of the current unseal attempt ("" when none).
+    public var nonce: String
+    /// The installation id (reported only when unsealed).
+    public var clusterID: String
+    /// The installation name (reported only when unsealed).
+    public var clusterName: String
+}
+
+/// The unsealed key material: the data-key ring and the keyed hashers derived from it.
+public struct UnsealedKeys: Sendable {
+    /// The AES-256-GCM data keys.
+    public let keyRing: KeyRing
+    /// Keyed hash for tokens and secret ids as they are stored.
+    public let tokenHasher: KeyedHasher
+    /// Keyed hash for secret values referenced in audit rows.
+    public let auditHasher: KeyedHasher
+
+    init(keyRing: KeyRing) {
+        self.keyRing = keyRing
+        self.tokenHasher = KeyedHasher(key: keyRing.derivedKey(purpose: "token-hmac"))
+        self.auditHasher = KeyedHasher(key: keyRing.derivedKey(purpose: "audit-hmac"))
+    }
+}
+
+/// The result of `sys/init`.
+public struct InitializationResult: Sendable {
+    /// The unseal key shares (empty with auto-unseal).
+    public var keys: [SecretValue]
+    /// The initial root token.
+    public var rootToken: SecretValue
+}
+
+/// Owns the seal state: initialization, unseal progress, sealing, and key-term rotation.
+public actor SealManager {
+    private let store: any BrokerStore
+    private let autoUnseal: AutoUnseal
+    private let logger: Logger
+    private var configuration: SealParameters?
+    private var rootKey: RootKey?
+    private var unsealed: UnsealedKeys?
+    private var submittedShares: [[UInt8]] = []
+    private var nonce = ""
+
+    /// Creates the manager and reads the seal configuration from the store.
+    public init(store: any BrokerStore, autoUnseal: AutoUnseal, logger: Logger) async throws {
+        self.store = store
+        self.autoUnseal = autoUnseal
+        self.logger = logger
+        if let entry = try await store.entry(SealParameters.storeKey) {
+            self.configuration = try JSONDecoder().decode(SealParameters.self, from: entry.value)
+        }
+    }
+
+    /// The unsealed keys, or the sealed error.
+    public func keys() throws -> UnsealedKeys {
+        guard let unsealed else { throw LeaseholdError.sealed }
+        return unsealed
+    }
+
+    /// Whether the broker is sealed.
+    public var isSealed: Bool { unsealed == nil }
+
+    /// Whether the broker has been initialized.
+    public var isInitialized: Bool { configuration != nil }
+
+    /// The current status.
+    public func status() -> SealStatus {
+        SealStatus(
+            type: configuration?.type ?? defaultType, initialized: configuration != nil, sealed: unsealed == nil,
+            threshold: configuration?.secretThreshold ?? 0, shares: configuration?.secretShares ?? 0,
+            progress: submittedShares.count, nonce: nonce, clusterID: configuration?.clusterID ?? "",
+            clusterName: configuration?.clusterName ?? "")
+    }
+
+    private var defaultType: String {
+        if case .keyFile = autoUnseal { return "keyfile" }
+        return "shamir"
+    }
+
+    /// Initializes the broker: generates the root key and key ring, splits the root key into shares (Shamir) or
+    /// uses the key file, and stores the sealed ring. The broker is left unsealed. `makeRootToken` stores the
+    /// initial root token using the fresh keys and returns it.
+    public func initialize(
+        shares: Int, threshold: Int,
+        makeRootToken: @Sendable (UnsealedKeys) async throws -> SecretValue
+    ) async throws -> InitializationResult {
+        guard configuration == nil else { throw LeaseholdError.invalidRequest("Vault is already initialized") }
+        let rootKey: RootKey
+        var keys: [SecretValue] = []
+        let type: String
+        switch autoUnseal {
+        case .keyFile(let path):
+            rootKey = try RootKey.load(keyFile: path)
+            type = "keyfile"
+        case .none:
+            guard shares >= 1, shares <= 255 else {
+                throw LeaseholdError.invalidRequest("invalid seal configuration: secret_shares must be between 1 and 255")
+            }
+            guard threshold >= 1, threshold <= shares else {
+                throw LeaseholdError.invalidRequest(
+                    "invalid seal configuration: secret_threshold must be between 1 and secret_shares")
+            }
+            rootKey = RootKey.generate()
+            keys = try Shamir.split(rootKey.bytes, shares: shares, threshold: threshold).map {
+                SecretValue(Data($0).hexString)
+            }
+            type = "shamir"
+        }
+        let keyRing = KeyRing.generate()
+        let configuration = SealParameters(
+            type: type, secretShares: keys.count, secretThreshold: type == "shamir" ? threshold : 0,
+            clusterID: SecureRandom.uuid(), clusterName: "leasehold-cluster-" + String(SecureRandom.accessor().prefix(8)))
+        try await store.commit(
+            StoreBatch(operations: [
+                .put(SealParameters.storeKey, try JSONEncoder().encode(configuration), .absent),
+                .put(SealParameters.keyRingKey, try keyRing.sealed(with: rootKey), .absent),
+            ]))
+        let unsealed = UnsealedKeys(keyRing: keyRing)
+        self.configuration = configuration
+        self.rootKey = rootKey
+        self.unsealed = unsealed
+        let rootToken = try await makeRootToken(unsealed)
+        logger.info("broker initialized", metadata: ["seal.type": "\(type)"])
+        return InitializationResult(keys: keys, rootToken: rootToken)
+    }
+
+    /// Unseals from the key file when one is configured. Returns whether the broker is now unsealed.
+    @discardableResult
+    public func autoUnsealIfConfigured() async throws -> Bool {
+        guard case .keyFile(let path) = autoUnseal, configuration != nil, unsealed == nil else { return unsealed != nil }
+        try await open(with: try RootKey.load(keyFile: path))
+        return true
+    }
+
+    /// Submits one unseal key share (hex or base64). When the threshold is reached, rebuilds the root key and
+    /// opens the key ring; wrong shares reset the progress and fail.
+    public func submit(share text: String) async throws {
+        guard let configuration else { throw LeaseholdError(.invalidRequest, "Vault is not initialized") }
+        guard unsealed == nil else { return }
+        guard configuration.type == "shamir" else {
+            throw LeaseholdError.invalidRequest("this broker auto-unseals from its key file")
+        }
+        let share = try Self.decodeShare(text)
+        if submittedShares.isEmpty { nonce = SecureRandom.uuid() }
+        if submittedShares.contains(where: { ConstantTime.equals($0, share) }) { return }
+        submittedShares.append(share)
+        guard submittedShares.count >= configuration.secretThreshold else { return }
+        defer { resetProgress() }
+        let combined: [UInt8]
+        do {
+            combined = try Shamir.combine(submittedShares)
+        } catch {
+            throw LeaseholdError.invalidRequest("invalid key share")
+        }
+        do {
+            try await open(with: try RootKey(bytes: combined))
+        } catch let error as LeaseholdError where error.code == .storeUnavailable {
+            throw error
+        } catch {
+            throw LeaseholdError.invalidRequest("unseal failed: the key shares do not match this installation")
+        }
+    }
+
+    /// Discards the unseal progress.
+    public func resetProgress() {
+        submittedShares = []
+        nonce = ""
+    }
+
+    /// Seals the broker: forgets the root key and key ring.
+    public func seal() {
+        unsealed = nil
+        rootKey = nil
+        resetProgress()
+        logger.info("broker sealed")
+    }
+
+    /// Adds a new data-key term and makes it active; data written under older terms stays readable.
+    public func rotate() async throws -> (term: UInt32, installTime: Date) {
+        guard let unsealed, let rootKey else { throw LeaseholdError.sealed }
+        let rotated = unsealed.keyRing.rotated()
+        guard let current = try await store.entry(SealParameters.keyRingKey) else {
+            throw LeaseholdError(.internalError, "key ring missing from the store")
+        }
+        try await store.commit(
+            StoreBatch(operations: [
+                .put(SealParameters.keyRingKey, try rotated.sealed(with: rootKey), .version(current.version))
+            ]))
+        self.unsealed = UnsealedKeys(keyRing: rotated)
+        return (rotated.activeTerm, Date())
+    }
+
+    private func open(with rootKey: RootKey) async throws {
+        guard let entry = try await store.entry(SealParameters.keyRingKey) else {
+            throw LeaseholdError(.internalError, "key ring missing from the store")
+        }
+        let keyRing = try KeyRing.open(entry.value, with: rootKey)
+        self.rootKey = rootKey
+        self.unsealed = UnsealedKeys(keyRing: keyRing)
+        logger.info("broker unsealed")
+    }
+
+    static func decodeShare(_ text: String) throws -> [UInt8] {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let bytes: [UInt8]
+        if let hex = Data(hexString: trimmed) {
+            bytes = Array(hex)
+        } else if let decoded = Data(base64Encoded: trimmed) {
+            bytes = Array(decoded)
+        } else {
+            throw LeaseholdError.invalidRequest("invalid key: not hex or base64")
+        }
+        guard bytes.count >= 16 else {
+            throw LeaseholdError.invalidRequest("invalid key: key is shorter than minimum 16 bytes")
+        }
+        guard bytes.count <= 64 else { throw LeaseholdError.invalidRequest("invalid key: key is too long") }
+        return bytes
+    }
+}
+
+extension Data {
+    /// Lowercase hexadecimal text.
+    public var hexString: String { map { String(format: "%02x", $0) }.joined() }
+
+    /// Parses hexadecimal text; `nil` when not valid hex of even length.
+    public init?(hexString: String) {
+        guard hexString.count % 2 == 0, !hexString.isEmpty else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(hexString.count / 2)
+        var index = hexString.startIndex
+        while index < hexString.endIndex {
+            let next = hexString.index(index, offsetBy: 2)
+            guard let byte = UInt8(hexString[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        self.init(bytes)
+    }
+}

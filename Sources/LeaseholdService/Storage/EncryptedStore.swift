@@ -1,0 +1,63 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdSeal
+
+/// Typed, encrypted access to the broker's store.
+///
+/// Every value is JSON, sealed with AES-256-GCM under the active key term, with the entry's address
+/// (`namespace/key`) as associated data: a ciphertext moved to another row, or altered, fails to decrypt and the
+/// read fails closed.
+public struct EncryptedStore: Sendable {
+    /// The underlying store.
+    public let base: any BrokerStore
+    let keyRing: KeyRing
+
+    /// Creates the view over `base` with the unsealed key ring.
+    public init(base: any BrokerStore, keyRing: KeyRing) {
+        self.base = base
+        self.keyRing = keyRing
+    }
+
+    /// Reads and decrypts an entry, returning the value with its version.
+    public func read<Value: Decodable>(_ type: Value.Type, at key: StoreKey) async throws -> Versioned<Value>? {
+        guard let entry = try await base.entry(key) else { return nil }
+        let plaintext = try keyRing.decrypt(entry.value, associatedData: Data(key.description.utf8))
+        do {
+            return Versioned(value: try JSONDecoder.store.decode(Value.self, from: plaintext), version: entry.version)
+        } catch {
+            throw LeaseholdError(.internalError, "stored value of \(key.namespace) is malformed")
+        }
+    }
+
+    /// Encrypts a value for `key`.
+    public func seal(_ value: some Encodable, for key: StoreKey) throws -> Data {
+        try keyRing.encrypt(try JSONEncoder.store.encode(value), associatedData: Data(key.description.utf8))
+    }
+}
+
+/// A value read from the store with the version it had.
+public struct Versioned<Value>: Sendable where Value: Sendable {
+    /// The value.
+    public var value: Value
+    /// The store version, for conditional writes.
+    public var version: Int64
+}
+
+extension JSONEncoder {
+    /// The encoder for stored values: stable key order, dates as seconds since 1970.
+    static let store: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .secondsSince1970
+        return encoder
+    }()
+}
+
+extension JSONDecoder {
+    /// The decoder for stored values.
+    static let store: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return decoder
+    }()
+}

@@ -1,0 +1,38 @@
+import Foundation
+import LeaseholdCore
+
+/// The writes a request makes, committed atomically with its audit row once the handler succeeds.
+///
+/// Handlers read through ``EncryptedStore`` and record writes here; nothing reaches the store until the broker
+/// commits the transaction together with the audit event ("no audit row, no operation").
+public final class StoreTransaction: @unchecked Sendable {
+    // Safety: a transaction belongs to exactly one request task; all access is sequential within it, and the
+    // lock guards against accidental sharing with child tasks.
+    private let lock = NSLock()
+    private var operations: [StoreOperation] = []
+    private var events: [AuditEvent] = []
+    let store: EncryptedStore
+
+    init(store: EncryptedStore) { self.store = store }
+
+    /// Writes `value` at `key` if `condition` holds at commit time.
+    public func put(_ value: some Encodable, at key: StoreKey, condition: StoreCondition = .none) throws {
+        let sealed = try store.seal(value, for: key)
+        lock.withLock { operations.append(.put(key, sealed, condition)) }
+    }
+
+    /// Deletes `key` if `condition` holds at commit time.
+    public func delete(_ key: StoreKey, condition: StoreCondition = .none) {
+        lock.withLock { operations.append(.delete(key, condition)) }
+    }
+
+    /// Adds an extra audit event (beyond the request's own row).
+    public func record(_ event: AuditEvent) {
+        lock.withLock { events.append(event) }
+    }
+
+    /// The batch to commit, with the request's audit event appended last.
+    func batch(appending requestEvent: AuditEvent) -> StoreBatch {
+        lock.withLock { StoreBatch(operations: operations, auditEvents: events + [requestEvent]) }
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdSeal
+
+/// What a caller asks for when creating a token, after defaults and role constraints were applied.
+public struct TokenRequest: Sendable {
+    /// Policies to attach (the `default` policy is added unless `noDefaultPolicy`).
+    public var policies: [String]
+    /// Metadata.
+    public var meta: [String: String] = [:]
+    /// Display name (prefixed with `token-` as Vault does).
+    public var displayName: String = "token"
+    /// Requested TTL (0 = the default).
+    public var ttl: TTL = .zero
+    /// Hard cap on the token's life (0 = none).
+    public var explicitMaxTTL: TTL = .zero
+    /// Period for periodic tokens (0 = none).
+    public var period: TTL = .zero
+    /// Use limit (0 = unlimited).
+    public var numUses: Int = 0
+    /// Whether renewal is allowed.
+    public var renewable: Bool = true
+    /// Whether to omit the default policy.
+    public var noDefaultPolicy: Bool = false
+    /// The parent token's hash; `nil` makes an orphan.
+    public var parentHash: String?
+    /// The creating path.
+    public var path: String = "auth/token/create"
+    /// The role used, if any.
+    public var role: String?
+    /// The issuing auth method.
+    public var authMethod: String = "token"
+    /// The environment of the identity.
+    public var environment: String = "default"
+    /// `service` or `wrapping`.
+    public var kind: String = "service"
+    /// A caller-chosen token value (root or sudo only).
+    public var customID: SecretValue?
+
+    /// Creates a request with the given policies.
+    public init(policies: [String]) { self.policies = policies }
+}
+
+/// Token persistence and lifetime rules: creation, lookup by token or accessor, renewal, and tree revocation.
+public struct TokenStore: Sendable {
+    let store: EncryptedStore
+    let hasher: KeyedHasher
+    let limits: LeaseLimits
+
+    /// Creates the store view.
+    public init(store: EncryptedStore, hasher: KeyedHasher, limits: LeaseLimits) {
+        self.store = store
+        self.hasher = hasher
+        self.limits = limits
+    }
+
+    /// The keyed hash under which a token is stored.
+    public func hash(of token: SecretValue) -> String { hasher.hash(token.revealed) }
+
+    /// Finds a live token by its value; expired tokens are treated as absent.
+    public func lookup(token: SecretValue, now: Date) async throws -> Versioned<TokenEntry>? {
+        guard token.revealed.count <= 256, !token.revealed.isEmpty else { return nil }
+        return try await lookup(hash: hash(of: token), now: now)
+    }
+
+    /// Finds a live token by its keyed hash.
+    public func lookup(hash: String, now: Date) async throws -> Versioned<TokenEntry>? {
+        guard let found = try await store.read(TokenEntry.self, at: StoreKey(.tokens, hash)) else { return nil }
+        return found.value.isExpired(at: now) ? nil : found
+    }
+
+    /// Finds a live token by accessor.
+    public func lookup(accessor: String, now: Date) async throws -> Versioned<TokenEntry>? {
+        guard !accessor.isEmpty, accessor.count <= 128,
+            let index = try await store.read(String.self, at: StoreKey(.tokenAccessors, accessor))
+        else { return nil }
+        return try await lookup(hash: index.value, now: now)
+    }
+
+    /// Creates a token inside `transaction` and returns its value and entry.
+    public func create(_ request: TokenRequest, now: Date, in transaction: StoreTransaction) throws -> (
+        token: SecretValue, entry: TokenEntry
+    ) {
+        let token = request.customID ?? SecretValue(SecureRandom.token(prefix: request.kind == "wrapping" ? "s." : "s."))
+        guard token.revealed.count >= 8, token.revealed.count <= 256 else {
+            throw LeaseholdError.invalidRequest("token id must be between 8 and 256 characters")
+        }
+        var policies = Set(request.policies.map { $0.lowercased() })
+        if !request.noDefaultPolicy && !policies.contains("root") && request.kind == "service" {
+            policies.insert("default")
+        }
+        let lifetime = limits.initialTTL(
+            requested: request.ttl, explicitMax: request.explicitMaxTTL, period: request.period,
+            isRoot: policies.contains("root"))
+        let hash = self.hash(of: token)
+        let entry = TokenEntry(
+            hash: hash, accessor: SecureRandom.accessor(), policies: policies.sorted(), meta: request.meta,
+            displayName: request.displayName, parentHash: request.parentHash, path: request.path,
+            creationTime: now, creationTTL: lifetime.seconds, explicitMaxTTL: request.explicitMaxTTL.seconds,
+            period: request.period.seconds, numUses: max(0, request.numUses), renewable: request.renewable,
+            expireTime: lifetime.isZero ? nil : now.addingTimeInterval(TimeInterval(lifetime.seconds)),
+            lastRenewalTime: nil, role: request.role, authMethod: request.authMethod,
+            environment: request.environment, kind: request.kind)
+        try transaction.put(entry, at: StoreKey(.tokens, hash), condition: .absent)
+        try transaction.put(hash, at: StoreKey(.tokenAccessors, entry.accessor), condition: .absent)
+        if let parent = request.parentHash {
+            try transaction.put(true, at: StoreKey(.tokenChildren, "\(parent)/\(hash)"))
+        }
+        return (token, entry)
+    }
+
+    /// Renews a token by `increment` (0 = its original TTL), capped by its maximum. Returns the new entry and a
+    /// warning when the cap applied.
+    public func renew(
+        _ token: TokenEntry, condition: StoreCondition, increment: TTL, now: Date, in transaction: StoreTransaction
+    ) throws -> (entry: TokenEntry, warnings: [String]) {
+        var entry = token
+        guard entry.renewable, entry.kind == "service" else {
+            throw LeaseholdError.invalidRequest("lease is not renewable")
+        }
+        guard entry.expireTime != nil else { return (entry, []) }
+        let decision = limits.renewal(of: entry, increment: increment, now: now)
+        guard decision.ttl.seconds > 0 else {
+            throw LeaseholdError.invalidRequest("past the max TTL, cannot renew")
+        }
+        entry.expireTime = now.addingTimeInterval(TimeInterval(decision.ttl.seconds))
+        entry.lastRenewalTime = now
+        try transaction.put(entry, at: StoreKey(.tokens, entry.hash), condition: condition)
+        return (entry, decision.warnings)
+    }
+
+    /// Records one use of a token with a use limit; the last use revokes it. The write is conditional on the
+    /// version read, so concurrent uses cannot both succeed.
+    public func consumeUse(of token: Versioned<TokenEntry>, in transaction: StoreTransaction) async throws {
+        guard token.value.numUses > 0 else { return }
+        if token.value.numUses == 1 {
+            try await revokeTree(token.value, condition: .version(token.version), in: transaction)
+        } else {
+            var entry = token.value
+            entry.numUses -= 1
+            try transaction.put(entry, at: StoreKey(.tokens, entry.hash), condition: .version(token.version))
+        }
+    }
+
+    /// Revokes a token and all its descendants (breadth first).
+    /// Complexity: O(d) store reads for d descendants.
+    public func revokeTree(
+        _ root: TokenEntry, condition: StoreCondition = .none, in transaction: StoreTransaction
+    ) async throws {
+        var queue = [root.hash]
+        var visited: Set<String> = []
+        while let hash = queue.popLast() {
+            guard visited.insert(hash).inserted, visited.count <= 100_000 else { continue }
+            let children = try await store.base.allKeys(in: .tokenChildren, prefix: hash + "/")
+            for childKey in children {
+                queue.append(String(childKey.dropFirst(hash.count + 1)))
+                transaction.delete(StoreKey(.tokenChildren, childKey))
+            }
+            let entry = hash == root.hash ? root : try await store.read(TokenEntry.self, at: StoreKey(.tokens, hash))?.value
+            if let entry { removeEntry(entry, condition: hash == root.hash ? condition : .none, in: transaction) }
+        }
+    }
+
+    /// Revokes only the token; its children become orphans.
+    public func revokeOrphan(_ token: TokenEntry, in transaction: StoreTransaction) async throws {
+        for childKey in try await store.base.allKeys(in: .tokenChildren, prefix: token.hash + "/") {
+            let childHash = String(childKey.dropFirst(token.hash.count + 1))
+            transaction.delete(StoreKey(.tokenChildren, childKey))
+            if let child = try await store.read(TokenEntry.self, at: StoreKey(.tokens, childHash)) {
+                var orphaned = child.value
+                orphaned.parentHash = nil
+                try transaction.put(orphaned, at: StoreKey(.tokens, childHash), condition: .version(child.version))
+            }
+        }
+        removeEntry(token, condition: .none, in: transaction)
+    }
+
+    private func removeEntry(_ entry: TokenEntry, condition: StoreCondition, in transaction: StoreTransaction) {
+        transaction.delete(StoreKey(.tokens, entry.hash), condition: condition)
+        transaction.delete(StoreKey(.tokenAccessors, entry.accessor))
+        if let parent = entry.parentHash {
+            transaction.delete(StoreKey(.tokenChildren, "\(parent)/\(entry.hash)"))
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import LeaseholdAuditChain
+import LeaseholdCore
+import LeaseholdMigrations
+import Logging
+import PostgresNIO
+
+/// The broker's store in PostgreSQL, for one or several broker instances sharing a database.
+///
+/// Built on a `PostgresClient` connection pool. The composition root must run ``run()`` (for example as a task of its
+/// service group) for as long as the store is used, then call ``migrate()`` once before serving:
+///
+/// ```swift
+/// let store = try PostgresBrokerStore(url: url, logger: logger)
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { await store.run() }
+///     try await store.migrate()
+///     …                       // serve
+///     try await store.close() // makes run() return
+/// }
+/// ```
+///
+/// Concurrent commits of one instance share one transaction (group commit, see ``LeaseholdCore/GroupCommitQueue``).
+/// Audit appends lock the single `audit_head` row, so instances extend the chain one at a time. Every statement is
+/// bounded by the server-side `statement_timeout` given at creation.
+public final class PostgresBrokerStore: BrokerStore {
+    private let client: PostgresClient
+    private let commits: GroupCommitQueue<StoreBatch>
+    private let logger: Logger
+    private let closed: AsyncStream<Never>
+    private let closedContinuation: AsyncStream<Never>.Continuation
+
+    /// Creates a store over a connection pool with `configuration`.
+    ///
+    /// - Parameters:
+    ///   - configuration: Where and how to connect. The store adds a `statement_timeout` startup parameter.
+    ///   - statementTimeout: The longest any statement (including lock waits) may run before the server cancels it.
+    ///   - logger: Receives debug and trace messages; never secrets.
+    public init(
+        configuration: PostgresClient.Configuration, statementTimeout: Duration = .seconds(30), logger: Logger
+    ) {
+        var configuration = configuration
+        let milliseconds = statementTimeout.components.seconds * 1000
+            + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        configuration.options.additionalStartupParameters.removeAll { $0.0 == "statement_timeout" }
+        configuration.options.additionalStartupParameters.append(("statement_timeout", "\(max(milliseconds, 1))"))
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        (closed, closedContinuation) = AsyncStream.makeStream(of: Never.self)
+        commits = GroupCommitQueue { group in try await PostgresBatchWriter.apply(group, with: client, logger: logger) }
+    }
+
+    /// Creates a store from a `postgres://user:password@host:port/database?sslmode=…` URL.
+    ///
+    /// See ``PostgresConnectionURL`` for the accepted forms. Throws
+    /// ``LeaseholdCore/LeaseholdError/Code/invalidRequest`` (without echoing the URL) when it is malformed.
+    public convenience init(url: String, statementTimeout: Duration = .seconds(30), logger: Logger) throws {
+        self.init(
+            configuration: try PostgresConnectionURL.configuration(from: url), statementTimeout: statementTimeout,
+            logger: logger)
+    }
+
+    /// Runs the connection pool until ``close()`` is called or the task is cancelled. Queries wait while it is not
+    /// running.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            group.addTask { for await _ in self.closed {} }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Brings the schema up to date under a transaction-scoped advisory lock, so that instances starting together
+    /// migrate one at a time.
+    ///
+    /// Throws ``LeaseholdCore/LeaseholdError/Code/storeUnavailable`` when the database has a newer schema than this
+    /// broker ships, or cannot be reached.
+    public func migrate() async throws {
+        let migrations = try StoreMigrations.load(dialect: .postgres)
+        let supported = migrations.last?.version ?? 0
+        let logger = logger
+        try await PostgresBatchWriter.transaction(on: client, logger: logger, failure: "cannot migrate the PostgreSQL store") {
+            connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                """, logger: logger)
+            let rows = try await connection.query(
+                "SELECT coalesce(max(version), 0)::bigint FROM schema_migrations", logger: logger)
+            var current = 0
+            for try await version in rows.decode(Int.self) { current = version }
+            guard current <= supported else {
+                throw LeaseholdError(
+                    .storeUnavailable, "store schema version \(current) is newer than this broker supports (\(supported))")
+            }
+            for migration in migrations where migration.version > current {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                    logger: logger)
+                logger.debug(
+                    "applied store migration",
+                    metadata: ["store.migration.version": "\(migration.version)", "store.migration.name": "\(migration.name)"])
+            }
+        }
+    }
+
+    /// Reads one entry, or `nil` when absent.
+    public func entry(_ key: StoreKey) async throws -> StoreEntry? {
+        try await reading {
+            let rows = try await client.query(
+                "SELECT value, version FROM entries WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key)",
+                logger: logger)
+            for try await (value, version) in rows.decode((Data, Int64).self) {
+                return StoreEntry(value: value, version: version)
+            }
+            return nil
+        }
+    }
+
+    /// Lists keys of a namespace that start with `prefix`, in ascending bytewise order, at most `limit`.
+    ///
+    /// Complexity: O(log n + k), a range scan of the primary key.
+    public func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String] {
+        guard limit > 0 else { return [] }
+        let range = StoreKeyRange(prefix: prefix)
+        var bindings = PostgresBindings()
+        bindings.append(namespace.rawValue)
+        bindings.append(range.lowerBound)
+        var sql = "SELECT key FROM entries WHERE namespace = $1 AND key >= $2"
+        if let upperBound = range.upperBound {
+            bindings.append(upperBound)
+            sql += " AND key < $\(bindings.count)"
+        }
+        if let after {
+            bindings.append(after)
+            sql += " AND key > $\(bindings.count)"
+        }
+        bindings.append(limit)
+        sql += " ORDER BY key LIMIT $\(bindings.count)"
+        let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
+        return try await reading {
+            var keys: [String] = []
+            for try await key in try await client.query(query, logger: logger).decode(String.self) { keys.append(key) }
+            return keys
+        }
+    }
+
+    /// Applies the batch atomically and durably, possibly sharing one transaction with concurrent commits.
+    ///
+    /// Throws ``LeaseholdCore/LeaseholdError/Code/conflict`` when a condition fails (nothing of the batch is applied).
+    public func commit(_ batch: StoreBatch) async throws {
+        guard !batch.isEmpty else { return }
+        try await commits.submit(batch)
+    }
+
+    /// Reads audit records with a sequence number greater than `sequence`, oldest first, at most `limit`.
+    public func auditRecords(after sequence: Int64, limit: Int) async throws -> [AuditRecord] {
+        guard limit > 0 else { return [] }
+        let columns = try await reading {
+            let rows = try await client.query(
+                """
+                SELECT sequence, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), request_id, type,
+                       operation, path, accessor, token_hmac, display_name, policies::text, auth_method,
+                       remote_address, outcome, error_class, environment, details::text, previous_hash, hash
+                FROM audit_log WHERE sequence > \(sequence) ORDER BY sequence LIMIT \(limit)
+                """, logger: logger)
+            var columns: [AuditRecordColumns] = []
+            for try await row in rows.decode(
+                (Int64, String, String, String, String, String, String, String, String, String, String, String,
+                 String, String?, String, String, Data, Data).self)
+            {
+                columns.append(
+                    AuditRecordColumns(
+                        sequence: row.0, time: row.1, requestID: row.2, type: row.3, operation: row.4, path: row.5,
+                        accessor: row.6, tokenHMAC: row.7, displayName: row.8, policies: row.9, authMethod: row.10,
+                        remoteAddress: row.11, outcome: row.12, errorClass: row.13, environment: row.14,
+                        details: row.15, previousHash: row.16, hash: row.17))
+            }
+            return columns
+        }
+        return try columns.map { try $0.makeRecord() }
+    }
+
+    /// Waits for queued commits, then stops the connection pool (``run()`` returns).
+    public func close() async throws {
+        await commits.close()
+        closedContinuation.finish()
+    }
+
+    /// The advisory lock key that serializes migrations: "leasehold" as a 64-bit number.
+    static let migrationLockKey: Int64 = 0x6C65_6173_6568_6F6C
+
+    /// Runs a read, mapping driver failures to `storeUnavailable`.
+    private func reading<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as LeaseholdError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw LeaseholdError(.storeUnavailable, "cannot read from the PostgreSQL store", underlying: error)
+        }
+    }
+}

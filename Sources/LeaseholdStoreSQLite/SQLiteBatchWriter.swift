@@ -1,0 +1,122 @@
+import Foundation
+import GRDB
+import LeaseholdAuditChain
+import LeaseholdCore
+
+/// Applies groups of batches to SQLite: one transaction per group, one savepoint per batch.
+enum SQLiteBatchWriter {
+    /// Applies `group` in one transaction and returns once it is committed (the write is not cancellable, so a
+    /// cancelled leader cannot fail the other batches of its group).
+    static func apply(_ group: [StoreBatch], to pool: DatabasePool) async throws -> [Result<Void, any Error>] {
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                pool.asyncWrite({ db in group.map { batch in apply(batch, in: db) } }) { _, result in
+                    continuation.resume(with: result)
+                }
+            }
+        } catch {
+            throw LeaseholdError(.storeUnavailable, "cannot commit to the SQLite store", underlying: error)
+        }
+    }
+
+    /// Applies one batch inside its own savepoint; a failure rolls back this batch only.
+    private static func apply(_ batch: StoreBatch, in db: Database) -> Result<Void, any Error> {
+        do {
+            try db.inSavepoint {
+                for operation in batch.operations { try apply(operation, in: db) }
+                if !batch.auditEvents.isEmpty { try append(batch.auditEvents, in: db) }
+                return .commit
+            }
+            return .success(())
+        } catch let error as LeaseholdError {
+            return .failure(error)
+        } catch {
+            return .failure(LeaseholdError(.storeUnavailable, "cannot write to the SQLite store", underlying: error))
+        }
+    }
+
+    private static func apply(_ operation: StoreOperation, in db: Database) throws {
+        switch operation {
+        case .put(let key, let value, .none):
+            try db.execute(
+                sql: """
+                    INSERT INTO entries (namespace, key, value, version) VALUES (?, ?, ?, 1)
+                    ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, version = entries.version + 1
+                    """,
+                arguments: [key.namespace.rawValue, key.key, value])
+        case .put(let key, let value, .absent):
+            try db.execute(
+                sql: """
+                    INSERT INTO entries (namespace, key, value, version) VALUES (?, ?, ?, 1)
+                    ON CONFLICT (namespace, key) DO NOTHING
+                    """,
+                arguments: [key.namespace.rawValue, key.key, value])
+            try requireOneChange(db, key)
+        case .put(let key, let value, .version(let version)):
+            try db.execute(
+                sql: "UPDATE entries SET value = ?, version = version + 1 WHERE namespace = ? AND key = ? AND version = ?",
+                arguments: [value, key.namespace.rawValue, key.key, version])
+            try requireOneChange(db, key)
+        case .delete(let key, .none):
+            try db.execute(
+                sql: "DELETE FROM entries WHERE namespace = ? AND key = ?", arguments: [key.namespace.rawValue, key.key])
+        case .delete(let key, .absent):
+            let exists = try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM entries WHERE namespace = ? AND key = ?)",
+                arguments: [key.namespace.rawValue, key.key]) ?? false
+            if exists { throw conflict(key) }
+        case .delete(let key, .version(let version)):
+            try db.execute(
+                sql: "DELETE FROM entries WHERE namespace = ? AND key = ? AND version = ?",
+                arguments: [key.namespace.rawValue, key.key, version])
+            try requireOneChange(db, key)
+        }
+    }
+
+    private static func requireOneChange(_ db: Database, _ key: StoreKey) throws {
+        if db.changesCount != 1 { throw conflict(key) }
+    }
+
+    private static func conflict(_ key: StoreKey) -> LeaseholdError {
+        LeaseholdError(.conflict, "store condition failed for a key in namespace \(key.namespace)")
+    }
+
+    /// Extends the hash chain from the stored head; the single SQLite writer serializes appends.
+    private static func append(_ events: [AuditEvent], in db: Database) throws {
+        guard let headRow = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_head WHERE id = 1") else {
+            throw LeaseholdError(.auditFailure, "the audit chain head is missing from the SQLite store")
+        }
+        let records = try AuditChain.link(events, after: AuditChainHead(sequence: headRow["sequence"], hash: headRow["hash"]))
+        for record in records {
+            let columns = try AuditRecordColumns(record)
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_log (sequence, time, request_id, type, operation, path, accessor, token_hmac,
+                        display_name, policies, auth_method, remote_address, outcome, error_class, environment, details,
+                        previous_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    columns.sequence, columns.time, columns.requestID, columns.type, columns.operation, columns.path,
+                    columns.accessor, columns.tokenHMAC, columns.displayName, columns.policies, columns.authMethod,
+                    columns.remoteAddress, columns.outcome, columns.errorClass, columns.environment, columns.details,
+                    columns.previousHash, columns.hash,
+                ])
+        }
+        if let last = records.last {
+            try db.execute(
+                sql: "UPDATE audit_head SET sequence = ?, hash = ? WHERE id = 1", arguments: [last.sequence, last.hash])
+        }
+    }
+
+    /// Reads the `audit_log` columns of a row selected in table order.
+    static func auditColumns(from row: Row) -> AuditRecordColumns {
+        AuditRecordColumns(
+            sequence: row["sequence"], time: row["time"], requestID: row["request_id"], type: row["type"],
+            operation: row["operation"], path: row["path"], accessor: row["accessor"], tokenHMAC: row["token_hmac"],
+            displayName: row["display_name"], policies: row["policies"], authMethod: row["auth_method"],
+            remoteAddress: row["remote_address"], outcome: row["outcome"], errorClass: row["error_class"],
+            environment: row["environment"], details: row["details"], previousHash: row["previous_hash"],
+            hash: row["hash"])
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import GRDB
+import LeaseholdAuditChain
+import LeaseholdCore
+import LeaseholdMigrations
+import Logging
+
+/// The broker's store in a local SQLite database (GRDB `DatabasePool`, WAL, `synchronous=FULL`).
+///
+/// Suited to a single broker instance. Concurrent commits share one SQLite transaction and one fsync (group commit,
+/// see ``LeaseholdCore/GroupCommitQueue``). The database file and its `-wal`/`-shm` companions are created with mode
+/// 0600 in a directory with mode 0700.
+public final class SQLiteBrokerStore: BrokerStore {
+    /// The database file's path.
+    public let path: String
+    private let pool: DatabasePool
+    private let commits: GroupCommitQueue<StoreBatch>
+    private let temporaryDirectory: URL?
+    private let logger: Logger
+
+    /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
+    ///
+    /// Throws ``LeaseholdCore/LeaseholdError/Code/storeUnavailable`` when the file cannot be opened or migrated, or
+    /// when its schema is newer than this broker supports.
+    public convenience init(path: String, logger: Logger) async throws {
+        try await self.init(path: path, temporaryDirectory: nil, logger: logger)
+    }
+
+    /// Opens a store in a new private temporary directory, which ``close()`` deletes. For development and tests.
+    public static func temporary(logger: Logger) async throws -> SQLiteBrokerStore {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("leasehold-\(UUID().uuidString)", isDirectory: true)
+        return try await SQLiteBrokerStore(
+            path: directory.appendingPathComponent("store.sqlite").path, temporaryDirectory: directory, logger: logger)
+    }
+
+    private init(path: String, temporaryDirectory: URL?, logger: Logger) async throws {
+        self.path = path
+        self.temporaryDirectory = temporaryDirectory
+        self.logger = logger
+        do {
+            try SQLiteFiles.prepare(databasePath: path)
+            var configuration = Configuration()
+            configuration.foreignKeysEnabled = true
+            configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw LeaseholdError(.storeUnavailable, "cannot open the SQLite store", underlying: error)
+        }
+        do {
+            try SQLiteFiles.restrictCompanions(of: path)
+            try await SQLiteSchema.migrate(pool, logger: logger)
+        } catch {
+            try? pool.close()
+            if let error = error as? LeaseholdError { throw error }
+            throw LeaseholdError(.storeUnavailable, "cannot migrate the SQLite store", underlying: error)
+        }
+        let pool = pool
+        commits = GroupCommitQueue { group in try await SQLiteBatchWriter.apply(group, to: pool) }
+        logger.debug("opened SQLite store", metadata: ["store.path": "\(path)"])
+    }
+
+    /// Reads one entry, or `nil` when absent.
+    public func entry(_ key: StoreKey) async throws -> StoreEntry? {
+        try await reading { db in
+            try Row.fetchOne(
+                db, sql: "SELECT value, version FROM entries WHERE namespace = ? AND key = ?",
+                arguments: [key.namespace.rawValue, key.key]
+            ).map { StoreEntry(value: $0["value"], version: $0["version"]) }
+        }
+    }
+
+    /// Lists keys of a namespace that start with `prefix`, in ascending bytewise order, at most `limit`.
+    ///
+    /// Complexity: O(log n + k), a range scan of the primary key.
+    public func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String] {
+        guard limit > 0 else { return [] }
+        let range = StoreKeyRange(prefix: prefix)
+        var sql = "SELECT key FROM entries WHERE namespace = ? AND key >= ?"
+        var arguments: StatementArguments = [namespace.rawValue, range.lowerBound]
+        if let upperBound = range.upperBound {
+            sql += " AND key < ?"
+            arguments += [upperBound]
+        }
+        if let after {
+            sql += " AND key > ?"
+            arguments += [after]
+        }
+        sql += " ORDER BY key LIMIT ?"
+        arguments += [limit]
+        return try await reading { [sql, arguments] db in try String.fetchAll(db, sql: sql, arguments: arguments) }
+    }
+
+    /// Applies the batch atomically and durably, possibly sharing one transaction with concurrent commits.
+    ///
+    /// Throws ``LeaseholdCore/LeaseholdError/Code/conflict`` when a condition fails (nothing of the batch is applied).
+    public func commit(_ batch: StoreBatch) async throws {
+        guard !batch.isEmpty else { return }
+        try await commits.submit(batch)
+    }
+
+    /// Reads audit records with a sequence number greater than `sequence`, oldest first, at most `limit`.
+    public func auditRecords(after sequence: Int64, limit: Int) async throws -> [AuditRecord] {
+        guard limit > 0 else { return [] }
+        let columns = try await reading { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT sequence, time, request_id, type, operation, path, accessor, token_hmac, display_name,
+                           policies, auth_method, remote_address, outcome, error_class, environment, details,
+                           previous_hash, hash
+                    FROM audit_log WHERE sequence > ? ORDER BY sequence LIMIT ?
+                    """,
+                arguments: [sequence, limit]
+            ).map(SQLiteBatchWriter.auditColumns(from:))
+        }
+        return try columns.map { try $0.makeRecord() }
+    }
+
+    /// Waits for queued commits, then closes the database (and deletes it if it is ``temporary(logger:)``).
+    public func close() async throws {
+        await commits.close()
+        do {
+            try pool.close()
+            if let temporaryDirectory { try FileManager.default.removeItem(at: temporaryDirectory) }
+        } catch {
+            throw LeaseholdError(.storeUnavailable, "cannot close the SQLite store", underlying: error)
+        }
+        logger.debug("closed SQLite store", metadata: ["store.path": "\(path)"])
+    }
+
+    /// Runs a read, mapping database failures to `storeUnavailable`.
+    private func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as LeaseholdError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw LeaseholdError(.storeUnavailable, "cannot read from the SQLite store", underlying: error)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import LeaseholdAuditChain
+import LeaseholdCore
+import Testing
+
+@Suite("Audit hash chain")
+struct AuditChainTests {
+    static func records(_ count: Int) throws -> [AuditRecord] {
+        let events = (1...count).map { StoreConformanceTests.event("e\($0)", time: Date(timeIntervalSince1970: Double($0))) }
+        return try AuditChain.link(events, after: .genesis)
+    }
+
+    @Test func hashCoversPreviousSequenceAndEvent() throws {
+        let event = StoreConformanceTests.event("x", time: Date(timeIntervalSince1970: 1))
+        let base = try AuditChain.hash(previous: AuditChain.genesisHash, sequence: 1, event: event)
+        #expect(base.count == 32)
+        #expect(try AuditChain.hash(previous: AuditChain.genesisHash, sequence: 2, event: event) != base)
+        #expect(try AuditChain.hash(previous: Data(repeating: 1, count: 32), sequence: 1, event: event) != base)
+        var other = event
+        other.details = ["k": "v"]
+        #expect(try AuditChain.hash(previous: AuditChain.genesisHash, sequence: 1, event: other) != base)
+    }
+
+    @Test func intactChainVerifies() throws {
+        let chain = try Self.records(5)
+        #expect(AuditChain.verify(chain, startingAfter: AuditChain.genesisHash, previousSequence: 0) == nil)
+        #expect(AuditChain.verify(Array(chain[2...]), startingAfter: chain[1].hash, previousSequence: 2) == nil)
+        #expect(AuditChain.verify([], startingAfter: AuditChain.genesisHash, previousSequence: 0) == nil)
+    }
+
+    @Test func detectsAlteration() throws {
+        var chain = try Self.records(5)
+        chain[2].event.path = "sys/evil"
+        #expect(AuditChain.verify(chain, startingAfter: AuditChain.genesisHash, previousSequence: 0) == AuditChainBreak(sequence: 3, kind: .altered))
+
+        // Rewriting a record together with its own hash still breaks the link from its successor.
+        var rehashed = try Self.records(5)
+        rehashed[2].event.path = "sys/evil"
+        rehashed[2].hash = try AuditChain.hash(previous: rehashed[2].previousHash, sequence: 3, event: rehashed[2].event)
+        #expect(AuditChain.verify(rehashed, startingAfter: AuditChain.genesisHash, previousSequence: 0) == AuditChainBreak(sequence: 3, kind: .altered))
+    }
+
+    @Test func detectsDeletionAndReordering() throws {
+        var deleted = try Self.records(5)
+        deleted.remove(at: 2)
+        #expect(AuditChain.verify(deleted, startingAfter: AuditChain.genesisHash, previousSequence: 0) == AuditChainBreak(sequence: 3, kind: .deleted))
+
+        var swapped = try Self.records(5)
+        swapped.swapAt(1, 3)
+        #expect(AuditChain.verify(swapped, startingAfter: AuditChain.genesisHash, previousSequence: 0) == AuditChainBreak(sequence: 2, kind: .reordered))
+
+        var duplicated = try Self.records(3)
+        duplicated.insert(duplicated[0], at: 1)
+        #expect(AuditChain.verify(duplicated, startingAfter: AuditChain.genesisHash, previousSequence: 0) == AuditChainBreak(sequence: 1, kind: .reordered))
+
+        let chain = try Self.records(3)
+        #expect(AuditChain.verify(chain, startingAfter: Data(repeating: 9, count: 32), previousSequence: 0) == AuditChainBreak(sequence: 0, kind: .altered))
+    }
+
+    @Test(arguments: [0.0, 0.000001, 1_760_000_000.999999, 1_760_000_000.5, 4_102_444_800.123456, 1_234_567_890.000001])
+    func timestampsRoundTrip(seconds: Double) throws {
+        let text = AuditEvent.timestamp(Date(timeIntervalSince1970: seconds))
+        let date = try #require(AuditTimestamp.date(from: text))
+        #expect(AuditEvent.timestamp(date) == text)
+        #expect(AuditTimestamp.date(from: "2025-01-01T00:00:00Z") == nil)
+    }
+
+    @Test func columnsRoundTrip() throws {
+        for record in try Self.records(3) {
+            #expect(try AuditRecordColumns(record).makeRecord().event.canonicalBytes() == record.event.canonicalBytes())
+        }
+    }
+}

@@ -1,0 +1,292 @@
+import Foundation
+import LeaseholdAuditChain
+import LeaseholdCore
+import LeaseholdTestSupport
+import Testing
+
+/// One behavioural contract, run against every available ``BrokerStore`` implementation.
+@Suite("BrokerStore conformance")
+struct StoreConformanceTests {
+    let tokens = StoreNamespace(rawValue: "tokens")
+    let leases = StoreNamespace(rawValue: "leases")
+
+    @Test("put and get with increasing versions", arguments: StoreKind.available)
+    func putAndGet(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store, _ in
+            let key = StoreKey(tokens, "a")
+            #expect(try await store.entry(key) == nil)
+            try await store.commit(StoreBatch(operations: [.put(key, Data("one".utf8), .none)]))
+            #expect(try await store.entry(key) == StoreEntry(value: Data("one".utf8), version: 1))
+            try await store.commit(StoreBatch(operations: [.put(key, Data("two".utf8), .none)]))
+            #expect(try await store.entry(key) == StoreEntry(value: Data("two".utf8), version: 2))
+            try await store.commit(StoreBatch(operations: [.put(key, Data(), .none)]))
+            #expect(try await store.entry(key) == StoreEntry(value: Data(), version: 3))
+            #expect(try await store.entry(StoreKey(leases, "a")) == nil)
+        }
+    }
+
+    @Test("conditions: absent, version, none; a conflict changes nothing", arguments: StoreKind.available)
+    func conditions(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store, _ in
+            let key = StoreKey(tokens, "k")
+            let missing = StoreKey(tokens, "missing")
+            try await store.commit(StoreBatch(operations: [.put(key, Data("v1".utf8), .absent)]))
+            let original = StoreEntry(value: Data("v1".utf8), version: 1)
+
+            let conflicting: [StoreOperation] = [
+                .put(key, Data("x".utf8), .absent),
+                .put(key, Data("x".utf8), .version(2)),
+                .put(missing, Data("x".utf8), .version(1)),
+                .delete(key, .absent),
+                .delete(key, .version(7)),
+                .delete(missing, .version(1)),
+            ]
+            for operation in conflicting {
+                await #expect(throws: LeaseholdError(.conflict, "")) {
+                    try await store.commit(StoreBatch(operations: [operation]))
+                }
+                #expect(try await store.entry(key) == original)
+                #expect(try await store.entry(missing) == nil)
+            }
+
+            try await store.commit(StoreBatch(operations: [.put(key, Data("v2".utf8), .version(1))]))
+            #expect(try await store.entry(key) == StoreEntry(value: Data("v2".utf8), version: 2))
+            try await store.commit(StoreBatch(operations: [.delete(missing, .absent)]))
+            try await store.commit(StoreBatch(operations: [.delete(key, .version(2))]))
+            #expect(try await store.entry(key) == nil)
+        }
+    }
+
+    @Test("delete semantics", arguments: StoreKind.available)
+    func deletion(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store, _ in
+            let key = StoreKey(tokens, "d")
+            try await store.commit(StoreBatch(operations: [.delete(key, .none)]))
+            try await store.commit(StoreBatch(operations: [.put(key, Data("1".utf8), .none), .put(key, Data("2".utf8), .none)]))
+            #expect(try await store.entry(key)?.version == 2)
+            try await store.commit(StoreBatch(operations: [.delete(key, .none)]))
+            #expect(try await store.entry(key) == nil)
+            #expect(try await store.keys(in: tokens, prefix: "", after: nil, limit: 10).isEmpty)
+            try await store.commit(StoreBatch(operations: [.put(key, Data("3".utf8), .absent)]))
+            #expect(try await store.entry(key) == StoreEntry(value: Data("3".utf8), version: 1))
+        }
+    }
+
+    @Test("key listing: prefix range scan, bytewise order, paging, no wildcards", arguments: StoreKind.available)
+    func keyListing(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store, _ in
+            let keys = [
+                "a", "a%", "a%b", "a_", "a_b", "ab", "a/b", "a/c/d", "aé", "a\u{10FFFF}", "a\u{10FFFF}z", "b", "Z",
+                "日本", "日本/語", "%", "_", "\u{10FFFF}",
+            ]
+            try await store.commit(StoreBatch(operations: keys.map { .put(StoreKey(tokens, $0), Data($0.utf8), .none) }))
+            try await store.commit(StoreBatch(operations: [.put(StoreKey(leases, "a-other"), Data(), .none)]))
+
+            let bytewise = keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            #expect(try await store.allKeys(in: tokens) == bytewise)
+            #expect(try await store.allKeys(in: tokens, prefix: "a%") == ["a%", "a%b"])
+            #expect(try await store.allKeys(in: tokens, prefix: "a_") == ["a_", "a_b"])
+            #expect(try await store.allKeys(in: tokens, prefix: "%") == ["%"])
+            #expect(try await store.allKeys(in: tokens, prefix: "_") == ["_"])
+            #expect(try await store.allKeys(in: tokens, prefix: "a/") == ["a/b", "a/c/d"])
+            #expect(try await store.allKeys(in: tokens, prefix: "日本") == ["日本", "日本/語"])
+            #expect(try await store.allKeys(in: tokens, prefix: "a\u{10FFFF}") == ["a\u{10FFFF}", "a\u{10FFFF}z"])
+            #expect(try await store.allKeys(in: tokens, prefix: "\u{10FFFF}") == ["\u{10FFFF}"])
+            #expect(try await store.allKeys(in: tokens, prefix: "c").isEmpty)
+            #expect(try await store.allKeys(in: leases) == ["a-other"])
+
+            let aKeys = bytewise.filter { $0.hasPrefix("a") }
+            var paged: [String] = []
+            var cursor: String?
+            while true {
+                let page = try await store.keys(in: tokens, prefix: "a", after: cursor, limit: 3)
+                #expect(page.count <= 3)
+                paged += page
+                guard page.count == 3, let last = page.last else { break }
+                cursor = last
+            }
+            #expect(paged == aKeys)
+            #expect(try await store.keys(in: tokens, prefix: "a", after: nil, limit: 0).isEmpty)
+        }
+    }
+
+    @Test("a batch is atomic: one failed condition rolls back all its writes and audit events", arguments: StoreKind.available)
+    func atomicBatch(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store, _ in
+            let existing = StoreKey(tokens, "existing")
+            try await store.commit(StoreBatch(operations: [.put(existing, Data("keep".utf8), .none)]))
+            let batch = StoreBatch(
+                operations: [
+                    .put(StoreKey(tokens, "new"), Data("n".utf8), .none),
+                    .delete(existing, .none),
+                    .put(StoreKey(tokens, "other"), Data("o".utf8), .absent),
+                    .put(StoreKey(tokens, "new"), Data("n".utf8), .absent),  // fails: written earlier in the batch
+                ],
+                auditEvents: [Self.event("rolled-back")])
+            await #expect(throws: LeaseholdError(.conflict, "")) { try await store.commit(batch) }
+            #expect(try await store.allKeys(in: tokens) == ["existing"])
+            #expect(try await store.entry(existing) == StoreEntry(value: Data("keep".utf8), version: 1))
+            #expect(try await store.auditRecords(after: 0, limit: 10).isEmpty)
+        }
+    }
+
+    @Test("audit records are chained, read back exactly, and verify", arguments: StoreKind.available)
+    func auditChain(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store, _ in
+            let events = [
+                Self.event("r1", details: ["lease_id": "database/creds/ro/abc", "quote": "\"'%_\\"]),
+                Self.event("r2", errorClass: "permissionDenied"),
+                Self.event("r3", time: Date(timeIntervalSince1970: 1_760_000_000.123456789)),
+                Self.event("r4", time: Date(timeIntervalSince1970: 0.000001)),
+            ]
+            try await store.commit(StoreBatch(auditEvents: Array(events[0..<2])))
+            try await store.commit(StoreBatch(operations: [.put(StoreKey(tokens, "t"), Data(), .none)], auditEvents: [events[2]]))
+            try await store.commit(StoreBatch(auditEvents: [events[3]]))
+
+            let records = try await store.auditRecords(after: 0, limit: 100)
+            #expect(records.map(\.sequence) == [1, 2, 3, 4])
+            #expect(records.first?.previousHash == AuditChain.genesisHash)
+            for (record, event) in zip(records, events) {
+                #expect(try record.event.canonicalBytes() == event.canonicalBytes())
+                #expect(record.event.details == event.details)
+                #expect(record.event.actor == event.actor)
+            }
+            #expect(AuditChain.verify(records, startingAfter: AuditChain.genesisHash, previousSequence: 0) == nil)
+
+            var tampered = records
+            tampered[1].event.outcome = "allowed"
+            #expect(
+                AuditChain.verify(tampered, startingAfter: AuditChain.genesisHash, previousSequence: 0)
+                    == AuditChainBreak(sequence: 2, kind: .altered))
+        }
+    }
+
+    @Test("audit read-back pages by sequence", arguments: StoreKind.available)
+    func auditPaging(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store, _ in
+            for index in 0..<25 { try await store.commit(StoreBatch(auditEvents: [Self.event("p\(index)")])) }
+            var head = AuditChainHead.genesis
+            var all: [AuditRecord] = []
+            while true {
+                let page = try await store.auditRecords(after: head.sequence, limit: 10)
+                #expect(AuditChain.verify(page, startingAfter: head.hash, previousSequence: head.sequence) == nil)
+                all += page
+                guard let last = page.last else { break }
+                head = AuditChainHead(sequence: last.sequence, hash: last.hash)
+            }
+            #expect(all.map(\.sequence) == Array(1...25))
+            #expect(all.map(\.event.requestID) == (0..<25).map { "p\($0)" })
+            #expect(try await store.auditRecords(after: 25, limit: 10).isEmpty)
+        }
+    }
+
+    @Test("200 concurrent commits are all acknowledged and present", arguments: StoreKind.available)
+    func groupCommit(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        try await store.commit(
+                            StoreBatch(
+                                operations: [.put(StoreKey(tokens, String(format: "c%03d", index)), Data([UInt8(index % 256)]), .absent)],
+                                auditEvents: [Self.event("c\(index)")]))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await store.allKeys(in: tokens) == (0..<200).map { String(format: "c%03d", $0) })
+            let records = try await store.auditRecords(after: 0, limit: 1000)
+            #expect(records.count == 200)
+            #expect(Set(records.map(\.event.requestID)) == Set((0..<200).map { "c\($0)" }))
+            #expect(AuditChain.verify(records, startingAfter: AuditChain.genesisHash, previousSequence: 0) == nil)
+        }
+    }
+
+    @Test("50 concurrent compare-and-swaps on one version: exactly one wins", arguments: StoreKind.available)
+    func compareAndSwapRace(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store, _ in
+            let key = StoreKey(leases, "contended")
+            try await store.commit(StoreBatch(operations: [.put(key, Data("start".utf8), .none)]))
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        do {
+                            try await store.commit(
+                                StoreBatch(
+                                    operations: [.put(key, Data("w\(index)".utf8), .version(1))],
+                                    auditEvents: [Self.event("cas\(index)")]))
+                            return true
+                        } catch let error as LeaseholdError where error.code == .conflict {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1)
+            #expect(try await store.entry(key)?.version == 2)
+            #expect(try await store.auditRecords(after: 0, limit: 100).count == 1)
+        }
+    }
+
+    @Test("data persists across reopening", arguments: StoreKind.available)
+    func reopen(kind: StoreKind) async throws {
+        try await StoreFixture.withFixture(kind) { fixture in
+            try await fixture.withStore { store in
+                try await store.commit(
+                    StoreBatch(
+                        operations: [.put(StoreKey(tokens, "kept"), Data("v".utf8), .none)],
+                        auditEvents: [Self.event("before")]))
+            }
+            try await fixture.withStore { store in
+                #expect(try await store.entry(StoreKey(tokens, "kept")) == StoreEntry(value: Data("v".utf8), version: 1))
+                try await store.commit(StoreBatch(auditEvents: [Self.event("after")]))
+                let records = try await store.auditRecords(after: 0, limit: 10)
+                #expect(records.map(\.event.requestID) == ["before", "after"])
+                #expect(AuditChain.verify(records, startingAfter: AuditChain.genesisHash, previousSequence: 0) == nil)
+            }
+        }
+    }
+
+    @Test("a store with a newer schema is refused", arguments: StoreKind.available)
+    func newerSchemaRefused(kind: StoreKind) async throws {
+        try await StoreFixture.withFixture(kind) { fixture in
+            try await fixture.withStore { _ in }
+            try await fixture.recordSchemaVersion(999)
+            let error = await #expect(throws: LeaseholdError.self) { try await fixture.withStore { _ in } }
+            #expect(error?.code == .storeUnavailable)
+            #expect(error?.message == "store schema version 999 is newer than this broker supports (1)")
+        }
+    }
+
+    @Test("the SQLite directory is 0700 and its files 0600")
+    func sqlitePermissions() async throws {
+        try await StoreFixture.withFixture(.sqlite) { fixture in
+            try await fixture.withStore { store in
+                try await store.commit(StoreBatch(operations: [.put(StoreKey(tokens, "p"), Data(), .none)]))
+                let directory = (fixture.address as NSString).deletingLastPathComponent
+                #expect(try Self.permissions(of: directory) == 0o700)
+                for suffix in ["", "-wal", "-shm"] {
+                    #expect(try Self.permissions(of: fixture.address + suffix) == 0o600, "\(suffix)")
+                }
+            }
+        }
+    }
+
+    static func permissions(of path: String) throws -> Int {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+    }
+
+    static func event(
+        _ requestID: String, time: Date = Date(), errorClass: String? = nil, details: [String: String] = [:]
+    ) -> AuditEvent {
+        AuditEvent(
+            time: time, requestID: requestID, type: "request", operation: "update", path: "database/creds/readonly",
+            actor: AuditActor(
+                accessor: "acc-\(requestID)", tokenHMAC: "hmac-sha256:00ff", displayName: "token-ci",
+                policies: ["default", "db-ro"], authMethod: "token"),
+            remoteAddress: "10.0.0.7", outcome: errorClass == nil ? "allowed" : "denied", errorClass: errorClass,
+            environment: "test", details: details)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import LeaseholdAuditChain
+import LeaseholdCore
+import LeaseholdTestSupport
+import Testing
+
+/// Kills a writer process with SIGKILL mid-stream and checks that every write it acknowledged survived.
+@Suite("BrokerStore durability", .serialized)
+struct StoreDurabilityTests {
+    /// `<package root>/.build/debug/leasehold`, built by `swift build`.
+    static let binary: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build/debug/leasehold")
+
+    static var binaryExists: Bool { FileManager.default.isExecutableFile(atPath: binary.path) }
+
+    static let namespace = StoreNamespace(rawValue: "debug-writer")
+
+    @Test(
+        "acknowledged writes survive SIGKILL (20 kills)", .enabled(if: binaryExists, "build the leasehold executable first (swift build)"),
+        arguments: StoreKind.available)
+    func acknowledgedWritesSurviveKill(kind: StoreKind) async throws {
+        try await StoreFixture.withFixture(kind) { fixture in
+            var acknowledged: [String] = []
+            for round in 0..<20 {
+                let keys = try await Self.runWriterUntilKilled(
+                    kind: kind, address: fixture.address, killAfter: 1 + (round * 37) % 150)
+                #expect(!keys.isEmpty, "round \(round): the writer acknowledged nothing")
+                acknowledged += keys
+                try await fixture.withStore { store in
+                    let present = Set(try await store.allKeys(in: Self.namespace))
+                    let lost = keys.filter { !present.contains($0) }
+                    #expect(lost.isEmpty, "round \(round): \(lost.count) acknowledged writes lost")
+                }
+            }
+            try await fixture.withStore { store in
+                let present = Set(try await store.allKeys(in: Self.namespace))
+                #expect(Set(acknowledged).isSubset(of: present))
+                var records: [AuditRecord] = []
+                while true {
+                    let page = try await store.auditRecords(after: records.last?.sequence ?? 0, limit: 1000)
+                    if page.isEmpty { break }
+                    records += page
+                }
+                #expect(records.count == present.count)
+                #expect(AuditChain.verify(records, startingAfter: AuditChain.genesisHash, previousSequence: 0) == nil)
+            }
+        }
+    }
+
+    /// Starts the writer, kills it with SIGKILL after `killAfter` acknowledgements, and returns the acknowledged keys.
+    static func runWriterUntilKilled(kind: StoreKind, address: String, killAfter: Int) async throws -> [String] {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["debug-store-writer", kind == .sqlite ? "--sqlite" : "--postgres", address]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let handle = output.fileHandleForReading
+        let text = await Task.detached { () -> String in
+            var data = Data()
+            var killed = false
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                data.append(chunk)
+                if !killed, data.reduce(0, { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }) >= killAfter {
+                    kill(process.processIdentifier, SIGKILL)
+                    killed = true
+                }
+            }
+            if !killed { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }.value
+        #expect(process.terminationReason == .uncaughtSignal)
+        // Only complete lines count: a line cut off by the kill was not fully acknowledged.
+        return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            .filter { $0.hasPrefix("ack ") }.map { String($0.dropFirst(4)) }
+    }
+}

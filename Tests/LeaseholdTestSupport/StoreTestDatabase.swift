@@ -1,0 +1,52 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdStorePostgres
+import Logging
+import PostgresNIO
+
+/// A throw-away PostgreSQL database named `leasehold_test_<random>`, created on the test server.
+public struct StoreTestDatabase: Sendable {
+    /// The database name.
+    public let name: String
+    /// A URL that connects to this database with the server URL's credentials and options.
+    public let url: String
+    private let serverURL: String
+
+    /// Creates a fresh, empty database on the server at `serverURL` (a database that the user may connect to).
+    public static func create(on serverURL: String) async throws -> StoreTestDatabase {
+        let name = "leasehold_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try await execute("CREATE DATABASE \(quoted(name))", on: serverURL)
+        guard var components = URLComponents(string: serverURL) else {
+            throw LeaseholdError.invalidRequest("LEASEHOLD_TEST_POSTGRES_URL is not a URL")
+        }
+        components.path = "/" + name
+        guard let url = components.string else {
+            throw LeaseholdError.invalidRequest("LEASEHOLD_TEST_POSTGRES_URL is not a URL")
+        }
+        return StoreTestDatabase(name: name, url: url, serverURL: serverURL)
+    }
+
+    /// Drops the database, disconnecting any remaining sessions.
+    public func drop() async throws {
+        try await Self.execute("DROP DATABASE IF EXISTS \(Self.quoted(name)) WITH (FORCE)", on: serverURL)
+    }
+
+    /// Runs one SQL statement (without parameters) in this database.
+    public func execute(_ sql: String) async throws {
+        try await Self.execute(sql, on: url)
+    }
+
+    /// Quotes an SQL identifier.
+    static func quoted(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    private static func execute(_ sql: String, on url: String) async throws {
+        let client = PostgresClient(configuration: try PostgresConnectionURL.configuration(from: url))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await client.query(PostgresQuery(unsafeSQL: sql))
+        }
+    }
+}
