@@ -122,8 +122,9 @@ let package = Package(
         .testTarget(
             name: "LeaseholdHTTPTests",
             dependencies: [
-                "LeaseholdHTTP", "LeaseholdTestSupport", "LeaseholdStoreSQLite",
+                "LeaseholdHTTP", "LeaseholdService", "LeaseholdAuditChain", "LeaseholdTestSupport", "LeaseholdStoreSQLite",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: settings
         ),

@@ -62,7 +62,10 @@ public enum StoreMigrations {
                 throw StoreMigrationError("migration file \(file.lastPathComponent) is not named NNNN_name.sql")
             }
             return StoreMigration(
-                version: version, name: String(parts[1]), sql: try String(contentsOf: file, encoding: .utf8))
+                version: version,
+                name: String(parts[1]),
+                sql: try String(contentsOf: file, encoding: .utf8)
+            )
         }.sorted { $0.version < $1.version }
         for (index, migration) in migrations.enumerated() where migration.version != index + 1 {
             throw StoreMigrationError("\(dialect.rawValue) migration versions must be 1, 2, 3, … without gaps")

@@ -5,7 +5,8 @@ import LeaseholdCore
 /// The audit hash chain: each record's hash covers the previous record's hash, its sequence number and its event.
 ///
 /// `hash = SHA-256(previousHash || sequence as 8 bytes big-endian || event.canonicalBytes())`, starting from
-/// ``genesisHash`` before sequence 1. Altering, deleting or reordering any stored record breaks the chain at that point.
+/// ``genesisHash`` before sequence 1. Altering, deleting or reordering any stored record breaks the chain at that
+/// point.
 public enum AuditChain {
     /// The `previousHash` of the first record: 32 zero bytes.
     public static let genesisHash = Data(repeating: 0, count: 32)
@@ -27,8 +28,11 @@ public enum AuditChain {
         return try events.map { event in
             let sequence = head.sequence + 1
             let record = AuditRecord(
-                sequence: sequence, event: event, previousHash: head.hash,
-                hash: try hash(previous: head.hash, sequence: sequence, event: event))
+                sequence: sequence,
+                event: event,
+                previousHash: head.hash,
+                hash: try hash(previous: head.hash, sequence: sequence, event: event)
+            )
             head = AuditChainHead(sequence: sequence, hash: record.hash)
             return record
         }
@@ -39,7 +43,9 @@ public enum AuditChain {
     /// Pass ``genesisHash`` and `0` to verify from the start. Returns the first break, or `nil` when every record is
     /// intact, in place and without gaps. Complexity: O(n) hashes for n records.
     public static func verify(
-        _ records: [AuditRecord], startingAfter previousHash: Data, previousSequence: Int64
+        _ records: [AuditRecord],
+        startingAfter previousHash: Data,
+        previousSequence: Int64
     ) -> AuditChainBreak? {
         let presentSequences = Set(records.map(\.sequence))
         var expectedPrevious = AuditChainHead(sequence: previousSequence, hash: previousHash)

@@ -45,10 +45,24 @@ public struct AuditRecordColumns: Sendable, Hashable {
 
     /// Creates the columns from their stored values.
     public init(
-        sequence: Int64, time: String, requestID: String, type: String, operation: String, path: String,
-        accessor: String, tokenHMAC: String, displayName: String, policies: String, authMethod: String,
-        remoteAddress: String, outcome: String, errorClass: String?, environment: String, details: String,
-        previousHash: Data, hash: Data
+        sequence: Int64,
+        time: String,
+        requestID: String,
+        type: String,
+        operation: String,
+        path: String,
+        accessor: String,
+        tokenHMAC: String,
+        displayName: String,
+        policies: String,
+        authMethod: String,
+        remoteAddress: String,
+        outcome: String,
+        errorClass: String?,
+        environment: String,
+        details: String,
+        previousHash: Data,
+        hash: Data
     ) {
         self.sequence = sequence
         self.time = time
@@ -76,14 +90,25 @@ public struct AuditRecordColumns: Sendable, Hashable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         self.init(
-            sequence: record.sequence, time: AuditEvent.timestamp(event.time), requestID: event.requestID,
-            type: event.type, operation: event.operation, path: event.path, accessor: event.actor.accessor,
-            tokenHMAC: event.actor.tokenHMAC, displayName: event.actor.displayName,
+            sequence: record.sequence,
+            time: AuditEvent.timestamp(event.time),
+            requestID: event.requestID,
+            type: event.type,
+            operation: event.operation,
+            path: event.path,
+            accessor: event.actor.accessor,
+            tokenHMAC: event.actor.tokenHMAC,
+            displayName: event.actor.displayName,
             policies: String(decoding: try encoder.encode(event.actor.policies), as: UTF8.self),
-            authMethod: event.actor.authMethod, remoteAddress: event.remoteAddress, outcome: event.outcome,
-            errorClass: event.errorClass, environment: event.environment,
+            authMethod: event.actor.authMethod,
+            remoteAddress: event.remoteAddress,
+            outcome: event.outcome,
+            errorClass: event.errorClass,
+            environment: event.environment,
             details: String(decoding: try encoder.encode(event.details), as: UTF8.self),
-            previousHash: record.previousHash, hash: record.hash)
+            previousHash: record.previousHash,
+            hash: record.hash
+        )
     }
 
     /// Rebuilds the record exactly as it was appended.
@@ -98,12 +123,25 @@ public struct AuditRecordColumns: Sendable, Hashable {
             throw LeaseholdError(.storeUnavailable, "audit record \(sequence) is malformed in the store")
         }
         let actor = AuditActor(
-            accessor: accessor, tokenHMAC: tokenHMAC, displayName: displayName, policies: policies,
-            authMethod: authMethod)
+            accessor: accessor,
+            tokenHMAC: tokenHMAC,
+            displayName: displayName,
+            policies: policies,
+            authMethod: authMethod
+        )
         let event = AuditEvent(
-            time: date, requestID: requestID, type: type, operation: operation, path: path, actor: actor,
-            remoteAddress: remoteAddress, outcome: outcome, errorClass: errorClass, environment: environment,
-            details: details)
+            time: date,
+            requestID: requestID,
+            type: type,
+            operation: operation,
+            path: path,
+            actor: actor,
+            remoteAddress: remoteAddress,
+            outcome: outcome,
+            errorClass: errorClass,
+            environment: environment,
+            details: details
+        )
         return AuditRecord(sequence: sequence, event: event, previousHash: previousHash, hash: hash)
     }
 }

@@ -80,8 +80,11 @@ public actor GroupCommitQueue<Batch: Sendable> {
             results = try await apply(group)
             if results.count != group.count {
                 results = Array(
-                    repeating: .failure(LeaseholdError(.internalError, "group commit returned the wrong number of results")),
-                    count: group.count)
+                    repeating: .failure(
+                        LeaseholdError(.internalError, "group commit returned the wrong number of results")
+                    ),
+                    count: group.count
+                )
             }
         } catch {
             results = Array(repeating: .failure(error), count: group.count)

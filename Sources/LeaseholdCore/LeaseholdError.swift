@@ -60,7 +60,7 @@ public struct LeaseholdError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public static func == (lhs: LeaseholdError, rhs: LeaseholdError) -> Bool { lhs.code == rhs.code }
 
-    public var description: String { "LeaseholdError(\(code)): \(message)" }
+    public var description: String { message.isEmpty ? code.description : message }
 
     /// The caller presented no valid token or lacks the capability.
     public static let permissionDenied = LeaseholdError(.permissionDenied, "permission denied")

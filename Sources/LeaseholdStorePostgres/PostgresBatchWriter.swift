@@ -8,7 +8,9 @@ import PostgresNIO
 enum PostgresBatchWriter {
     /// Applies `group` in one transaction and returns once it is committed.
     static func apply(
-        _ group: [StoreBatch], with client: PostgresClient, logger: Logger
+        _ group: [StoreBatch],
+        with client: PostgresClient,
+        logger: Logger
     ) async throws -> [Result<Void, any Error>] {
         try await transaction(on: client, logger: logger, failure: "cannot commit to the PostgreSQL store") {
             connection in
@@ -21,7 +23,9 @@ enum PostgresBatchWriter {
                 try await connection.query("SAVEPOINT batch", logger: logger)
                 do {
                     for operation in batch.operations { try await apply(operation, on: connection, logger: logger) }
-                    if !batch.auditEvents.isEmpty { try await append(batch.auditEvents, on: connection, logger: logger) }
+                    if !batch.auditEvents.isEmpty {
+                        try await append(batch.auditEvents, on: connection, logger: logger)
+                    }
                     results.append(.success(()))
                 } catch {
                     try await connection.query("ROLLBACK TO SAVEPOINT batch", logger: logger)
@@ -36,7 +40,9 @@ enum PostgresBatchWriter {
     /// Runs `body` in a transaction, rethrowing its `LeaseholdError`s and mapping driver failures to
     /// `storeUnavailable` with the caller-safe `failure` message.
     static func transaction<T: Sendable>(
-        on client: PostgresClient, logger: Logger, failure: String,
+        on client: PostgresClient,
+        logger: Logger,
+        failure: String,
         _ body: (PostgresConnection) async throws -> sending T
     ) async throws -> T {
         do {
@@ -59,45 +65,66 @@ enum PostgresBatchWriter {
         return LeaseholdError(.storeUnavailable, "cannot write to the PostgreSQL store", underlying: error)
     }
 
-    private static func apply(_ operation: StoreOperation, on connection: PostgresConnection, logger: Logger) async throws {
+    private static func apply(
+        _ operation: StoreOperation,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         let rows: PostgresRowSequence
         switch operation {
         case .put(let key, let value, .none):
             try await connection.query(
                 """
-                INSERT INTO entries (namespace, key, value, version) VALUES (\(key.namespace.rawValue), \(key.key), \(value), 1)
+                INSERT INTO entries (namespace, key, value, version)
+                VALUES (\(key.namespace.rawValue), \(key.key), \(value), 1)
                 ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, version = entries.version + 1
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             return
         case .put(let key, let value, .absent):
             rows = try await connection.query(
                 """
-                INSERT INTO entries (namespace, key, value, version) VALUES (\(key.namespace.rawValue), \(key.key), \(value), 1)
+                INSERT INTO entries (namespace, key, value, version)
+                VALUES (\(key.namespace.rawValue), \(key.key), \(value), 1)
                 ON CONFLICT (namespace, key) DO NOTHING RETURNING version
-                """, logger: logger)
+                """,
+                logger: logger
+            )
         case .put(let key, let value, .version(let version)):
             rows = try await connection.query(
                 """
                 UPDATE entries SET value = \(value), version = version + 1
-                WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key) AND version = \(version) RETURNING version
-                """, logger: logger)
+                WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key) AND version = \(version)
+                RETURNING version
+                """,
+                logger: logger
+            )
         case .delete(let key, .none):
             try await connection.query(
-                "DELETE FROM entries WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key)", logger: logger)
+                "DELETE FROM entries WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key)",
+                logger: logger
+            )
             return
         case .delete(let key, .absent):
             // Lock the row if it exists, so the check holds until commit.
             rows = try await connection.query(
-                "SELECT version FROM entries WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key) FOR SHARE",
-                logger: logger)
+                """
+                SELECT version FROM entries WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key) FOR SHARE
+                """,
+                logger: logger
+            )
             if try await rowCount(rows) != 0 { throw conflict(key) }
             return
         case .delete(let key, .version(let version)):
             rows = try await connection.query(
                 """
                 DELETE FROM entries
-                WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key) AND version = \(version) RETURNING version
-                """, logger: logger)
+                WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key) AND version = \(version)
+                RETURNING version
+                """,
+                logger: logger
+            )
         }
         if try await rowCount(rows) != 1 { throw conflict(operation.key) }
     }
@@ -116,11 +143,15 @@ enum PostgresBatchWriter {
     private static func append(_ events: [AuditEvent], on connection: PostgresConnection, logger: Logger) async throws {
         var head: AuditChainHead?
         let headRows = try await connection.query(
-            "SELECT sequence, hash FROM audit_head WHERE id = 1 FOR UPDATE", logger: logger)
+            "SELECT sequence, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            logger: logger
+        )
         for try await (sequence, hash) in headRows.decode((Int64, Data).self) {
             head = AuditChainHead(sequence: sequence, hash: hash)
         }
-        guard let head else { throw LeaseholdError(.auditFailure, "the audit chain head is missing from the PostgreSQL store") }
+        guard let head else {
+            throw LeaseholdError(.auditFailure, "the audit chain head is missing from the PostgreSQL store")
+        }
         let records = try AuditChain.link(events, after: head)
         for record in records {
             let columns = try AuditRecordColumns(record)
@@ -134,11 +165,15 @@ enum PostgresBatchWriter {
                     \(columns.displayName), \(columns.policies)::jsonb, \(columns.authMethod), \(columns.remoteAddress),
                     \(columns.outcome), \(columns.errorClass), \(columns.environment), \(columns.details)::jsonb,
                     \(columns.previousHash), \(columns.hash))
-                """, logger: logger)
+                """,
+                logger: logger
+            )
         }
         if let last = records.last {
             try await connection.query(
-                "UPDATE audit_head SET sequence = \(last.sequence), hash = \(last.hash) WHERE id = 1", logger: logger)
+                "UPDATE audit_head SET sequence = \(last.sequence), hash = \(last.hash) WHERE id = 1",
+                logger: logger
+            )
         }
     }
 }

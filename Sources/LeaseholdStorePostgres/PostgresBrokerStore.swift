@@ -37,10 +37,13 @@ public final class PostgresBrokerStore: BrokerStore {
     ///   - statementTimeout: The longest any statement (including lock waits) may run before the server cancels it.
     ///   - logger: Receives debug and trace messages; never secrets.
     public init(
-        configuration: PostgresClient.Configuration, statementTimeout: Duration = .seconds(30), logger: Logger
+        configuration: PostgresClient.Configuration,
+        statementTimeout: Duration = .seconds(30),
+        logger: Logger
     ) {
         var configuration = configuration
-        let milliseconds = statementTimeout.components.seconds * 1000
+        let milliseconds =
+            statementTimeout.components.seconds * 1000
             + statementTimeout.components.attoseconds / 1_000_000_000_000_000
         configuration.options.additionalStartupParameters.removeAll { $0.0 == "statement_timeout" }
         configuration.options.additionalStartupParameters.append(("statement_timeout", "\(max(milliseconds, 1))"))
@@ -57,8 +60,10 @@ public final class PostgresBrokerStore: BrokerStore {
     /// ``LeaseholdCore/LeaseholdError/Code/invalidRequest`` (without echoing the URL) when it is malformed.
     public convenience init(url: String, statementTimeout: Duration = .seconds(30), logger: Logger) throws {
         self.init(
-            configuration: try PostgresConnectionURL.configuration(from: url), statementTimeout: statementTimeout,
-            logger: logger)
+            configuration: try PostgresConnectionURL.configuration(from: url),
+            statementTimeout: statementTimeout,
+            logger: logger
+        )
     }
 
     /// Runs the connection pool until ``close()`` is called or the task is cancelled. Queries wait while it is not
@@ -81,21 +86,31 @@ public final class PostgresBrokerStore: BrokerStore {
         let migrations = try StoreMigrations.load(dialect: .postgres)
         let supported = migrations.last?.version ?? 0
         let logger = logger
-        try await PostgresBatchWriter.transaction(on: client, logger: logger, failure: "cannot migrate the PostgreSQL store") {
+        try await PostgresBatchWriter.transaction(
+            on: client,
+            logger: logger,
+            failure: "cannot migrate the PostgreSQL store"
+        ) {
             connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
             try await connection.query(
                 """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             let rows = try await connection.query(
-                "SELECT coalesce(max(version), 0)::bigint FROM schema_migrations", logger: logger)
+                "SELECT coalesce(max(version), 0)::bigint FROM schema_migrations",
+                logger: logger
+            )
             var current = 0
             for try await version in rows.decode(Int.self) { current = version }
             guard current <= supported else {
                 throw LeaseholdError(
-                    .storeUnavailable, "store schema version \(current) is newer than this broker supports (\(supported))")
+                    .storeUnavailable,
+                    "store schema version \(current) is newer than this broker supports (\(supported))"
+                )
             }
             for migration in migrations where migration.version > current {
                 for statement in migration.statements {
@@ -103,10 +118,14 @@ public final class PostgresBrokerStore: BrokerStore {
                 }
                 try await connection.query(
                     "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
-                    logger: logger)
+                    logger: logger
+                )
                 logger.debug(
                     "applied store migration",
-                    metadata: ["store.migration.version": "\(migration.version)", "store.migration.name": "\(migration.name)"])
+                    metadata: [
+                        "store.migration.version": "\(migration.version)", "store.migration.name": "\(migration.name)",
+                    ]
+                )
             }
         }
     }
@@ -116,7 +135,8 @@ public final class PostgresBrokerStore: BrokerStore {
         try await reading {
             let rows = try await client.query(
                 "SELECT value, version FROM entries WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key)",
-                logger: logger)
+                logger: logger
+            )
             for try await (value, version) in rows.decode((Data, Int64).self) {
                 return StoreEntry(value: value, version: version)
             }
@@ -127,7 +147,8 @@ public final class PostgresBrokerStore: BrokerStore {
     /// Lists keys of a namespace that start with `prefix`, in ascending bytewise order, at most `limit`.
     ///
     /// Complexity: O(log n + k), a range scan of the primary key.
-    public func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String] {
+    public func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String]
+    {
         guard limit > 0 else { return [] }
         let range = StoreKeyRange(prefix: prefix)
         var bindings = PostgresBindings()
@@ -170,18 +191,38 @@ public final class PostgresBrokerStore: BrokerStore {
                        operation, path, accessor, token_hmac, display_name, policies::text, auth_method,
                        remote_address, outcome, error_class, environment, details::text, previous_hash, hash
                 FROM audit_log WHERE sequence > \(sequence) ORDER BY sequence LIMIT \(limit)
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             var columns: [AuditRecordColumns] = []
             for try await row in rows.decode(
-                (Int64, String, String, String, String, String, String, String, String, String, String, String,
-                 String, String?, String, String, Data, Data).self)
-            {
+                (
+                    Int64, String, String, String, String, String, String, String, String, String, String, String,
+                    String, String?, String, String, Data, Data
+                ).self
+            ) {
                 columns.append(
                     AuditRecordColumns(
-                        sequence: row.0, time: row.1, requestID: row.2, type: row.3, operation: row.4, path: row.5,
-                        accessor: row.6, tokenHMAC: row.7, displayName: row.8, policies: row.9, authMethod: row.10,
-                        remoteAddress: row.11, outcome: row.12, errorClass: row.13, environment: row.14,
-                        details: row.15, previousHash: row.16, hash: row.17))
+                        sequence: row.0,
+                        time: row.1,
+                        requestID: row.2,
+                        type: row.3,
+                        operation: row.4,
+                        path: row.5,
+                        accessor: row.6,
+                        tokenHMAC: row.7,
+                        displayName: row.8,
+                        policies: row.9,
+                        authMethod: row.10,
+                        remoteAddress: row.11,
+                        outcome: row.12,
+                        errorClass: row.13,
+                        environment: row.14,
+                        details: row.15,
+                        previousHash: row.16,
+                        hash: row.17
+                    )
+                )
             }
             return columns
         }

@@ -35,7 +35,12 @@ public enum PostgresConnectionURL {
         default: throw LeaseholdError.invalidRequest("sslmode must be disable, prefer, require or verify-full")
         }
         return PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: username,
-            password: components.password, database: database.isEmpty ? nil : database, tls: tls)
+            host: host,
+            port: components.port ?? 5432,
+            username: username,
+            password: components.password,
+            database: database.isEmpty ? nil : database,
+            tls: tls
+        )
     }
 }

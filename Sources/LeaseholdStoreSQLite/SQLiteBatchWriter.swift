@@ -43,32 +43,44 @@ enum SQLiteBatchWriter {
                     INSERT INTO entries (namespace, key, value, version) VALUES (?, ?, ?, 1)
                     ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, version = entries.version + 1
                     """,
-                arguments: [key.namespace.rawValue, key.key, value])
+                arguments: [key.namespace.rawValue, key.key, value]
+            )
         case .put(let key, let value, .absent):
             try db.execute(
                 sql: """
                     INSERT INTO entries (namespace, key, value, version) VALUES (?, ?, ?, 1)
                     ON CONFLICT (namespace, key) DO NOTHING
                     """,
-                arguments: [key.namespace.rawValue, key.key, value])
+                arguments: [key.namespace.rawValue, key.key, value]
+            )
             try requireOneChange(db, key)
         case .put(let key, let value, .version(let version)):
             try db.execute(
-                sql: "UPDATE entries SET value = ?, version = version + 1 WHERE namespace = ? AND key = ? AND version = ?",
-                arguments: [value, key.namespace.rawValue, key.key, version])
+                sql: """
+                    UPDATE entries SET value = ?, version = version + 1
+                    WHERE namespace = ? AND key = ? AND version = ?
+                    """,
+                arguments: [value, key.namespace.rawValue, key.key, version]
+            )
             try requireOneChange(db, key)
         case .delete(let key, .none):
             try db.execute(
-                sql: "DELETE FROM entries WHERE namespace = ? AND key = ?", arguments: [key.namespace.rawValue, key.key])
+                sql: "DELETE FROM entries WHERE namespace = ? AND key = ?",
+                arguments: [key.namespace.rawValue, key.key]
+            )
         case .delete(let key, .absent):
-            let exists = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM entries WHERE namespace = ? AND key = ?)",
-                arguments: [key.namespace.rawValue, key.key]) ?? false
+            let exists =
+                try Bool.fetchOne(
+                    db,
+                    sql: "SELECT EXISTS (SELECT 1 FROM entries WHERE namespace = ? AND key = ?)",
+                    arguments: [key.namespace.rawValue, key.key]
+                ) ?? false
             if exists { throw conflict(key) }
         case .delete(let key, .version(let version)):
             try db.execute(
                 sql: "DELETE FROM entries WHERE namespace = ? AND key = ? AND version = ?",
-                arguments: [key.namespace.rawValue, key.key, version])
+                arguments: [key.namespace.rawValue, key.key, version]
+            )
             try requireOneChange(db, key)
         }
     }
@@ -86,7 +98,10 @@ enum SQLiteBatchWriter {
         guard let headRow = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_head WHERE id = 1") else {
             throw LeaseholdError(.auditFailure, "the audit chain head is missing from the SQLite store")
         }
-        let records = try AuditChain.link(events, after: AuditChainHead(sequence: headRow["sequence"], hash: headRow["hash"]))
+        let records = try AuditChain.link(
+            events,
+            after: AuditChainHead(sequence: headRow["sequence"], hash: headRow["hash"])
+        )
         for record in records {
             let columns = try AuditRecordColumns(record)
             try db.execute(
@@ -101,22 +116,14 @@ enum SQLiteBatchWriter {
                     columns.accessor, columns.tokenHMAC, columns.displayName, columns.policies, columns.authMethod,
                     columns.remoteAddress, columns.outcome, columns.errorClass, columns.environment, columns.details,
                     columns.previousHash, columns.hash,
-                ])
+                ]
+            )
         }
         if let last = records.last {
             try db.execute(
-                sql: "UPDATE audit_head SET sequence = ?, hash = ? WHERE id = 1", arguments: [last.sequence, last.hash])
+                sql: "UPDATE audit_head SET sequence = ?, hash = ? WHERE id = 1",
+                arguments: [last.sequence, last.hash]
+            )
         }
-    }
-
-    /// Reads the `audit_log` columns of a row selected in table order.
-    static func auditColumns(from row: Row) -> AuditRecordColumns {
-        AuditRecordColumns(
-            sequence: row["sequence"], time: row["time"], requestID: row["request_id"], type: row["type"],
-            operation: row["operation"], path: row["path"], accessor: row["accessor"], tokenHMAC: row["token_hmac"],
-            displayName: row["display_name"], policies: row["policies"], authMethod: row["auth_method"],
-            remoteAddress: row["remote_address"], outcome: row["outcome"], errorClass: row["error_class"],
-            environment: row["environment"], details: row["details"], previousHash: row["previous_hash"],
-            hash: row["hash"])
     }
 }

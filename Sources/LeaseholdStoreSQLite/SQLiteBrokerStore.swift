@@ -31,7 +31,10 @@ public final class SQLiteBrokerStore: BrokerStore {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("leasehold-\(UUID().uuidString)", isDirectory: true)
         return try await SQLiteBrokerStore(
-            path: directory.appendingPathComponent("store.sqlite").path, temporaryDirectory: directory, logger: logger)
+            path: directory.appendingPathComponent("store.sqlite").path,
+            temporaryDirectory: directory,
+            logger: logger
+        )
     }
 
     private init(path: String, temporaryDirectory: URL?, logger: Logger) async throws {
@@ -65,7 +68,8 @@ public final class SQLiteBrokerStore: BrokerStore {
     public func entry(_ key: StoreKey) async throws -> StoreEntry? {
         try await reading { db in
             try Row.fetchOne(
-                db, sql: "SELECT value, version FROM entries WHERE namespace = ? AND key = ?",
+                db,
+                sql: "SELECT value, version FROM entries WHERE namespace = ? AND key = ?",
                 arguments: [key.namespace.rawValue, key.key]
             ).map { StoreEntry(value: $0["value"], version: $0["version"]) }
         }
@@ -74,7 +78,8 @@ public final class SQLiteBrokerStore: BrokerStore {
     /// Lists keys of a namespace that start with `prefix`, in ascending bytewise order, at most `limit`.
     ///
     /// Complexity: O(log n + k), a range scan of the primary key.
-    public func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String] {
+    public func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String]
+    {
         guard limit > 0 else { return [] }
         let range = StoreKeyRange(prefix: prefix)
         var sql = "SELECT key FROM entries WHERE namespace = ? AND key >= ?"
@@ -113,7 +118,7 @@ public final class SQLiteBrokerStore: BrokerStore {
                     FROM audit_log WHERE sequence > ? ORDER BY sequence LIMIT ?
                     """,
                 arguments: [sequence, limit]
-            ).map(SQLiteBatchWriter.auditColumns(from:))
+            ).map(Self.auditColumns(from:))
         }
         return try columns.map { try $0.makeRecord() }
     }
@@ -141,5 +146,29 @@ public final class SQLiteBrokerStore: BrokerStore {
         } catch {
             throw LeaseholdError(.storeUnavailable, "cannot read from the SQLite store", underlying: error)
         }
+    }
+
+    /// Reads the columns of an `audit_log` row.
+    private static func auditColumns(from row: Row) -> AuditRecordColumns {
+        AuditRecordColumns(
+            sequence: row["sequence"],
+            time: row["time"],
+            requestID: row["request_id"],
+            type: row["type"],
+            operation: row["operation"],
+            path: row["path"],
+            accessor: row["accessor"],
+            tokenHMAC: row["token_hmac"],
+            displayName: row["display_name"],
+            policies: row["policies"],
+            authMethod: row["auth_method"],
+            remoteAddress: row["remote_address"],
+            outcome: row["outcome"],
+            errorClass: row["error_class"],
+            environment: row["environment"],
+            details: row["details"],
+            previousHash: row["previous_hash"],
+            hash: row["hash"]
+        )
     }
 }

@@ -6,7 +6,9 @@ import Testing
 @Suite("Audit hash chain")
 struct AuditChainTests {
     static func records(_ count: Int) throws -> [AuditRecord] {
-        let events = (1...count).map { StoreConformanceTests.event("e\($0)", time: Date(timeIntervalSince1970: Double($0))) }
+        let events = (1...count).map {
+            StoreConformanceTests.event("e\($0)", time: Date(timeIntervalSince1970: Double($0)))
+        }
         return try AuditChain.link(events, after: .genesis)
     }
 
@@ -31,30 +33,52 @@ struct AuditChainTests {
     @Test func detectsAlteration() throws {
         var chain = try Self.records(5)
         chain[2].event.path = "sys/evil"
-        #expect(AuditChain.verify(chain, startingAfter: AuditChain.genesisHash, previousSequence: 0) == AuditChainBreak(sequence: 3, kind: .altered))
+        #expect(
+            AuditChain.verify(chain, startingAfter: AuditChain.genesisHash, previousSequence: 0)
+                == AuditChainBreak(sequence: 3, kind: .altered)
+        )
 
         // Rewriting a record together with its own hash still breaks the link from its successor.
         var rehashed = try Self.records(5)
         rehashed[2].event.path = "sys/evil"
-        rehashed[2].hash = try AuditChain.hash(previous: rehashed[2].previousHash, sequence: 3, event: rehashed[2].event)
-        #expect(AuditChain.verify(rehashed, startingAfter: AuditChain.genesisHash, previousSequence: 0) == AuditChainBreak(sequence: 3, kind: .altered))
+        rehashed[2].hash = try AuditChain.hash(
+            previous: rehashed[2].previousHash,
+            sequence: 3,
+            event: rehashed[2].event
+        )
+        #expect(
+            AuditChain.verify(rehashed, startingAfter: AuditChain.genesisHash, previousSequence: 0)
+                == AuditChainBreak(sequence: 3, kind: .altered)
+        )
     }
 
     @Test func detectsDeletionAndReordering() throws {
         var deleted = try Self.records(5)
         deleted.remove(at: 2)
-        #expect(AuditChain.verify(deleted, startingAfter: AuditChain.genesisHash, previousSequence: 0) == AuditChainBreak(sequence: 3, kind: .deleted))
+        #expect(
+            AuditChain.verify(deleted, startingAfter: AuditChain.genesisHash, previousSequence: 0)
+                == AuditChainBreak(sequence: 3, kind: .deleted)
+        )
 
         var swapped = try Self.records(5)
         swapped.swapAt(1, 3)
-        #expect(AuditChain.verify(swapped, startingAfter: AuditChain.genesisHash, previousSequence: 0) == AuditChainBreak(sequence: 2, kind: .reordered))
+        #expect(
+            AuditChain.verify(swapped, startingAfter: AuditChain.genesisHash, previousSequence: 0)
+                == AuditChainBreak(sequence: 2, kind: .reordered)
+        )
 
         var duplicated = try Self.records(3)
         duplicated.insert(duplicated[0], at: 1)
-        #expect(AuditChain.verify(duplicated, startingAfter: AuditChain.genesisHash, previousSequence: 0) == AuditChainBreak(sequence: 1, kind: .reordered))
+        #expect(
+            AuditChain.verify(duplicated, startingAfter: AuditChain.genesisHash, previousSequence: 0)
+                == AuditChainBreak(sequence: 1, kind: .reordered)
+        )
 
         let chain = try Self.records(3)
-        #expect(AuditChain.verify(chain, startingAfter: Data(repeating: 9, count: 32), previousSequence: 0) == AuditChainBreak(sequence: 0, kind: .altered))
+        #expect(
+            AuditChain.verify(chain, startingAfter: Data(repeating: 9, count: 32), previousSequence: 0)
+                == AuditChainBreak(sequence: 0, kind: .altered)
+        )
     }
 
     @Test(arguments: [0.0, 0.000001, 1_760_000_000.999999, 1_760_000_000.5, 4_102_444_800.123456, 1_234_567_890.000001])

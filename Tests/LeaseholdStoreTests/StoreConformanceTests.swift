@@ -62,7 +62,9 @@ struct StoreConformanceTests {
         try await StoreFixture.withStore(kind) { store, _ in
             let key = StoreKey(tokens, "d")
             try await store.commit(StoreBatch(operations: [.delete(key, .none)]))
-            try await store.commit(StoreBatch(operations: [.put(key, Data("1".utf8), .none), .put(key, Data("2".utf8), .none)]))
+            try await store.commit(
+                StoreBatch(operations: [.put(key, Data("1".utf8), .none), .put(key, Data("2".utf8), .none)])
+            )
             #expect(try await store.entry(key)?.version == 2)
             try await store.commit(StoreBatch(operations: [.delete(key, .none)]))
             #expect(try await store.entry(key) == nil)
@@ -79,7 +81,9 @@ struct StoreConformanceTests {
                 "a", "a%", "a%b", "a_", "a_b", "ab", "a/b", "a/c/d", "aé", "a\u{10FFFF}", "a\u{10FFFF}z", "b", "Z",
                 "日本", "日本/語", "%", "_", "\u{10FFFF}",
             ]
-            try await store.commit(StoreBatch(operations: keys.map { .put(StoreKey(tokens, $0), Data($0.utf8), .none) }))
+            try await store.commit(
+                StoreBatch(operations: keys.map { .put(StoreKey(tokens, $0), Data($0.utf8), .none) })
+            )
             try await store.commit(StoreBatch(operations: [.put(StoreKey(leases, "a-other"), Data(), .none)]))
 
             let bytewise = keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
@@ -110,7 +114,10 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("a batch is atomic: one failed condition rolls back all its writes and audit events", arguments: StoreKind.available)
+    @Test(
+        "a batch is atomic: one failed condition rolls back all its writes and audit events",
+        arguments: StoreKind.available
+    )
     func atomicBatch(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store, _ in
             let existing = StoreKey(tokens, "existing")
@@ -122,7 +129,8 @@ struct StoreConformanceTests {
                     .put(StoreKey(tokens, "other"), Data("o".utf8), .absent),
                     .put(StoreKey(tokens, "new"), Data("n".utf8), .absent),  // fails: written earlier in the batch
                 ],
-                auditEvents: [Self.event("rolled-back")])
+                auditEvents: [Self.event("rolled-back")]
+            )
             await #expect(throws: LeaseholdError(.conflict, "")) { try await store.commit(batch) }
             #expect(try await store.allKeys(in: tokens) == ["existing"])
             #expect(try await store.entry(existing) == StoreEntry(value: Data("keep".utf8), version: 1))
@@ -140,7 +148,9 @@ struct StoreConformanceTests {
                 Self.event("r4", time: Date(timeIntervalSince1970: 0.000001)),
             ]
             try await store.commit(StoreBatch(auditEvents: Array(events[0..<2])))
-            try await store.commit(StoreBatch(operations: [.put(StoreKey(tokens, "t"), Data(), .none)], auditEvents: [events[2]]))
+            try await store.commit(
+                StoreBatch(operations: [.put(StoreKey(tokens, "t"), Data(), .none)], auditEvents: [events[2]])
+            )
             try await store.commit(StoreBatch(auditEvents: [events[3]]))
 
             let records = try await store.auditRecords(after: 0, limit: 100)
@@ -157,7 +167,8 @@ struct StoreConformanceTests {
             tampered[1].event.outcome = "allowed"
             #expect(
                 AuditChain.verify(tampered, startingAfter: AuditChain.genesisHash, previousSequence: 0)
-                    == AuditChainBreak(sequence: 2, kind: .altered))
+                    == AuditChainBreak(sequence: 2, kind: .altered)
+            )
         }
     }
 
@@ -188,8 +199,16 @@ struct StoreConformanceTests {
                     group.addTask {
                         try await store.commit(
                             StoreBatch(
-                                operations: [.put(StoreKey(tokens, String(format: "c%03d", index)), Data([UInt8(index % 256)]), .absent)],
-                                auditEvents: [Self.event("c\(index)")]))
+                                operations: [
+                                    .put(
+                                        StoreKey(tokens, String(format: "c%03d", index)),
+                                        Data([UInt8(index % 256)]),
+                                        .absent
+                                    )
+                                ],
+                                auditEvents: [Self.event("c\(index)")]
+                            )
+                        )
                     }
                 }
                 try await group.waitForAll()
@@ -214,7 +233,9 @@ struct StoreConformanceTests {
                             try await store.commit(
                                 StoreBatch(
                                     operations: [.put(key, Data("w\(index)".utf8), .version(1))],
-                                    auditEvents: [Self.event("cas\(index)")]))
+                                    auditEvents: [Self.event("cas\(index)")]
+                                )
+                            )
                             return true
                         } catch let error as LeaseholdError where error.code == .conflict {
                             return false
@@ -236,10 +257,14 @@ struct StoreConformanceTests {
                 try await store.commit(
                     StoreBatch(
                         operations: [.put(StoreKey(tokens, "kept"), Data("v".utf8), .none)],
-                        auditEvents: [Self.event("before")]))
+                        auditEvents: [Self.event("before")]
+                    )
+                )
             }
             try await fixture.withStore { store in
-                #expect(try await store.entry(StoreKey(tokens, "kept")) == StoreEntry(value: Data("v".utf8), version: 1))
+                #expect(
+                    try await store.entry(StoreKey(tokens, "kept")) == StoreEntry(value: Data("v".utf8), version: 1)
+                )
                 try await store.commit(StoreBatch(auditEvents: [Self.event("after")]))
                 let records = try await store.auditRecords(after: 0, limit: 10)
                 #expect(records.map(\.event.requestID) == ["before", "after"])
@@ -256,6 +281,27 @@ struct StoreConformanceTests {
             let error = await #expect(throws: LeaseholdError.self) { try await fixture.withStore { _ in } }
             #expect(error?.code == .storeUnavailable)
             #expect(error?.message == "store schema version 999 is newer than this broker supports (1)")
+        }
+    }
+
+    @Test(
+        "a PostgreSQL statement stuck behind a lock times out",
+        .enabled(if: TestEnvironment.postgresURL != nil)
+    )
+    func postgresStatementTimeout() async throws {
+        try await StoreFixture.withFixture(.postgres) { fixture in
+            let database = try #require(fixture.database)
+            try await fixture.withStore(statementTimeout: .seconds(1)) { store in
+                let started = ContinuousClock.now
+                try await database.whileHolding("SELECT 1 FROM audit_head FOR UPDATE") {
+                    await #expect(throws: LeaseholdError(.storeUnavailable, "")) {
+                        try await store.commit(StoreBatch(auditEvents: [Self.event("blocked")]))
+                    }
+                }
+                #expect(ContinuousClock.now - started < .seconds(10))
+                try await store.commit(StoreBatch(auditEvents: [Self.event("unblocked")]))
+                #expect(try await store.auditRecords(after: 0, limit: 10).map(\.event.requestID) == ["unblocked"])
+            }
         }
     }
 
@@ -279,14 +325,29 @@ struct StoreConformanceTests {
     }
 
     static func event(
-        _ requestID: String, time: Date = Date(), errorClass: String? = nil, details: [String: String] = [:]
+        _ requestID: String,
+        time: Date = Date(),
+        errorClass: String? = nil,
+        details: [String: String] = [:]
     ) -> AuditEvent {
         AuditEvent(
-            time: time, requestID: requestID, type: "request", operation: "update", path: "database/creds/readonly",
+            time: time,
+            requestID: requestID,
+            type: "request",
+            operation: "update",
+            path: "database/creds/readonly",
             actor: AuditActor(
-                accessor: "acc-\(requestID)", tokenHMAC: "hmac-sha256:00ff", displayName: "token-ci",
-                policies: ["default", "db-ro"], authMethod: "token"),
-            remoteAddress: "10.0.0.7", outcome: errorClass == nil ? "allowed" : "denied", errorClass: errorClass,
-            environment: "test", details: details)
+                accessor: "acc-\(requestID)",
+                tokenHMAC: "hmac-sha256:00ff",
+                displayName: "token-ci",
+                policies: ["default", "db-ro"],
+                authMethod: "token"
+            ),
+            remoteAddress: "10.0.0.7",
+            outcome: errorClass == nil ? "allowed" : "denied",
+            errorClass: errorClass,
+            environment: "test",
+            details: details
+        )
     }
 }

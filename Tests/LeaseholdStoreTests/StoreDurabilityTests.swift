@@ -17,14 +17,19 @@ struct StoreDurabilityTests {
     static let namespace = StoreNamespace(rawValue: "debug-writer")
 
     @Test(
-        "acknowledged writes survive SIGKILL (20 kills)", .enabled(if: binaryExists, "build the leasehold executable first (swift build)"),
-        arguments: StoreKind.available)
+        "acknowledged writes survive SIGKILL (20 kills)",
+        .enabled(if: binaryExists, "build the leasehold executable first (swift build)"),
+        arguments: StoreKind.available
+    )
     func acknowledgedWritesSurviveKill(kind: StoreKind) async throws {
         try await StoreFixture.withFixture(kind) { fixture in
             var acknowledged: [String] = []
             for round in 0..<20 {
                 let keys = try await Self.runWriterUntilKilled(
-                    kind: kind, address: fixture.address, killAfter: 1 + (round * 37) % 150)
+                    kind: kind,
+                    address: fixture.address,
+                    killAfter: 1 + (round * 37) % 150
+                )
                 #expect(!keys.isEmpty, "round \(round): the writer acknowledged nothing")
                 acknowledged += keys
                 try await fixture.withStore { store in

@@ -28,7 +28,8 @@ public struct StoreFixture: Sendable {
     public let kind: StoreKind
     /// The SQLite file path, or the PostgreSQL database URL.
     public let address: String
-    private let database: StoreTestDatabase?
+    /// The throw-away database, for PostgreSQL.
+    public let database: StoreTestDatabase?
 
     /// Makes a fresh location (a new temporary directory, or a new database). Requires
     /// ``TestEnvironment/postgresURL`` for PostgreSQL.
@@ -37,7 +38,11 @@ public struct StoreFixture: Sendable {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("leasehold-test-\(UUID().uuidString)", isDirectory: true)
-            return StoreFixture(kind: kind, address: directory.appendingPathComponent("store.sqlite").path, database: nil)
+            return StoreFixture(
+                kind: kind,
+                address: directory.appendingPathComponent("store.sqlite").path,
+                database: nil
+            )
         case .postgres:
             guard let serverURL = TestEnvironment.postgresURL else {
                 throw LeaseholdError(.storeUnavailable, "LEASEHOLD_TEST_POSTGRES_URL is not set")
@@ -49,7 +54,8 @@ public struct StoreFixture: Sendable {
 
     /// Makes a fresh location for `body`, then deletes it.
     public static func withFixture<T: Sendable>(
-        _ kind: StoreKind, _ body: (StoreFixture) async throws -> T
+        _ kind: StoreKind,
+        _ body: (StoreFixture) async throws -> T
     ) async throws -> T {
         let fixture = try await make(kind)
         do {
@@ -64,14 +70,18 @@ public struct StoreFixture: Sendable {
 
     /// Makes a fresh location, opens a store on it for `body`, then closes the store and deletes the location.
     public static func withStore<T: Sendable>(
-        _ kind: StoreKind, _ body: (any BrokerStore, StoreFixture) async throws -> T
+        _ kind: StoreKind,
+        _ body: (any BrokerStore, StoreFixture) async throws -> T
     ) async throws -> T {
         try await withFixture(kind) { fixture in try await fixture.withStore { try await body($0, fixture) } }
     }
 
     /// Opens a store on this location (running and migrating it as the composition root would), runs `body`, and
-    /// closes the store.
-    public func withStore<T: Sendable>(_ body: (any BrokerStore) async throws -> T) async throws -> T {
+    /// closes the store. `statementTimeout` applies to PostgreSQL.
+    public func withStore<T: Sendable>(
+        statementTimeout: Duration = .seconds(20),
+        _ body: (any BrokerStore) async throws -> T
+    ) async throws -> T {
         let logger = Logger(label: "leasehold.test.store")
         switch kind {
         case .sqlite:
@@ -85,7 +95,7 @@ public struct StoreFixture: Sendable {
                 throw error
             }
         case .postgres:
-            let store = try PostgresBrokerStore(url: address, statementTimeout: .seconds(20), logger: logger)
+            let store = try PostgresBrokerStore(url: address, statementTimeout: statementTimeout, logger: logger)
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await store.run() }
                 do {
@@ -107,7 +117,8 @@ public struct StoreFixture: Sendable {
         case .sqlite:
             try StoreSQLiteAdministration.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(version), 'future', 'now')",
-                inDatabaseAt: address)
+                inDatabaseAt: address
+            )
         case .postgres:
             try await database?.execute("INSERT INTO schema_migrations (version, name) VALUES (\(version), 'future')")
         }
@@ -118,7 +129,9 @@ public struct StoreFixture: Sendable {
         switch kind {
         case .sqlite:
             let directory = (address as NSString).deletingLastPathComponent
-            if FileManager.default.fileExists(atPath: directory) { try FileManager.default.removeItem(atPath: directory) }
+            if FileManager.default.fileExists(atPath: directory) {
+                try FileManager.default.removeItem(atPath: directory)
+            }
         case .postgres:
             try await database?.drop()
         }

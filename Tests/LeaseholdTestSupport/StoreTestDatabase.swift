@@ -36,6 +36,24 @@ public struct StoreTestDatabase: Sendable {
         try await Self.execute(sql, on: url)
     }
 
+    /// Runs `body` while another session holds `statement` (for example `SELECT … FOR UPDATE`) in an open
+    /// transaction in this database.
+    @discardableResult
+    public func whileHolding<T: Sendable>(_ statement: String, _ body: () async throws -> T) async throws -> T {
+        let client = PostgresClient(configuration: try PostgresConnectionURL.configuration(from: url))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await client.withTransaction(logger: Logger(label: "leasehold.test.database")) { connection in
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: statement),
+                    logger: Logger(label: "leasehold.test.database")
+                )
+                return try await body()
+            }
+        }
+    }
+
     /// Quotes an SQL identifier.
     static func quoted(_ identifier: String) -> String {
         "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""

@@ -125,7 +125,7 @@ extension Broker {
             try await self.commit(transaction.batch(appending: event))
             return token
         }
-        BrokerMetrics.recordSealed(false)
+        BrokerMetrics.recordSealed(await seal.isSealed)
         return result
     }
 
@@ -134,7 +134,10 @@ extension Broker {
         let result = try await initialize(
             shares: 1, threshold: 1, rootTokenID: rootTokenID, requestID: UUID().uuidString.lowercased(),
             remoteAddress: "")
-        let key = result.keys.first.flatMap { Data(hexString: $0.revealed) }?.base64EncodedString() ?? ""
+        let share = result.keys.first?.revealed ?? ""
+        try await seal.submit(share: share)
+        BrokerMetrics.recordSealed(await seal.isSealed)
+        let key = Data(hexString: share)?.base64EncodedString() ?? ""
         return (SecretValue(key), result.rootToken)
     }
 }

@@ -26,7 +26,7 @@ enum SystemBackend {
                 .delete: { try await deleteMount($0, auth: true) },
             ]),
         Route(
-            "sys/internal/ui/mounts/*path?", authentication: .none,
+            "sys/internal/ui/mounts/*path", authentication: .none,
             handlers: [.read: internalUIMounts]),
         Route("sys/internal/ui/mounts", authentication: .none, handlers: [.read: internalUIMounts]),
         Route("sys/policies/acl", handlers: [.list: listPolicies]),

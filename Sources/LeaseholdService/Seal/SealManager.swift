@@ -139,6 +139,11 @@ public actor SealManager {
         self.rootKey = rootKey
         self.unsealed = unsealed
         let rootToken = try await makeRootToken(unsealed)
+        if type == "shamir" {
+            // As in Vault, a Shamir-sealed broker starts sealed: operators unseal it with their shares.
+            self.unsealed = nil
+            self.rootKey = nil
+        }
         logger.info("broker initialized", metadata: ["seal.type": "\(type)"])
         return InitializationResult(keys: keys, rootToken: rootToken)
     }

@@ -34,7 +34,7 @@ public struct LeaseLimits: Sendable, Hashable {
 
     /// The TTL a renewal grants at `now`, never beyond the token's maximum measured from its creation.
     public func renewal(of entry: TokenEntry, increment: TTL, now: Date) -> Renewal {
-        let elapsed = max(0, Int64(now.timeIntervalSince(entry.creationTime).rounded(.up)))
+        let elapsed = max(0, Int64(now.timeIntervalSince(entry.creationTime).rounded()))
         var wanted = entry.period > 0 ? entry.period : (increment.isZero ? entry.creationTTL : increment.seconds)
         if wanted == 0 { wanted = defaultTTL.seconds }
         var maxLife = entry.period > 0 ? Int64.max : maxTTL.seconds

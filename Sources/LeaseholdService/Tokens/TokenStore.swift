@@ -81,9 +81,9 @@ public struct TokenStore: Sendable {
     public func create(_ request: TokenRequest, now: Date, in transaction: StoreTransaction) throws -> (
         token: SecretValue, entry: TokenEntry
     ) {
-        let token = request.customID ?? SecretValue(SecureRandom.token(prefix: request.kind == "wrapping" ? "s." : "s."))
-        guard token.revealed.count >= 8, token.revealed.count <= 256 else {
-            throw LeaseholdError.invalidRequest("token id must be between 8 and 256 characters")
+        let token = request.customID ?? SecretValue(SecureRandom.token(prefix: "s."))
+        guard !token.revealed.isEmpty, token.revealed.count <= 256, !token.revealed.contains(where: \.isWhitespace) else {
+            throw LeaseholdError.invalidRequest("token id must be 1 to 256 characters without whitespace")
         }
         var policies = Set(request.policies.map { $0.lowercased() })
         if !request.noDefaultPolicy && !policies.contains("root") && request.kind == "service" {

@@ -13,7 +13,8 @@ struct DebugStoreWriterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug-store-writer",
         abstract: "Write to a store until killed, acknowledging each durable commit (for tests).",
-        shouldDisplay: false)
+        shouldDisplay: false
+    )
 
     /// The namespace the writer fills.
     static let namespace = StoreNamespace(rawValue: "debug-writer")
@@ -58,13 +59,22 @@ struct DebugStoreWriterCommand: AsyncParsableCommand {
                     for counter in 0... {
                         let key = "\(runID)-\(worker)-\(counter)"
                         let event = AuditEvent(
-                            time: Date(), requestID: key, type: "debug.write", operation: "update",
-                            path: "debug/\(key)", actor: .anonymous, remoteAddress: "127.0.0.1", outcome: "allowed",
-                            details: ["key": key])
+                            time: Date(),
+                            requestID: key,
+                            type: "debug.write",
+                            operation: "update",
+                            path: "debug/\(key)",
+                            actor: .anonymous,
+                            remoteAddress: "127.0.0.1",
+                            outcome: "allowed",
+                            details: ["key": key]
+                        )
                         try await store.commit(
                             StoreBatch(
                                 operations: [.put(StoreKey(Self.namespace, key), Data(key.utf8), .absent)],
-                                auditEvents: [event]))
+                                auditEvents: [event]
+                            )
+                        )
                         print("ack \(key)")
                         fflush(nil)
                     }

@@ -1,0 +1,115 @@
+import Foundation
+import HTTPTypes
+import LeaseholdAuditChain
+import LeaseholdCore
+import LeaseholdService
+import Testing
+
+@Suite("Audit rows and encryption at rest")
+struct AuditAndEncryptionTests {
+    @Test func everyAuthenticatedRequestLeavesAChainedRowWithoutSecrets() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let before = try await harness.store.auditRecords(after: 0, limit: 10_000).count
+            let created = try await api.send(.post, "auth/token/create", token: root, json: ["display_name": "canary", "policies": ["default"]])
+            let token = created.clientToken
+            _ = try await api.send(.get, "auth/token/lookup-self", token: token)
+            _ = try await api.send(.get, "sys/mounts", token: token)
+            _ = try await api.send(.get, "auth/token/lookup-self", token: "s.not-a-real-token")
+            let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+            #expect(records.count == before + 4)
+            let newest = Array(records.suffix(4))
+            #expect(newest.map(\.event.outcome) == ["allowed", "allowed", "denied", "denied"])
+            #expect(newest[2].event.path == "sys/mounts")
+            #expect(newest[2].event.actor.accessor == created.auth["accessor"]?.stringValue)
+            #expect(newest[2].event.errorClass == "permissionDenied")
+            #expect(AuditChain.verify(records, startingAfter: AuditChain.genesisHash, previousSequence: 0) == nil)
+            let everything = try records.map { String(decoding: try $0.event.canonicalBytes(), as: UTF8.self) }.joined()
+            #expect(!everything.contains(token))
+            #expect(!everything.contains(root))
+            #expect(!everything.contains("s.not-a-real-token"))
+        }
+    }
+
+    @Test func unsealKeysNeverReachTheAuditTable() async throws {
+        let harness = try await BrokerHarness.make()
+        try await harness.withClient { api in
+            let initialized = try await api.send(.put, "sys/init", json: ["secret_shares": 1, "secret_threshold": 1])
+            let key = initialized.object["keys"].flatMap { value -> String? in
+                guard case .array(let items) = value else { return nil }
+                return items.first?.stringValue
+            } ?? ""
+            let base64 = Data(hexString: key)?.base64EncodedString() ?? "-"
+            _ = try await api.send(.put, "sys/unseal", json: ["key": .string(key)])
+            let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+            let everything = try records.map { String(decoding: try $0.event.canonicalBytes(), as: UTF8.self) }.joined()
+            #expect(!everything.contains(key))
+            #expect(!everything.contains(base64))
+            #expect(!everything.contains(initialized.object["root_token"]?.stringValue ?? "-"))
+        }
+    }
+
+    @Test func whenTheAuditRowCannotBeWrittenTheRequestIsRefused() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            harness.store.failCommits(true)
+            let created = try await api.send(.post, "auth/token/create", token: root, json: [:])
+            #expect(created.status == 500)
+            #expect(created.clientToken.isEmpty)
+            let read = try await api.send(.get, "auth/token/lookup-self", token: root)
+            #expect(read.status == 500)
+            #expect(read.data.isEmpty)
+            harness.store.failCommits(false)
+            #expect(try await api.send(.get, "auth/token/accessors?list=true", token: root).data["keys"].map { value -> Int in
+                guard case .array(let items) = value else { return 0 }
+                return items.count
+            } == 1)
+        }
+    }
+
+    @Test func tamperedOrSwappedCiphertextsFailClosed() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let policyText = "path \"canary-plaintext/*\" { capabilities = [\"read\"] }"
+            _ = try await api.send(.put, "sys/policies/acl/one", token: root, json: ["policy": .string(policyText)])
+            _ = try await api.send(.put, "sys/policies/acl/two", token: root, json: ["policy": "path \"b\" { capabilities = [\"read\"] }"])
+            let one = try #require(try await harness.sqlite.entry(StoreKey(.policies, "one")))
+            let two = try #require(try await harness.sqlite.entry(StoreKey(.policies, "two")))
+            #expect(!String(decoding: one.value, as: UTF8.self).contains("canary-plaintext"))
+            // Swap: a valid ciphertext moved to another row.
+            try await harness.sqlite.commit(StoreBatch(operations: [.put(StoreKey(.policies, "two"), one.value, .none)]))
+            let swapped = try await api.send(.get, "sys/policies/acl/two", token: root)
+            #expect(swapped.status == 500)
+            #expect(!swapped.text.contains("canary-plaintext"))
+            // Flip one bit.
+            var flipped = one.value
+            flipped[flipped.count - 20] ^= 0x01
+            try await harness.sqlite.commit(StoreBatch(operations: [.put(StoreKey(.policies, "one"), flipped, .none)]))
+            let tampered = try await api.send(.get, "sys/policies/acl/one", token: root)
+            #expect(tampered.status == 500)
+            #expect(!tampered.text.contains("canary-plaintext"))
+            // Truncate.
+            try await harness.sqlite.commit(StoreBatch(operations: [.put(StoreKey(.policies, "one"), one.value.prefix(10), .none)]))
+            #expect(try await api.send(.get, "sys/policies/acl/one", token: root).status == 500)
+            _ = two
+        }
+    }
+
+    @Test func rotationAddsATermAndOldDataStaysReadable() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            _ = try await api.send(.put, "sys/policies/acl/old", token: root, json: ["policy": "path \"a\" { capabilities = [\"read\"] }"])
+            #expect(try await api.send(.put, "sys/rotate", token: root).status == 204)
+            #expect(try await api.send(.get, "sys/key-status", token: root).data["term"] == 2)
+            _ = try await api.send(.put, "sys/policies/acl/new", token: root, json: ["policy": "path \"b\" { capabilities = [\"read\"] }"])
+            #expect(try await api.send(.get, "sys/policies/acl/old", token: root).status == 200)
+            #expect(try await api.send(.get, "sys/policies/acl/new", token: root).status == 200)
+            let old = try #require(try await harness.sqlite.entry(StoreKey(.policies, "old")))
+            let new = try #require(try await harness.sqlite.entry(StoreKey(.policies, "new")))
+            #expect(Array(old.value[1..<5]) == [0, 0, 0, 1])
+            #expect(Array(new.value[1..<5]) == [0, 0, 0, 2])
+            // Seal and unseal again: the rotated ring was persisted.
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: root).status == 200)
+        }
+    }
+}

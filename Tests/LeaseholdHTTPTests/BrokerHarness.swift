@@ -1,0 +1,127 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LeaseholdCore
+import LeaseholdHTTP
+import LeaseholdService
+import LeaseholdStoreSQLite
+import Logging
+import NIOCore
+import Synchronization
+
+/// A settable clock for expiry tests.
+final class TestClock: Sendable {
+    private let current = Mutex(Date())
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+}
+
+/// A store decorator that can be told to fail every commit, to prove that requests fail closed when their audit
+/// row cannot be written. Reads and writes otherwise go to the real SQLite store.
+final class FailableStore: BrokerStore {
+    let base: any BrokerStore
+    private let failing = Mutex(false)
+
+    init(base: any BrokerStore) { self.base = base }
+
+    func failCommits(_ fail: Bool) { failing.withLock { $0 = fail } }
+
+    func entry(_ key: StoreKey) async throws -> StoreEntry? { try await base.entry(key) }
+    func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String] {
+        try await base.keys(in: namespace, prefix: prefix, after: after, limit: limit)
+    }
+    func commit(_ batch: StoreBatch) async throws {
+        if failing.withLock({ $0 }) { throw LeaseholdError(.storeUnavailable, "disk full (injected)") }
+        try await base.commit(batch)
+    }
+    func auditRecords(after sequence: Int64, limit: Int) async throws -> [AuditRecord] {
+        try await base.auditRecords(after: sequence, limit: limit)
+    }
+    func close() async throws { try await base.close() }
+}
+
+/// A broker on a real SQLite store, served through the real HTTP responder.
+struct BrokerHarness {
+    let broker: Broker
+    let store: FailableStore
+    let sqlite: SQLiteBrokerStore
+    let clock: TestClock
+    let application: Application<APIResponder>
+
+    /// A fresh, uninitialized broker.
+    static func make(maximumBodySize: Int = 1024 * 1024, limits: LeaseLimits = LeaseLimits()) async throws -> BrokerHarness {
+        let logger = Logger(label: "test")
+        let sqlite = try await SQLiteBrokerStore.temporary(logger: logger)
+        let store = FailableStore(base: sqlite)
+        let clock = TestClock()
+        let seal = try await SealManager(store: store, autoUnseal: .none, logger: logger)
+        let broker = Broker(
+            store: store, seal: seal, limits: limits,
+            information: ServerInformation(version: "test", storageType: "sqlite", apiAddress: "http://127.0.0.1"),
+            logger: logger, now: { clock.now })
+        let responder = APIResponder(
+            broker: broker, limits: RequestLimits(maximumBodySize: maximumBodySize), renderMetrics: { "leasehold_test 1\n" })
+        let application = Application(responder: responder, logger: logger)
+        return BrokerHarness(broker: broker, store: store, sqlite: sqlite, clock: clock, application: application)
+    }
+
+    /// A broker initialized with one share and unsealed; returns the harness, the root token and the share.
+    static func unsealed(limits: LeaseLimits = LeaseLimits()) async throws -> (BrokerHarness, String) {
+        let harness = try await make(limits: limits)
+        let root = try await harness.broker.initializeForDevelopment(rootTokenID: nil).rootToken.revealed
+        return (harness, root)
+    }
+
+    /// Runs `body` with an HTTP client bound to the application.
+    func withClient<T: Sendable>(_ body: @Sendable (APIClient) async throws -> T) async throws -> T {
+        let result = try await application.test(.router) { client in try await body(APIClient(client: client)) }
+        try? await sqlite.close()
+        return result
+    }
+}
+
+/// Sends Vault-style requests and decodes replies.
+struct APIClient: Sendable {
+    let client: any TestClientProtocol
+
+    struct Reply: Sendable {
+        let status: Int
+        let body: JSONValue?
+        let text: String
+
+        var object: [String: JSONValue] { body?.objectValue ?? [:] }
+        var data: [String: JSONValue] { object["data"]?.objectValue ?? [:] }
+        var auth: [String: JSONValue] { object["auth"]?.objectValue ?? [:] }
+        var errors: [String] {
+            guard case .array(let items)? = object["errors"] else { return [] }
+            return items.compactMap(\.stringValue)
+        }
+        var clientToken: String { auth["client_token"]?.stringValue ?? "" }
+    }
+
+    @discardableResult
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: JSONValue? = nil, raw: String? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> Reply {
+        var headers = extra
+        if let token { headers[HTTPField.Name("X-Vault-Token")!] = token }
+        var body: ByteBuffer?
+        if let json { body = ByteBuffer(bytes: try JSONEncoder().encode(json)) }
+        if let raw { body = ByteBuffer(string: raw) }
+        return try await client.execute(uri: "/v1/" + path, method: method, headers: headers, body: body) { response in
+            let text = String(buffer: response.body)
+            let parsed = text.isEmpty ? nil : try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            return Reply(status: Int(response.status.code), body: parsed, text: text)
+        }
+    }
+}
+
+extension HTTPRequest.Method {
+    static let list = HTTPRequest.Method("LIST")!
+}

@@ -1,0 +1,149 @@
+import Foundation
+import HTTPTypes
+import LeaseholdCore
+import Testing
+
+@Suite("Tokens: lifetime, uses, trees, roles")
+struct TokenTests {
+    @Test func tokensExpire() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let token = try await api.send(.post, "auth/token/create", token: root, json: ["ttl": "60s"]).clientToken
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: token).status == 200)
+            harness.clock.advance(by: 61)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: token).status == 403)
+        }
+    }
+
+    @Test func renewalNeverPassesTheMaximum() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let created = try await api.send(.post, "auth/token/create", token: root, json: ["ttl": "1h", "explicit_max_ttl": "2h"])
+            let token = created.clientToken
+            harness.clock.advance(by: 1800)
+            let renewed = try await api.send(.put, "auth/token/renew-self", token: token, json: ["increment": "3h"])
+            #expect(renewed.status == 200)
+            #expect(renewed.auth["lease_duration"] == 5400)
+            #expect(renewed.object["warnings"] != .null)
+            // Near the cap: the grant shrinks, never becomes unbounded.
+            harness.clock.advance(by: 7199 - 1800)
+            let last = try await api.send(.put, "auth/token/renew-self", token: token, json: ["increment": "1h"])
+            #expect(last.auth["lease_duration"] == 1)
+            harness.clock.advance(by: 2)
+            #expect(try await api.send(.put, "auth/token/renew-self", token: token, json: ["increment": "1h"]).status == 403)
+        }
+    }
+
+    @Test func aSingleUseTokenSucceedsExactlyOnceUnderConcurrency() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let token = try await api.send(.post, "auth/token/create", token: root, json: ["num_uses": 1]).clientToken
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { try await api.send(.get, "auth/token/lookup-self", token: token).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 1)
+            #expect(statuses.filter { $0 == 403 }.count == 49)
+        }
+    }
+
+    @Test func revokingAParentRevokesItsChildrenAndOrphanRevokeKeepsThem() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let parent = try await api.send(.post, "auth/token/create", token: root, json: [:]).clientToken
+            let child = try await api.send(.post, "auth/token/create", token: parent, json: [:]).clientToken
+            let grandchild = try await api.send(.post, "auth/token/create", token: child, json: [:]).clientToken
+            #expect(try await api.send(.put, "auth/token/revoke", token: root, json: ["token": .string(parent)]).status == 204)
+            for token in [parent, child, grandchild] {
+                #expect(try await api.send(.get, "auth/token/lookup-self", token: token).status == 403)
+            }
+            let parent2 = try await api.send(.post, "auth/token/create", token: root, json: [:]).clientToken
+            let child2 = try await api.send(.post, "auth/token/create", token: parent2, json: [:]).clientToken
+            #expect(try await api.send(.put, "auth/token/revoke-orphan", token: root, json: ["token": .string(parent2)]).status == 204)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: parent2).status == 403)
+            let survivor = try await api.send(.get, "auth/token/lookup-self", token: child2)
+            #expect(survivor.status == 200)
+            #expect(survivor.data["orphan"] == true)
+        }
+    }
+
+    @Test func lookupByAccessorHidesTheIDAndRevokeAccessorWorks() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let created = try await api.send(.post, "auth/token/create", token: root, json: ["meta": ["team": "db"], "display_name": "alice"])
+            let accessor = created.auth["accessor"]!
+            let lookup = try await api.send(.post, "auth/token/lookup-accessor", token: root, json: ["accessor": accessor])
+            #expect(lookup.data["id"] == "")
+            #expect(lookup.data["display_name"] == "token-alice")
+            #expect(lookup.data["meta"] == ["team": "db"])
+            let list = try await api.send(.list, "auth/token/accessors", token: root)
+            #expect(list.status == 200)
+            #expect(try await api.send(.post, "auth/token/revoke-accessor", token: root, json: ["accessor": accessor]).status == 204)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: created.clientToken).status == 403)
+        }
+    }
+
+    @Test func childPoliciesMustBeASubsetAndRootIsReserved() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            _ = try await api.send(.put, "sys/policies/acl/app", token: root, json: ["policy": "path \"auth/token/create\" { capabilities = [\"update\"] }"])
+            let app = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["app"]]).clientToken
+            #expect(try await api.send(.post, "auth/token/create", token: app, json: ["policies": ["app"]]).status == 200)
+            #expect(try await api.send(.post, "auth/token/create", token: app, json: ["policies": ["other"]]).status == 400)
+            #expect(try await api.send(.post, "auth/token/create", token: app, json: ["policies": ["root"]]).status == 400)
+            #expect(try await api.send(.post, "auth/token/create", token: app, json: ["no_parent": true]).status == 400)
+            #expect(try await api.send(.post, "auth/token/create-orphan", token: app, json: [:]).status == 403)
+        }
+    }
+
+    @Test func periodicAndRoleTokens() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "auth/token/roles/ci", token: root, json: ["allowed_policies": ["ci"], "token_period": "24h", "orphan": true]).status == 204)
+            let role = try await api.send(.get, "auth/token/roles/ci", token: root)
+            #expect(role.data["token_period"] == 86400)
+            let created = try await api.send(.post, "auth/token/create/ci", token: root, json: ["policies": ["ci"]])
+            #expect(created.status == 200)
+            #expect(created.auth["lease_duration"] == 86400)
+            #expect(created.auth["orphan"] == true)
+            #expect(try await api.send(.post, "auth/token/create/ci", token: root, json: ["policies": ["admin"]]).status == 400)
+            #expect(try await api.send(.list, "auth/token/roles", token: root).data["keys"] == .strings(["ci"]))
+            #expect(try await api.send(.delete, "auth/token/roles/ci", token: root).status == 204)
+        }
+    }
+
+    @Test func wrappingTokensAreSingleUseUnderConcurrency() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let wrapped = try await api.send(.post, "sys/wrapping/wrap", token: root, json: ["k": "v"], headers: [HTTPField.Name("X-Vault-Wrap-TTL")!: "120"])
+            let wrapInfo = wrapped.object["wrap_info"]?.objectValue ?? [:]
+            let wrapToken = wrapInfo["token"]?.stringValue ?? ""
+            #expect(wrapInfo["ttl"] == 120)
+            let lookup = try await api.send(.post, "sys/wrapping/lookup", json: ["token": .string(wrapToken)])
+            #expect(lookup.data["creation_path"] == "sys/wrapping/wrap")
+            let replies = try await withThrowingTaskGroup(of: APIClient.Reply.self) { group in
+                for _ in 0..<20 { group.addTask { try await api.send(.post, "sys/wrapping/unwrap", token: wrapToken) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let successes = replies.filter { $0.status == 200 }
+            #expect(successes.count == 1)
+            #expect(successes.first?.data == ["k": "v"])
+        }
+    }
+
+    @Test func wrappedTokenCreationReturnsTheTokenOnUnwrap() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let wrapped = try await api.send(.post, "auth/token/create", token: root, json: [:], headers: [HTTPField.Name("X-Vault-Wrap-TTL")!: "5m"])
+            #expect(wrapped.object["auth"] == .null)
+            let wrapToken = wrapped.object["wrap_info"]?.objectValue?["token"]?.stringValue ?? ""
+            let unwrapped = try await api.send(.post, "sys/wrapping/unwrap", token: root, json: ["token": .string(wrapToken)])
+            #expect(unwrapped.status == 200)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: unwrapped.clientToken).status == 200)
+            let again = try await api.send(.post, "sys/wrapping/unwrap", token: root, json: ["token": .string(wrapToken)])
+            #expect(again.errors == ["wrapping token is not valid or does not exist"])
+        }
+    }
+}

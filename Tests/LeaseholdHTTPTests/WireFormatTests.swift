@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import LeaseholdCore
+import Testing
+
+@Suite("Wire format: envelopes, status codes and limits")
+struct WireFormatTests {
+    @Test func successEnvelopeHasVaultFields() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let reply = try await api.send(.get, "auth/token/lookup-self", token: root)
+            #expect(reply.status == 200)
+            for field in ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info", "warnings", "auth"] {
+                #expect(reply.object[field] != nil, "missing \(field)")
+            }
+            #expect(reply.data["policies"] == .strings(["root"]))
+        }
+    }
+
+    @Test func emptyWriteIs204AndMissingReadIs404WithEmptyErrors() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let write = try await api.send(.put, "sys/policies/acl/app", token: root, json: ["policy": "path \"a/*\" { capabilities = [\"read\"] }"])
+            #expect(write.status == 204)
+            #expect(write.text.isEmpty)
+            let missing = try await api.send(.get, "sys/policies/acl/nope", token: root)
+            #expect(missing.status == 404)
+            #expect(missing.text == "{\"errors\":[]}")
+        }
+    }
+
+    @Test func postAndPutAreSynonymsAndListVerbEqualsQueryParameter() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "sys/policies/acl/a", token: root, json: ["policy": "path \"x\" { capabilities = [\"read\"] }"]).status == 204)
+            #expect(try await api.send(.put, "sys/policies/acl/b", token: root, json: ["policy": "path \"x\" { capabilities = [\"read\"] }"]).status == 204)
+            let viaVerb = try await api.send(.list, "sys/policies/acl", token: root)
+            let viaQuery = try await api.send(.get, "sys/policies/acl?list=true", token: root)
+            #expect(viaVerb.status == 200)
+            #expect(viaVerb.data["keys"] == viaQuery.data["keys"])
+            #expect(viaVerb.data["keys"] == .strings(["a", "b", "default", "root"]))
+        }
+    }
+
+    @Test func bearerAuthorizationWorksAndBadTokensAre403() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let bearer = try await api.send(.get, "auth/token/lookup-self", headers: [.authorization: "Bearer \(root)"])
+            #expect(bearer.status == 200)
+            let none = try await api.send(.get, "auth/token/lookup-self")
+            #expect(none.status == 403)
+            #expect(none.errors == ["permission denied"])
+            let wrong = try await api.send(.get, "auth/token/lookup-self", token: "s.wrong")
+            #expect(wrong.status == 403)
+        }
+    }
+
+    @Test func unknownPathIs404AndUnsupportedOperationIs405() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let unknown = try await api.send(.get, "nomount/foo", token: root)
+            #expect(unknown.status == 404)
+            #expect(unknown.errors.first?.contains("no handler for route") == true)
+            #expect(try await api.send(.delete, "sys/capabilities-self", token: root).status == 405)
+            #expect(try await api.send(HTTPRequest.Method("BREW")!, "sys/health").status == 405)
+        }
+    }
+
+    @Test func oversizedBodyIs413() async throws {
+        let harness = try await BrokerHarness.make(maximumBodySize: 1024)
+        try await harness.withClient { api in
+            let big = "{\"policy\":\"" + String(repeating: "a", count: 4096) + "\"}"
+            let reply = try await api.send(.put, "sys/policies/acl/x", token: "t", raw: big)
+            #expect(reply.status == 413)
+        }
+    }
+
+    @Test func malformedJSONIs400AndTheInputIsNotEchoed() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let canary = "CANARY-\(UUID().uuidString)"
+            let reply = try await api.send(.put, "sys/policies/acl/x", token: root, raw: "{\"policy\": \"\(canary)")
+            #expect(reply.status == 400)
+            #expect(!reply.text.contains(canary))
+        }
+    }
+
+    @Test func tooManyStringsOrTooDeepJSONIsRefusedBeforeParsing() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let many = "{" + (0..<600).map { "\"k\($0)\":\"v\"" }.joined(separator: ",") + "}"
+            let wide = try await api.send(.put, "sys/wrapping/wrap", token: root, raw: many)
+            #expect(wide.status == 400)
+            #expect(wide.errors.first?.contains("exceeded maximum number of strings") == true)
+            let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+            let nested = try await api.send(.put, "sys/wrapping/wrap", token: root, raw: "{\"a\":\(deep)}")
+            #expect(nested.status == 400)
+        }
+    }
+
+    @Test(arguments: ["secret/../sys/seal", "sys/%2e%2e/seal", "a//b", "sys/./seal", "sys/%252e%252e/x", "sys/seal%00"])
+    func traversalPathsAreRejected(path: String) async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let reply = try await api.send(.put, path, token: root)
+            #expect(reply.status == 400, "\(path) → \(reply.status)")
+            #expect(try await api.send(.get, "sys/seal-status").object["sealed"] == false)
+        }
+    }
+
+    @Test func patchNeedsMergePatchContentType() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let reply = try await api.send(.patch, "sys/policies/acl/x", token: root, json: ["policy": "x"])
+            #expect(reply.status == 415)
+        }
+    }
+
+    @Test func legacyRoutesDuplicateDataAtTopLevel() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let mounts = try await api.send(.get, "sys/mounts", token: root)
+            #expect(mounts.object["sys/"] != nil)
+            #expect(mounts.data["sys/"] != nil)
+            let policies = try await api.send(.get, "sys/policy", token: root)
+            #expect(policies.object["policies"] == policies.data["policies"])
+        }
+    }
+
+    @Test func prometheusMetricsNeedAToken() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.get, "sys/metrics?format=prometheus").status == 403)
+            let reply = try await api.send(.get, "sys/metrics?format=prometheus", token: root)
+            #expect(reply.status == 200)
+            #expect(reply.text.contains("leasehold_test"))
+        }
+    }
+}

