@@ -27,9 +27,29 @@ struct BrokerRuntime {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         for warning in configuration.warnings { logger.warning("configuration", metadata: ["config.warning": "\(warning)"]) }
 
-        let (store, storeService, storageType) = try await openStore(logger: logger)
-        var services: [any Service] = []
-        if let storeService { services.append(storeService) }
+        switch configuration.storage {
+        case .inMemory:
+            let store = try await SQLiteBrokerStore.temporary(logger: logger)
+            try await serve(store: store, storageType: "inmem", registry: registry, logger: logger)
+        case .sqlite(let directory):
+            try ProcessHardening.checkPrivateDirectory(directory)
+            let store = try await SQLiteBrokerStore(path: directory + "/leasehold.db", logger: logger)
+            try await serve(store: store, storageType: "sqlite", registry: registry, logger: logger)
+        case .postgresql(let url):
+            let store = try PostgresBrokerStore(url: url, logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await store.run() }
+                try await store.migrate()
+                try await serve(store: store, storageType: "postgresql", registry: registry, logger: logger)
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Builds the seal and broker over an open store and serves until a shutdown signal; closes the store last.
+    private func serve(
+        store: any BrokerStore, storageType: String, registry: PrometheusCollectorRegistry, logger: Logger
+    ) async throws {
         let autoUnseal: AutoUnseal
         if case .keyFile(let path) = configuration.seal { autoUnseal = .keyFile(path: path) } else { autoUnseal = .none }
         let seal = try await SealManager(store: store, autoUnseal: autoUnseal, logger: logger)
@@ -44,30 +64,21 @@ struct BrokerRuntime {
         } else if try await seal.autoUnsealIfConfigured() {
             logger.info("unsealed from the key file")
         }
+        var services: [any Service] = []
         for listener in configuration.listeners {
             services.append(try makeApplication(listener: listener, broker: broker, registry: registry, logger: logger))
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("leasehold started", metadata: ["version": "\(version)", "storage.type": "\(storageType)"])
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            try? await store.close()
+            throw error
+        }
         try await store.close()
         logger.info("leasehold stopped")
-    }
-
-    private func openStore(logger: Logger) async throws -> (any BrokerStore, (any Service)?, String) {
-        switch configuration.storage {
-        case .inMemory:
-            return (try await SQLiteBrokerStore.temporary(logger: logger), nil, "inmem")
-        case .sqlite(let directory):
-            try ProcessHardening.checkPrivateDirectory(directory)
-            let store = try await SQLiteBrokerStore(path: directory + "/leasehold.db", logger: logger)
-            return (store, nil, "sqlite")
-        case .postgresql(let url):
-            let store = try PostgresBrokerStore(url: url, logger: logger)
-            let service = PostgresStoreService(store: store)
-            return (store, service, "postgresql")
-        }
     }
 
     private func initializeDevelopmentServer(broker: Broker, options: DevelopmentOptions, apiAddress: String) async throws {
@@ -135,15 +146,6 @@ struct BrokerRuntime {
             return handler
         }
         return Logger(label: "leasehold")
-    }
-}
-
-/// Runs the PostgreSQL store's connection pool inside the service group and migrates it once it runs.
-struct PostgresStoreService: Service {
-    let store: PostgresBrokerStore
-
-    func run() async throws {
-        await store.run()
     }
 }
 
