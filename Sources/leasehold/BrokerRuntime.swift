@@ -12,6 +12,7 @@ import Metrics
 import NIOSSL
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 /// The composition root: builds the store, seal, broker and listeners from the configuration and runs them in
 /// one service group until SIGTERM or SIGINT.
@@ -64,10 +65,14 @@ struct BrokerRuntime {
         } else if try await seal.autoUnsealIfConfigured() {
             logger.info("unsealed from the key file")
         }
+        var certificates: [ListenerCertificates] = []
         var services: [any Service] = []
         for listener in configuration.listeners {
-            services.append(try makeApplication(listener: listener, broker: broker, registry: registry, logger: logger))
+            services.append(
+                try makeApplication(
+                    listener: listener, reloadables: &certificates, broker: broker, registry: registry, logger: logger))
         }
+        services.append(ReloadOnHangup(certificates: certificates, logger: logger))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("leasehold started", metadata: ["version": "\(version)", "storage.type": "\(storageType)"])
@@ -105,23 +110,23 @@ struct BrokerRuntime {
     }
 
     private func makeApplication(
-        listener: ListenerConfiguration, broker: Broker, registry: PrometheusCollectorRegistry, logger: Logger
+        listener: ListenerConfiguration, reloadables: inout [ListenerCertificates], broker: Broker, registry: PrometheusCollectorRegistry, logger: Logger
     ) throws -> any Service {
         let (host, port) = try Self.split(address: listener.address)
-        let responder = APIResponder(
-            broker: broker, limits: RequestLimits(maximumBodySize: listener.maximumRequestSize),
-            renderMetrics: { registry.emitToString() })
-        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
-        guard let tls = listener.tls else {
-            if dev == nil {
-                logger.warning("plaintext listener enabled by configuration (tls_disable)", metadata: ["listener.address": "\(listener.address)"])
-            }
-            return Application(responder: responder, configuration: configuration, logger: logger)
+        var certificates: ListenerCertificates?
+        if let tls = listener.tls {
+            let loaded = try ListenerCertificates(
+                settings: ListenerTLSSettings(
+                    certificateFile: tls.certificateFile, keyFile: tls.keyFile, clientCAFile: tls.clientCAFile,
+                    requiresClientCertificate: tls.requiresClientCertificate, requiresTLS13: tls.minimumVersion == .tls13))
+            reloadables.append(loaded)
+            certificates = loaded
+        } else if dev == nil {
+            logger.warning("plaintext listener enabled by configuration (tls_disable)", metadata: ["listener.address": "\(listener.address)"])
         }
-        let tlsConfiguration = try ListenerTLS.makeConfiguration(tls)
-        return Application(
-            responder: responder, server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
-            configuration: configuration, logger: logger)
+        return try BrokerServer.makeListener(
+            broker: broker, host: host, port: port, limits: RequestLimits(maximumBodySize: listener.maximumRequestSize),
+            certificates: certificates, renderMetrics: { registry.emitToString() }, logger: logger)
     }
 
     static func split(address: String) throws -> (String, Int) {
@@ -149,18 +154,22 @@ struct BrokerRuntime {
     }
 }
 
-/// TLS settings for listeners: TLS 1.2 minimum, optional or required client certificates.
-enum ListenerTLS {
-    static func makeConfiguration(_ settings: TLSListenerConfiguration) throws -> TLSConfiguration {
-        let chain = try NIOSSLCertificate.fromPEMFile(settings.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
-        let key = try NIOSSLPrivateKey(file: settings.keyFile, format: .pem)
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-        configuration.minimumTLSVersion = settings.minimumVersion == .tls13 ? .tlsv13 : .tlsv12
-        if let clientCAFile = settings.clientCAFile {
-            configuration.trustRoots = .file(clientCAFile)
-            configuration.certificateVerification =
-                settings.requiresClientCertificate ? .noHostnameVerification : .optionalVerification
+/// Re-reads listener certificates when the process receives SIGHUP.
+struct ReloadOnHangup: Service {
+    let certificates: [ListenerCertificates]
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            for listener in certificates {
+                do {
+                    try listener.reload()
+                    logger.notice("listener certificate reloaded", metadata: ["tls.certificate_file": "\(listener.settings.certificateFile)"])
+                } catch {
+                    logger.error("listener certificate reload failed; keeping the previous one", metadata: ["tls.certificate_file": "\(listener.settings.certificateFile)"])
+                }
+            }
         }
-        return configuration
     }
 }

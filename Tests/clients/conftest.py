@@ -59,6 +59,8 @@ class LeaseholdServer:
     workdir: Path
     storage_block: str
     port: int = field(default_factory=free_port)
+    log_level: str = "info"
+    extra_config: str = ""
     process: subprocess.Popen | None = None
     init: InitResult | None = None
 
@@ -89,13 +91,13 @@ class LeaseholdServer:
         self.config_path.write_text(
             f"""
 {self.storage_block}
-
+{self.extra_config}
 listener "tcp" {{
   address     = "127.0.0.1:{self.port}"
   tls_disable = true
 }}
 
-log_level = "info"
+log_level = "{self.log_level}"
 """
         )
 

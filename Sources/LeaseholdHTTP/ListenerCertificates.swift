@@ -1,0 +1,83 @@
+import Logging
+import NIOCore
+import NIOSSL
+import Synchronization
+
+/// TLS settings of one listener.
+public struct ListenerTLSSettings: Sendable {
+    /// PEM certificate chain file.
+    public var certificateFile: String
+    /// PEM private key file.
+    public var keyFile: String
+    /// PEM CAs trusted for client certificates; `nil` disables client certificates.
+    public var clientCAFile: String?
+    /// Whether a client certificate is required (otherwise requested and verified when presented).
+    public var requiresClientCertificate: Bool
+    /// Whether TLS 1.3 is the minimum (TLS 1.2 otherwise; older versions are never accepted).
+    public var requiresTLS13: Bool
+
+    /// Creates settings.
+    public init(certificateFile: String, keyFile: String, clientCAFile: String? = nil, requiresClientCertificate: Bool = false, requiresTLS13: Bool = false) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.clientCAFile = clientCAFile
+        self.requiresClientCertificate = requiresClientCertificate
+        self.requiresTLS13 = requiresTLS13
+    }
+}
+
+/// A listener's certificate and key, re-read from disk on ``reload()`` (SIGHUP) without dropping the listener.
+///
+/// Each handshake picks up the current pair through swift-nio-ssl's context callback, so new connections use
+/// renewed certificates while established ones keep theirs.
+public final class ListenerCertificates: Sendable {
+    private struct Pair: Sendable {
+        var chain: [NIOSSLCertificateSource]
+        var key: NIOSSLPrivateKeySource
+    }
+
+    /// The settings the pair is read from.
+    public let settings: ListenerTLSSettings
+    private let current: Mutex<Pair>
+
+    /// Reads the certificate chain and key; throws when either file is missing or invalid.
+    public init(settings: ListenerTLSSettings) throws {
+        self.settings = settings
+        self.current = Mutex(try Self.read(settings))
+    }
+
+    /// Re-reads the files. On failure the previous pair stays in use and the error is thrown.
+    public func reload() throws {
+        let pair = try Self.read(settings)
+        current.withLock { $0 = pair }
+    }
+
+    /// The server TLS configuration: TLS 1.2 minimum, client certificates optional or required.
+    public func makeConfiguration() -> TLSConfiguration {
+        let pair = current.withLock { $0 }
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: pair.chain, privateKey: pair.key)
+        configuration.minimumTLSVersion = settings.requiresTLS13 ? .tlsv13 : .tlsv12
+        if let clientCAFile = settings.clientCAFile {
+            configuration.trustRoots = .file(clientCAFile)
+            configuration.certificateVerification =
+                settings.requiresClientCertificate ? .noHostnameVerification : .optionalVerification
+        } else {
+            configuration.certificateVerification = .none
+        }
+        configuration.sslContextCallback = { [self] _, promise in
+            let pair = self.current.withLock { $0 }
+            var override = NIOSSLContextConfigurationOverride()
+            override.certificateChain = pair.chain
+            override.privateKey = pair.key
+            promise.succeed(override)
+        }
+        return configuration
+    }
+
+    private static func read(_ settings: ListenerTLSSettings) throws -> Pair {
+        let chain = try NIOSSLCertificate.fromPEMFile(settings.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+        guard !chain.isEmpty else { throw NIOSSLError.failedToLoadCertificate }
+        let key = try NIOSSLPrivateKey(file: settings.keyFile, format: .pem)
+        return Pair(chain: chain, key: .privateKey(key))
+    }
+}

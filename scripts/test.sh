@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# THE one command that runs every test of Leasehold:
+#   1. prepares the machine (scripts/setup-debian.sh: packages, PostgreSQL, hvac, bao, pytest);
+#   2. builds everything, tests included (swift build --build-tests);
+#   3. runs the Swift tests, XCTest and Swift Testing (swift test), with the PostgreSQL store tests enabled;
+#   4. runs the real-client tests (Tests/clients: the bao CLI, hvac and our own CLI against a real server).
+# Every stage runs even if an earlier test stage failed; the exit status is non-zero if anything failed.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO_ROOT=$(pwd)
+
+if [[ ${EUID} -eq 0 ]]; then
+    scripts/setup-debian.sh
+elif command -v sudo >/dev/null 2>&1; then
+    sudo --preserve-env=PATH scripts/setup-debian.sh
+else
+    echo "test.sh: not root and no sudo; skipping scripts/setup-debian.sh" >&2
+fi
+
+export LEASEHOLD_TEST_POSTGRES_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres
+
+echo "==> swift build --build-tests"
+swift build --build-tests
+BIN_PATH=$(swift build --show-bin-path)
+export LEASEHOLD_BIN="${BIN_PATH}/leasehold"
+
+failed=()
+
+echo "==> swift test"
+if ! swift test; then
+    failed+=("swift test")
+fi
+
+echo "==> real-client tests (Tests/clients)"
+# No bytecode or cache files in the work tree.
+if ! PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider -rfEsxX "${REPO_ROOT}/Tests/clients"; then
+    failed+=("client tests")
+fi
+
+if ((${#failed[@]} > 0)); then
+    echo "==> FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "==> all tests passed"
