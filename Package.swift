@@ -84,6 +84,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -110,7 +111,11 @@ let package = Package(
         ),
         .target(
             name: "LeaseholdTestSupport",
-            dependencies: ["LeaseholdCore", "LeaseholdStoreSQLite", "LeaseholdStorePostgres"],
+            dependencies: [
+                "LeaseholdCore", "LeaseholdStoreSQLite", "LeaseholdStorePostgres",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/LeaseholdTestSupport",
             swiftSettings: settings
         ),

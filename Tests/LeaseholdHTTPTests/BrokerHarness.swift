@@ -8,6 +8,7 @@ import LeaseholdService
 import LeaseholdStoreSQLite
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// A settable clock for expiry tests.
@@ -75,6 +76,35 @@ struct BrokerHarness {
         let harness = try await make(limits: limits)
         let root = try await harness.broker.initializeForDevelopment(rootTokenID: nil).rootToken.revealed
         return (harness, root)
+    }
+
+    /// Serves the broker on a real socket (port 0, TLS when `certificates` are given) and runs `body` with the port.
+    func withLiveListener(certificates: ListenerCertificates?, _ body: @Sendable (Int) async throws -> Void) async throws {
+        let port = Mutex<Int?>(nil)
+        let listener = try BrokerServer.makeListener(
+            broker: broker, host: "127.0.0.1", port: 0, limits: RequestLimits(), certificates: certificates,
+            renderMetrics: { "" }, logger: Logger(label: "live-test"),
+            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } })
+        let serviceGroup = ServiceGroup(configuration: .init(services: [listener], logger: Logger(label: "live-test")))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await serviceGroup.run() }
+            var bound: Int?
+            for _ in 0..<500 {
+                bound = port.withLock { $0 }
+                if bound != nil { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            guard let bound else { throw LeaseholdError(.internalError, "listener did not start") }
+            do {
+                try await body(bound)
+            } catch {
+                await serviceGroup.triggerGracefulShutdown()
+                throw error
+            }
+            await serviceGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+        try? await sqlite.close()
     }
 
     /// Runs `body` with an HTTP client bound to the application.

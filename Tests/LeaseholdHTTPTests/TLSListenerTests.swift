@@ -57,30 +57,9 @@ struct TestPKI {
 
 @Suite("TLS listeners", .serialized)
 struct TLSListenerTests {
-    /// Starts a TLS listener on an ephemeral port with the real responder, runs `body` with its port.
-    func withListener(
-        _ certificates: ListenerCertificates, _ body: @Sendable (Int) async throws -> Void
-    ) async throws {
+    func withListener(_ certificates: ListenerCertificates, _ body: @Sendable (Int) async throws -> Void) async throws {
         let (harness, _) = try await BrokerHarness.unsealed()
-        let port = Mutex<Int?>(nil)
-        let application = try BrokerServer.makeListener(
-            broker: harness.broker, host: "127.0.0.1", port: 0, limits: RequestLimits(), certificates: certificates,
-            renderMetrics: { "" }, logger: Logger(label: "tls-test"),
-            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } })
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            let serviceGroup = ServiceGroup(configuration: .init(services: [application], logger: Logger(label: "tls-test")))
-            group.addTask { try await serviceGroup.run() }
-            var bound: Int?
-            for _ in 0..<200 {
-                bound = port.withLock { $0 }
-                if bound != nil { break }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            try await body(try #require(bound))
-            await serviceGroup.triggerGracefulShutdown()
-            try await group.waitForAll()
-        }
-        try? await harness.sqlite.close()
+        try await harness.withLiveListener(certificates: certificates, body)
     }
 
     /// GET sys/seal-status over TLS; returns the status or throws on a handshake failure.

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from conftest import parse_json
 
 POLICY_P1 = """path "sys/health" {

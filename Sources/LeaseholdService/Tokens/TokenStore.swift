@@ -97,7 +97,7 @@ public struct TokenStore: Sendable {
             hash: hash, accessor: SecureRandom.accessor(), policies: policies.sorted(), meta: request.meta,
             displayName: request.displayName, parentHash: request.parentHash, path: request.path,
             creationTime: now, creationTTL: lifetime.seconds, explicitMaxTTL: request.explicitMaxTTL.seconds,
-            period: request.period.seconds, numUses: max(0, request.numUses), renewable: request.renewable,
+            period: request.period.seconds, numUses: max(0, request.numUses), renewable: request.renewable && !lifetime.isZero,
             expireTime: lifetime.isZero ? nil : now.addingTimeInterval(TimeInterval(lifetime.seconds)),
             lastRenewalTime: nil, role: request.role, authMethod: request.authMethod,
             environment: request.environment, kind: request.kind)

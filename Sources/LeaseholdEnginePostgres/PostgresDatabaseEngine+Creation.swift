@@ -1,0 +1,86 @@
+import LeaseholdCore
+import PostgresNIO
+
+extension PostgresDatabaseEngine {
+    /// Creates the user in one transaction: `SET LOCAL` timeouts, a transaction-scoped advisory lock that serializes
+    /// creations on this target (concurrent `GRANT … ON ALL TABLES IN SCHEMA` otherwise fail with
+    /// `tuple concurrently updated`), the rendered creation statements, `GRANT <bookkeeping role> TO <user>` and
+    /// `COMMENT ON ROLE <user> IS <lease id>` (both rendered by the server with `format`). Transient failures
+    /// (`40001`, `40P01`, `tuple concurrently updated`) retry the whole transaction.
+    ///
+    /// Refuses, before connecting: passwords outside printable ASCII or with quotes or backslashes, lease ids with
+    /// control characters or longer than 512 bytes, and templates whose placeholders are not quoted (see
+    /// ``StatementTemplate``). Errors name the failing statement and its SQLSTATE, never rendered SQL or the password.
+    public func createUser(_ request: DatabaseUserRequest) async throws {
+        guard (1...512).contains(request.leaseID.utf8.count),
+            !request.leaseID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw LeaseholdError.invalidRequest("the lease id must be 1 to 512 bytes without control characters")
+        }
+        let template = try StatementTemplate(request.creationStatements)
+        guard template.count > 0 else {
+            throw LeaseholdError.invalidRequest("the role has no creation statements")
+        }
+        let password = try passwordValue(request.password)
+        let statements = try template.render(
+            templateValues(
+                username: request.username,
+                extra: [.password: password, .expiration: SecretValue(ExpirationText.render(request.expiration))]
+            )
+        )
+        let secrets = [request.password.revealed, password.revealed]
+        try await reporting("creating the database user") {
+            try await ensureBookkeepingRole()
+            do {
+                try await TransientRetry.run {
+                    try await inTransaction { connection in
+                        if serializesCreation {
+                            try await connection.query(
+                                "SELECT pg_advisory_xact_lock(hashtext(\("leasehold.create." + configuration.bookkeepingRole)))",
+                                logger: logger
+                            )
+                        }
+                        try await connection.executeTemplateStatements(statements, secrets: secrets, logger: logger)
+                        do {
+                            try await connection.executeServerRendered(
+                                """
+                                SELECT format('GRANT %I TO %I', \(configuration.bookkeepingRole), \(request.username.rawValue))
+                                UNION ALL
+                                SELECT format('COMMENT ON ROLE %I IS %L', \(request.username.rawValue), \(request.leaseID))
+                                """,
+                                logger: logger
+                            )
+                        } catch {
+                            throw TargetDatabaseFailure(error)
+                        }
+                    }
+                }
+            } catch let failure as TargetDatabaseFailure where failure.sqlState == "42704" && failure.statementIndex == nil {
+                await bookkeepingState.reset()
+                throw failure
+            }
+        }
+    }
+
+    /// Creates the bookkeeping role (`NOLOGIN`) unless it exists; concurrent creators (other engines or brokers)
+    /// are tolerated. Checked once per engine.
+    func ensureBookkeepingRole() async throws {
+        guard await !bookkeepingState.isEnsured else { return }
+        do {
+            try await client.withConnection { connection in
+                try await connection.executeServerRendered(
+                    """
+                    SELECT format('CREATE ROLE %I NOLOGIN', \(configuration.bookkeepingRole))
+                    WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = \(configuration.bookkeepingRole))
+                    """,
+                    logger: logger
+                )
+            }
+        } catch {
+            let failure = TargetDatabaseFailure(error)
+            // 42710: created meanwhile; 23505: lost the race on pg_authid's unique index.
+            guard failure.sqlState == "42710" || failure.sqlState == "23505" else { throw failure }
+        }
+        await bookkeepingState.markEnsured()
+    }
+}

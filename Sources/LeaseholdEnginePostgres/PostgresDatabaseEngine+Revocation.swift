@@ -1,0 +1,173 @@
+import Foundation
+import LeaseholdCore
+import PostgresNIO
+
+extension PostgresDatabaseEngine {
+    /// Removes the user.
+    ///
+    /// Default (`statements` empty):
+    /// 1. `ALTER ROLE … NOLOGIN`, committed, so no new session can start;
+    /// 2. `pg_terminate_backend` for each of its sessions, waiting briefly for them to end;
+    /// 3. `REVOKE <group> FROM <user>` for every membership except the bookkeeping role (so a user left behind is
+    ///    still found by ``managedUsers()``);
+    /// 4. `REASSIGN OWNED BY … TO <heir>; DROP OWNED BY …` in every database that allows connections and holds
+    ///    objects or privileges of the user (per `pg_shdepend`; the admin database always), each over its own
+    ///    short-lived connection with the admin credentials;
+    /// 5. `DROP ROLE`.
+    ///
+    /// A missing user is ``LeaseholdCore/RevocationOutcome/alreadyAbsent``; a role that is not a member of the
+    /// bookkeeping role is refused (the broker never drops roles it did not create). When the drop still fails the user stays
+    /// disabled and the outcome is ``LeaseholdCore/RevocationOutcome/disabledOnly(reason:)`` with SQLSTATEs and
+    /// short server messages. With custom `statements` (placeholders `{{name}}`, `{{username}}`, `{{database}}`),
+    /// sessions are terminated first and the statements run in one transaction; the outcome is `.dropped` when the
+    /// role is gone afterwards, `.disabledOnly` otherwise. Every identifier is rendered with `format('%I')`.
+    public func revokeUser(_ username: DatabaseUsername, statements: [String]) async throws -> RevocationOutcome {
+        let custom = try statements.isEmpty ? nil : StatementTemplate(statements).render(templateValues(username: username, extra: [:]))
+        return try await reporting("revoking the database user") {
+            switch try await membership(of: username) {
+            case nil: return .alreadyAbsent
+            case false?:
+                throw LeaseholdError.invalidRequest("refusing to revoke a database role that is not managed by this broker")
+            case true?: break
+            }
+            do {
+                try await client.withConnection { connection in
+                    try await connection.executeServerRendered(
+                        "SELECT format('ALTER ROLE %I NOLOGIN', \(username.rawValue))",
+                        logger: logger
+                    )
+                }
+            } catch where TargetDatabaseFailure(error).sqlState == "42704" {
+                return .alreadyAbsent
+            }
+            try await terminateSessions(of: username)
+            if let custom {
+                try await inTransaction { connection in
+                    try await connection.executeTemplateStatements(custom, secrets: [], logger: logger)
+                }
+                return try await membership(of: username) != nil
+                    ? .disabledOnly(reason: "the revocation statements left the role in place") : .dropped
+            }
+            var problems: [String] = []
+            do {
+                try await revokeMemberships(of: username)
+            } catch {
+                problems.append("revoking memberships: \(TargetDatabaseFailure(error))")
+            }
+            for database in try await databasesHoldingDependencies(of: username) {
+                do {
+                    try await dropOwnedObjects(of: username, in: database)
+                } catch {
+                    problems.append("REASSIGN/DROP OWNED in \(database): \(TargetDatabaseFailure(error))")
+                }
+            }
+            do {
+                try await inTransaction { connection in
+                    try await connection.executeServerRendered("SELECT format('DROP ROLE %I', \(username.rawValue))", logger: logger)
+                }
+            } catch where TargetDatabaseFailure(error).sqlState == "42704" {
+                return .alreadyAbsent
+            } catch {
+                problems.insert("DROP ROLE: \(TargetDatabaseFailure(error))", at: 0)
+                let reason = problems.joined(separator: "; ")
+                logger.warning("database user left disabled", metadata: ["username": "\(username)", "reason": "\(reason)"])
+                return .disabledOnly(reason: String(reason.prefix(480)))
+            }
+            return .dropped
+        }
+    }
+
+    /// Whether the role `username` is a member of the bookkeeping role, or `nil` when it does not exist.
+    func membership(of username: DatabaseUsername) async throws -> Bool? {
+        let rows = try await client.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
+                           WHERE m.member = r.oid AND b.rolname = \(configuration.bookkeepingRole))
+            FROM pg_roles r WHERE r.rolname = \(username.rawValue)
+            """,
+            logger: logger
+        )
+        for try await isMember in rows.decode(Bool.self) { return isMember }
+        return nil
+    }
+
+    /// Terminates the user's sessions and waits up to two seconds for them to end.
+    func terminateSessions(of username: DatabaseUsername) async throws {
+        try await client.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = \(username.rawValue)",
+            logger: logger
+        )
+        for _ in 0..<100 {
+            var remaining = 0
+            let rows = try await client.query(
+                "SELECT count(*)::int FROM pg_stat_activity WHERE usename = \(username.rawValue)",
+                logger: logger
+            )
+            for try await count in rows.decode(Int.self) { remaining = count }
+            if remaining == 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw LeaseholdError(.internalError, "sessions of the database user did not end after pg_terminate_backend")
+    }
+
+    /// Revokes every membership of the user except the bookkeeping role.
+    func revokeMemberships(of username: DatabaseUsername) async throws {
+        try await inTransaction { connection in
+            try await connection.executeServerRendered(
+                """
+                SELECT format('REVOKE %I FROM %I', g.rolname, u.rolname)
+                FROM pg_auth_members m
+                JOIN pg_roles u ON u.oid = m.member
+                JOIN pg_roles g ON g.oid = m.roleid
+                WHERE u.rolname = \(username.rawValue) AND g.rolname <> \(configuration.bookkeepingRole)
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    /// The connectable databases in which the user owns objects or holds privileges, plus the admin database
+    /// (which also handles shared objects such as owned databases).
+    func databasesHoldingDependencies(of username: DatabaseUsername) async throws -> [String] {
+        let rows = try await client.query(
+            """
+            SELECT d.datname::text FROM pg_database d
+            WHERE d.datallowconn AND (d.datname = \(configuration.database) OR EXISTS (
+                SELECT 1 FROM pg_shdepend s JOIN pg_roles r ON r.oid = s.refobjid
+                WHERE s.refclassid = 'pg_authid'::regclass AND r.rolname = \(username.rawValue) AND s.dbid = d.oid))
+            ORDER BY d.datname = \(configuration.database) DESC, d.datname
+            """,
+            logger: logger
+        )
+        var databases: [String] = []
+        for try await name in rows.decode(String.self) { databases.append(name) }
+        return databases
+    }
+
+    /// Runs `REASSIGN OWNED BY … TO <heir>; DROP OWNED BY …` in `database`, in one transaction.
+    func dropOwnedObjects(of username: DatabaseUsername, in database: String) async throws {
+        let rendering: PostgresQuery = """
+            SELECT format('REASSIGN OWNED BY %I TO %I', \(username.rawValue), \(configuration.effectiveHeirRole))
+            UNION ALL SELECT format('DROP OWNED BY %I', \(username.rawValue))
+            """
+        if database == configuration.database {
+            try await inTransaction { try await $0.executeServerRendered(rendering, logger: logger) }
+            return
+        }
+        let connection = try await PostgresConnection.connect(
+            configuration: try configuration.connectionConfiguration(database: database),
+            id: Int.random(in: 1...Int(Int32.max)),
+            logger: logger
+        )
+        do {
+            try await connection.withTransaction(logger: logger) { connection in
+                try await connection.setLocalTimeouts(configuration, logger: logger)
+                try await connection.executeServerRendered(rendering, logger: logger)
+            }
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw TargetDatabaseFailure.unwrap(error)
+        }
+    }
+}

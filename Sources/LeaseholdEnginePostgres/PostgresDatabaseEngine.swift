@@ -1,0 +1,207 @@
+import Foundation
+import LeaseholdCore
+import Logging
+import PostgresNIO
+
+/// The ``LeaseholdCore/DatabaseEngine`` for PostgreSQL targets, over a bounded `PostgresClient` pool.
+///
+/// The composition root runs ``run()`` for as long as the engine is used (for example as a task of its service
+/// group) and calls ``shutdown()`` to make it return:
+///
+/// ```swift
+/// let engine = try PostgresDatabaseEngine(configuration: configuration, logger: logger)
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { await engine.run() }
+///     try await engine.verifyConnection()
+///     …                       // use the engine
+///     await engine.shutdown() // makes run() return
+/// }
+/// ```
+///
+/// Every connection starts with the configured `statement_timeout` and `lock_timeout`, and every transaction sets
+/// them again with `SET LOCAL`. Values reach SQL only through bind parameters, server-side `format('%I', '%L')`, or
+/// template placeholders whose position and values are checked by ``StatementTemplate``.
+///
+/// The admin user must be a superuser or have `CREATEROLE`. From PostgreSQL 16 a `CREATEROLE` admin can alter,
+/// drop and reassign only roles on which it holds `ADMIN OPTION` (granted automatically for roles it creates), and
+/// `REASSIGN OWNED` needs the privileges of both the revoked user and the heir role (see `createrole_self_grant`):
+/// changing the admin user strands users created by the previous one.
+public final class PostgresDatabaseEngine: DatabaseEngine {
+    let configuration: PostgresTargetConfiguration
+    let client: PostgresClient
+    let logger: Logger
+    let bookkeepingState = BookkeepingRoleState()
+    /// Whether creations take a transaction-scoped advisory lock (see ``createUser(_:)``).
+    let serializesCreation: Bool
+    private let closed: AsyncStream<Never>
+    private let closedContinuation: AsyncStream<Never>.Continuation
+
+    /// Creates an engine for the target described by `configuration`; nothing connects until ``run()`` runs.
+    ///
+    /// Throws ``LeaseholdCore/LeaseholdError/Code/invalidRequest`` when the TLS material is not valid PEM or a role
+    /// name in the configuration is unusable.
+    public convenience init(configuration: PostgresTargetConfiguration, logger: Logger) throws {
+        try self.init(configuration: configuration, serializesCreation: true, logger: logger)
+    }
+
+    init(configuration: PostgresTargetConfiguration, serializesCreation: Bool, logger: Logger) throws {
+        for role in [configuration.bookkeepingRole, configuration.effectiveHeirRole, configuration.username] {
+            guard (1...63).contains(role.utf8.count), !role.utf8.contains(0) else {
+                throw LeaseholdError.invalidRequest("role names in the target configuration must be 1 to 63 bytes")
+            }
+        }
+        self.configuration = configuration
+        self.serializesCreation = serializesCreation
+        self.logger = logger
+        client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
+        (closed, closedContinuation) = AsyncStream.makeStream(of: Never.self)
+    }
+
+    /// Runs the connection pool until ``shutdown()`` is called or the task is cancelled. Calls wait while it is not
+    /// running.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            group.addTask { for await _ in self.closed {} }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Makes ``run()`` return, closing the pool's connections.
+    public func shutdown() async {
+        closedContinuation.finish()
+    }
+
+    /// Runs `body` in a transaction bounded by `SET LOCAL` timeouts, unwrapping PostgresNIO's transaction error.
+    func inTransaction<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await connection.setLocalTimeouts(configuration, logger: logger)
+                return try await body(connection)
+            }
+        } catch {
+            throw TargetDatabaseFailure.unwrap(error)
+        }
+    }
+
+    /// Runs `body` and turns target failures into caller-safe errors for `operation`.
+    func reporting<Result: Sendable>(_ operation: String, _ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as LeaseholdError {
+            throw error
+        } catch {
+            throw TargetDatabaseFailure(error).leaseholdError(operation)
+        }
+    }
+
+    /// Opens a connection, runs `SELECT 1`, and checks that the admin user is a superuser or has `CREATEROLE`.
+    ///
+    /// On PostgreSQL 16 and later a `CREATEROLE` admin also needs `ADMIN OPTION` on every managed role, which it
+    /// has for the roles it created itself; this check cannot see roles created by another admin.
+    public func verifyConnection() async throws {
+        let privileges = try await reporting("verifying the target connection") {
+            try await client.query("SELECT 1", logger: logger)
+            var found: (Bool, Bool)?
+            let rows = try await client.query(
+                "SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user",
+                logger: logger
+            )
+            for try await row in rows.decode((Bool, Bool).self) { found = row }
+            return found
+        }
+        guard let (isSuperuser, canCreateRoles) = privileges, isSuperuser || canCreateRoles else {
+            throw LeaseholdError.invalidRequest("the target's admin user must be a superuser or have CREATEROLE")
+        }
+    }
+
+    /// Moves the user's expiry: `ALTER ROLE … VALID UNTIL` rendered with `format(%I, %L)`, or `statements` with the
+    /// `{{name}}`, `{{username}}`, `{{expiration}}` and `{{database}}` placeholders, in one transaction.
+    public func renewUser(_ username: DatabaseUsername, until expiration: Date, statements: [String]) async throws {
+        let expirationText = ExpirationText.render(expiration)
+        let rendered = try statements.isEmpty ? [] : try StatementTemplate(statements).render(
+            templateValues(username: username, extra: [.expiration: SecretValue(expirationText)])
+        )
+        try await reporting("renewing the database user") {
+            try await TransientRetry.run {
+                try await inTransaction { connection in
+                    if rendered.isEmpty {
+                        try await connection.executeServerRendered(
+                            "SELECT format('ALTER ROLE %I VALID UNTIL %L', \(username.rawValue), \(expirationText))",
+                            logger: logger
+                        )
+                    } else {
+                        try await connection.executeTemplateStatements(rendered, secrets: [], logger: logger)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The members of the bookkeeping role, with the lease id from each one's `COMMENT ON ROLE`.
+    public func managedUsers() async throws -> [ManagedDatabaseUser] {
+        try await reporting("listing managed database users") {
+            let rows = try await client.query(
+                """
+                SELECT r.rolname::text, shobj_description(r.oid, 'pg_authid')
+                FROM pg_roles r
+                JOIN pg_auth_members m ON m.member = r.oid
+                JOIN pg_roles b ON b.oid = m.roleid
+                WHERE b.rolname = \(configuration.bookkeepingRole)
+                ORDER BY r.rolname
+                """,
+                logger: logger
+            )
+            var users: [ManagedDatabaseUser] = []
+            for try await (name, comment) in rows.decode((String, String?).self) {
+                users.append(ManagedDatabaseUser(username: name, leaseID: comment))
+            }
+            return users
+        }
+    }
+
+    /// Runs `ALTER ROLE CURRENT_USER PASSWORD '…'` (the SCRAM verifier in SCRAM mode).
+    ///
+    /// Existing pooled connections stay open, but this engine keeps connecting with the configured password: the
+    /// caller stores the new password and replaces the engine.
+    public func changeAdminPassword(to password: SecretValue) async throws {
+        let sent = try passwordValue(password)
+        let statements = try StatementTemplate(["ALTER ROLE CURRENT_USER PASSWORD '{{password}}'"]).render([.password: sent])
+        try await reporting("changing the admin password") {
+            try await inTransaction { connection in
+                try await connection.executeTemplateStatements(statements, secrets: [password.revealed, sent.revealed], logger: logger)
+            }
+        }
+    }
+
+    /// The value sent for `{{password}}`: the password itself or its SCRAM verifier. Refuses passwords outside
+    /// printable ASCII or containing quotes or backslashes.
+    func passwordValue(_ password: SecretValue) throws -> SecretValue {
+        guard StatementTemplate.isInert(password.revealed) else {
+            throw LeaseholdError.invalidRequest(
+                "PostgreSQL passwords must be printable ASCII without quotes or backslashes; adjust the password policy"
+            )
+        }
+        switch configuration.passwordAuthentication {
+        case .password: return password
+        case .scramSHA256: return try SCRAMVerifier(password: password).text
+        }
+    }
+
+    /// The values of `{{name}}`, `{{username}}` and `{{database}}` (when the database name is inert), plus `extra`.
+    func templateValues(
+        username: DatabaseUsername,
+        extra: [StatementPlaceholder: SecretValue]
+    ) -> [StatementPlaceholder: SecretValue] {
+        var values = extra
+        values[.name] = SecretValue(username.rawValue)
+        values[.username] = SecretValue(username.rawValue)
+        if StatementTemplate.isInert(configuration.database) {
+            values[.database] = SecretValue(configuration.database)
+        }
+        return values
+    }
+}

@@ -1,0 +1,96 @@
+import LeaseholdCore
+import NIOCore
+import NIOSSL
+import PostgresNIO
+
+extension PostgresTargetConfiguration {
+    /// The NIOSSL client configuration for ``sslMode``, or `nil` for ``PostgresSSLMode/disable``.
+    func tlsConfiguration() throws -> TLSConfiguration? {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch sslMode {
+        case .disable: return nil
+        case .require: tls.certificateVerification = .none
+        case .verifyCA: tls.certificateVerification = .noHostnameVerification
+        case .verifyFull: tls.certificateVerification = .fullVerification
+        }
+        do {
+            if let caCertificatePEM {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caCertificatePEM.utf8)))
+            }
+            if let clientCertificatePEM {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(clientCertificatePEM.utf8))
+                    .map { .certificate($0) }
+            }
+            if let clientKeyPEM {
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientKeyPEM.revealed.utf8), format: .pem))
+            }
+        } catch {
+            throw LeaseholdError.invalidRequest("the target's TLS certificates or key are not valid PEM")
+        }
+        if (clientCertificatePEM == nil) != (clientKeyPEM == nil) {
+            throw LeaseholdError.invalidRequest("a client certificate and its private key must be given together")
+        }
+        return tls
+    }
+
+    /// Session defaults every engine connection starts with: the timeouts, UTC and an application name.
+    var startupParameters: [(String, String)] {
+        [
+            ("statement_timeout", "\(statementTimeout.sqlMilliseconds)"),
+            ("lock_timeout", "\(lockTimeout.sqlMilliseconds)"),
+            ("TimeZone", "UTC"),
+            ("application_name", "leasehold"),
+        ]
+    }
+
+    /// The connection-pool configuration for the admin database.
+    func clientConfiguration() throws -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS = try tlsConfiguration().map { .require($0) } ?? .disable
+        var configuration = PostgresClient.Configuration(
+            host: host,
+            port: port,
+            username: username,
+            password: password?.revealed,
+            database: database,
+            tls: tls
+        )
+        configuration.options.maximumConnections = max(1, maxConnections)
+        configuration.options.tlsServerName = serverName
+        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = startupParameters
+        return configuration
+    }
+
+    /// The configuration of a single connection to `database` with the admin credentials and TLS settings.
+    func connectionConfiguration(database: String) throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        if let tlsConfiguration = try tlsConfiguration() {
+            do {
+                tls = .require(try NIOSSLContext(configuration: tlsConfiguration))
+            } catch {
+                throw LeaseholdError.invalidRequest("the target's TLS configuration is not usable")
+            }
+        } else {
+            tls = .disable
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: host,
+            port: port,
+            username: username,
+            password: password?.revealed,
+            database: database,
+            tls: tls
+        )
+        configuration.options.tlsServerName = serverName
+        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = startupParameters
+        return configuration
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds (at least 1), as PostgreSQL timeout settings take it.
+    var sqlMilliseconds: Int64 {
+        max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
+    }
+}

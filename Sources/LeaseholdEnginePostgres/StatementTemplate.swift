@@ -1,0 +1,117 @@
+import LeaseholdCore
+
+/// A statement list in Vault's template form, split into single statements whose placeholders are checked to sit
+/// where a value cannot change the statement's structure.
+///
+/// Each entry may hold several statements separated by `;`; splitting respects quotes, `E'…'` escapes, dollar
+/// quoting and comments (no heuristics). Rules, checked without any value:
+/// - `{{name}}`, `{{username}}` and `{{database}}` must be inside `"…"` or `'…'`;
+/// - `{{password}}` and `{{expiration}}` must be inside `'…'`;
+/// - placeholders in comments or bare in the statement text are refused.
+/// Inside a dollar-quoted body (`DO $$ … $$`) the body is checked with the same rules.
+///
+/// Rendering substitutes each placeholder once (values are never rescanned) and refuses any value that could end
+/// its quoting: quotes, backslashes, control or non-ASCII characters, or an enclosing dollar-quote delimiter.
+public struct StatementTemplate: Sendable {
+    /// One statement, as a sequence of template text and placeholders.
+    struct Statement: Sendable {
+        enum Segment: Sendable {
+            case text(String)
+            case placeholder(StatementPlaceholder, dollarDelimiters: [String])
+        }
+        var segments: [Segment]
+        var placeholders: Set<StatementPlaceholder> {
+            Set(segments.compactMap { if case .placeholder(let key, _) = $0 { key } else { nil } })
+        }
+    }
+
+    /// The statements, in execution order.
+    let statements: [Statement]
+
+    /// The number of single statements after splitting.
+    public var count: Int { statements.count }
+
+    /// Splits and checks `entries`. Throws ``LeaseholdCore/LeaseholdError/Code/invalidRequest`` naming the
+    /// 1-based statement and the offending placeholder; the message holds template text only, never values.
+    public init(_ entries: [String]) throws {
+        var statements: [Statement] = []
+        for entry in entries {
+            let bytes = Array(entry.utf8)
+            var scanner = TemplateScanner(bytes: bytes, range: bytes.startIndex..<bytes.endIndex, dollarDelimiters: [])
+            do {
+                try scanner.scan()
+            } catch let failure as TemplateScanner.Failure {
+                throw LeaseholdError.invalidRequest("statement \(statements.count + 1): \(failure.message)")
+            }
+            var start = bytes.startIndex
+            for end in scanner.splitPoints + [bytes.endIndex] {
+                let pieces = scanner.placeholders.filter { $0.range.lowerBound >= start && $0.range.upperBound <= end }
+                if let statement = try Self.statement(bytes: bytes, range: start..<end, placeholders: pieces, index: statements.count + 1) {
+                    statements.append(statement)
+                }
+                start = end + 1
+            }
+        }
+        self.statements = statements
+    }
+
+    private static func statement(
+        bytes: [UInt8],
+        range: Range<Int>,
+        placeholders: [TemplateScanner.Occurrence],
+        index: Int
+    ) throws -> Statement? {
+        guard bytes[range].contains(where: { !TemplateScanner.isWhitespace($0) }) else { return nil }
+        var segments: [Statement.Segment] = []
+        var cursor = range.lowerBound
+        for occurrence in placeholders {
+            guard occurrence.key.isAllowed(in: occurrence.context) else {
+                throw LeaseholdError.invalidRequest(
+                    "statement \(index): \(occurrence.key.token) is \(occurrence.context.phrase); "
+                        + (occurrence.key == .password || occurrence.key == .expiration
+                            ? "write '\(occurrence.key.token)'" : "write \"\(occurrence.key.token)\"")
+                )
+            }
+            segments.append(.text(String(decoding: bytes[cursor..<occurrence.range.lowerBound], as: UTF8.self)))
+            segments.append(.placeholder(occurrence.key, dollarDelimiters: occurrence.dollarDelimiters))
+            cursor = occurrence.range.upperBound
+        }
+        segments.append(.text(String(decoding: bytes[cursor..<range.upperBound], as: UTF8.self)))
+        return Statement(segments: segments)
+    }
+
+    /// Whether any statement uses `placeholder`.
+    public func uses(_ placeholder: StatementPlaceholder) -> Bool {
+        statements.contains { $0.placeholders.contains(placeholder) }
+    }
+
+    /// Renders every statement with `values`. A placeholder without a value is refused, as is a value that could
+    /// end its quoting (see the type's documentation). Error messages name the placeholder, never the value.
+    func render(_ values: [StatementPlaceholder: SecretValue]) throws -> [String] {
+        try statements.enumerated().map { index, statement in
+            var text = ""
+            for segment in statement.segments {
+                switch segment {
+                case .text(let part):
+                    text += part
+                case .placeholder(let key, let delimiters):
+                    guard let value = values[key]?.revealed else {
+                        throw LeaseholdError.invalidRequest("statement \(index + 1): \(key.token) is not available here")
+                    }
+                    guard Self.isInert(value), !delimiters.contains(where: { value.contains($0) }) else {
+                        throw LeaseholdError.invalidRequest("statement \(index + 1): the value of \(key.token) contains characters that are not allowed in SQL text")
+                    }
+                    text += value
+                }
+            }
+            return text
+        }
+    }
+
+    /// Whether `value` is printable ASCII without quotes or backslashes, so it cannot end a quoted identifier or
+    /// a standard or `E''` string literal.
+    static func isInert(_ value: String) -> Bool {
+        !value.isEmpty
+            && value.utf8.allSatisfy { (0x20...0x7E).contains($0) && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+    }
+}
