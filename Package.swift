@@ -61,6 +61,18 @@ let package = Package(
             dependencies: ["LeaseholdCore", "LeaseholdMigrations", "LeaseholdAuditChain", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: settings
         ),
+        // The PostgreSQL target-database engine: dynamic users on a target server.
+        .target(
+            name: "LeaseholdEnginePostgres",
+            dependencies: [
+                "LeaseholdCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: settings
+        ),
         // Use cases: seal lifecycle, tokens, policies, mounts, audit.
         .target(
             name: "LeaseholdService",
@@ -123,6 +135,11 @@ let package = Package(
         .testTarget(name: "LeaseholdPolicyTests", dependencies: ["LeaseholdPolicy"], swiftSettings: settings),
         .testTarget(name: "LeaseholdSealTests", dependencies: ["LeaseholdSeal"], swiftSettings: settings),
         .testTarget(name: "LeaseholdConfigTests", dependencies: ["LeaseholdConfig"], swiftSettings: settings),
+        .testTarget(
+            name: "LeaseholdEnginePostgresTests",
+            dependencies: ["LeaseholdEnginePostgres", "LeaseholdTestSupport"],
+            swiftSettings: settings
+        ),
         .testTarget(
             name: "LeaseholdStoreTests",
             dependencies: ["LeaseholdStoreSQLite", "LeaseholdStorePostgres", "LeaseholdTestSupport"],

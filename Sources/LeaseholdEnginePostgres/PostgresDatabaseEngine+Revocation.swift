@@ -22,7 +22,7 @@ extension PostgresDatabaseEngine {
     /// sessions are terminated first and the statements run in one transaction; the outcome is `.dropped` when the
     /// role is gone afterwards, `.disabledOnly` otherwise. Every identifier is rendered with `format('%I')`.
     public func revokeUser(_ username: DatabaseUsername, statements: [String]) async throws -> RevocationOutcome {
-        let custom = try statements.isEmpty ? nil : StatementTemplate(statements).render(templateValues(username: username, extra: [:]))
+        let custom = statements.isEmpty ? nil : try StatementTemplate(statements).render(templateValues(username: username, extra: [:]))
         return try await reporting("revoking the database user") {
             switch try await membership(of: username) {
             case nil: return .alreadyAbsent
@@ -37,7 +37,7 @@ extension PostgresDatabaseEngine {
                         logger: logger
                     )
                 }
-            } catch where TargetDatabaseFailure(error).sqlState == "42704" {
+            } catch let error where TargetDatabaseFailure(error).sqlState == "42704" {
                 return .alreadyAbsent
             }
             try await terminateSessions(of: username)
@@ -50,22 +50,24 @@ extension PostgresDatabaseEngine {
             }
             var problems: [String] = []
             do {
-                try await revokeMemberships(of: username)
+                try await TransientRetry.run { try await revokeMemberships(of: username) }
             } catch {
                 problems.append("revoking memberships: \(TargetDatabaseFailure(error))")
             }
             for database in try await databasesHoldingDependencies(of: username) {
                 do {
-                    try await dropOwnedObjects(of: username, in: database)
+                    try await TransientRetry.run { try await dropOwnedObjects(of: username, in: database) }
                 } catch {
                     problems.append("REASSIGN/DROP OWNED in \(database): \(TargetDatabaseFailure(error))")
                 }
             }
             do {
-                try await inTransaction { connection in
-                    try await connection.executeServerRendered("SELECT format('DROP ROLE %I', \(username.rawValue))", logger: logger)
+                try await TransientRetry.run {
+                    try await inTransaction { connection in
+                        try await connection.executeServerRendered("SELECT format('DROP ROLE %I', \(username.rawValue))", logger: logger)
+                    }
                 }
-            } catch where TargetDatabaseFailure(error).sqlState == "42704" {
+            } catch let error where TargetDatabaseFailure(error).sqlState == "42704" {
                 return .alreadyAbsent
             } catch {
                 problems.insert("DROP ROLE: \(TargetDatabaseFailure(error))", at: 0)

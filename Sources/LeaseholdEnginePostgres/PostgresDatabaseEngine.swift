@@ -122,9 +122,8 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
     /// `{{name}}`, `{{username}}`, `{{expiration}}` and `{{database}}` placeholders, in one transaction.
     public func renewUser(_ username: DatabaseUsername, until expiration: Date, statements: [String]) async throws {
         let expirationText = ExpirationText.render(expiration)
-        let rendered = try statements.isEmpty ? [] : try StatementTemplate(statements).render(
-            templateValues(username: username, extra: [.expiration: SecretValue(expirationText)])
-        )
+        let values = templateValues(username: username, extra: [.expiration: SecretValue(expirationText)])
+        let rendered = statements.isEmpty ? [] : try StatementTemplate(statements).render(values)
         try await reporting("renewing the database user") {
             try await TransientRetry.run {
                 try await inTransaction { connection in

@@ -40,8 +40,8 @@ public struct StatementTemplate: Sendable {
             var scanner = TemplateScanner(bytes: bytes, range: bytes.startIndex..<bytes.endIndex, dollarDelimiters: [])
             do {
                 try scanner.scan()
-            } catch let failure as TemplateScanner.Failure {
-                throw LeaseholdError.invalidRequest("statement \(statements.count + 1): \(failure.message)")
+            } catch {
+                throw LeaseholdError.invalidRequest("statement \(statements.count + 1): \(error.message)")
             }
             var start = bytes.startIndex
             for end in scanner.splitPoints + [bytes.endIndex] {

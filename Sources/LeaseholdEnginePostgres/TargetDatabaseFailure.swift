@@ -19,22 +19,26 @@ struct TargetDatabaseFailure: Error, Sendable, CustomStringConvertible {
     /// carried a secret, so that only the SQLSTATE is reported.
     init(_ error: any Error, statementIndex: Int? = nil, secrets: [String] = [], includeServerMessage: Bool = true) {
         let error = Self.unwrap(error)
-        self.statementIndex = statementIndex
         if let failure = error as? TargetDatabaseFailure {
-            self = failure
-            if self.statementIndex == nil { self.statementIndex = statementIndex }
+            self.init(sqlState: failure.sqlState, message: failure.message, statementIndex: failure.statementIndex ?? statementIndex)
         } else if let error = error as? PSQLError, error.code == .server {
-            sqlState = error.serverInfo?[.sqlState]
             var text = includeServerMessage ? (error.serverInfo?[.message] ?? "") : ""
             for secret in secrets where !secret.isEmpty { text = text.replacingOccurrences(of: secret, with: "<redacted>") }
-            message = String(text.prefix(200))
+            self.init(sqlState: error.serverInfo?[.sqlState], message: String(text.prefix(200)), statementIndex: statementIndex)
+        } else if let error = error as? LeaseholdError {
+            self.init(sqlState: nil, message: error.message, statementIndex: statementIndex)
         } else if let error = error as? PSQLError {
-            sqlState = nil
-            message = "cannot reach the target database (\(error.code))"
+            self.init(sqlState: nil, message: "cannot reach the target database (\(error.code))", statementIndex: statementIndex)
         } else {
-            sqlState = nil
-            message = "cannot reach the target database (\(type(of: error)))"
+            self.init(sqlState: nil, message: "cannot reach the target database (\(type(of: error)))", statementIndex: statementIndex)
         }
+    }
+
+    /// Creates a failure from its parts.
+    init(sqlState: String?, message: String, statementIndex: Int?) {
+        self.sqlState = sqlState
+        self.message = message
+        self.statementIndex = statementIndex
     }
 
     /// The `PostgresTransactionError` wrapper's cause, or `error` itself.

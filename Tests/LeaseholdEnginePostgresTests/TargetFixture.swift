@@ -153,9 +153,14 @@ struct TargetFixture: Sendable {
         var serverConfiguration = try configuration().connectionConfiguration(database: server.database)
         serverConfiguration.username = server.username
         let connection = try await PostgresConnection.connect(configuration: serverConfiguration, id: 2, logger: logger)
-        defer { _ = connection.close() }
-        for role in members + [bookkeepingRole, readersRole] {
-            try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE IF EXISTS \"\(role)\""), logger: logger)
+        do {
+            for role in members + [bookkeepingRole, readersRole] {
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE IF EXISTS \"\(role)\""), logger: logger)
+            }
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
         }
     }
 }

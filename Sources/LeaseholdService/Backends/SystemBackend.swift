@@ -67,8 +67,7 @@ enum SystemBackend {
         return LogicalResponse(
             data: [
                 "term": .int(Int(ring.activeTerm)),
-                "install_time": .string(ISO8601DateFormatter().string(from: context.now)),
-                "encryptions": .int(0),
+                "install_time": .string(ISO8601DateFormatter().string(from: ring.installTime(term: ring.activeTerm) ?? context.now)),
             ], shape: .envelopeWithTopLevelData)
     }
 

@@ -77,6 +77,7 @@ enum TokenBackend {
             throw LeaseholdError.invalidRequest("token must have at least one policy")
         }
         let (token, entry) = try context.services.tokens.create(request, now: context.now, in: context.transaction)
+        context.transaction.annotate("created_token_accessor", entry.accessor)
         return LogicalResponse(auth: authBlock(token: token, entry: entry, now: context.now))
     }
 

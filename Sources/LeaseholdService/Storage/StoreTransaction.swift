@@ -11,6 +11,7 @@ public final class StoreTransaction: @unchecked Sendable {
     private let lock = NSLock()
     private var operations: [StoreOperation] = []
     private var events: [AuditEvent] = []
+    private var details: [String: String] = [:]
     let store: EncryptedStore
 
     init(store: EncryptedStore) { self.store = store }
@@ -31,8 +32,17 @@ public final class StoreTransaction: @unchecked Sendable {
         lock.withLock { events.append(event) }
     }
 
-    /// The batch to commit, with the request's audit event appended last.
+    /// Adds secret-free details (an accessor, a database username, a lease id) to the request's audit row.
+    public func annotate(_ key: String, _ value: String) {
+        lock.withLock { details[key] = value }
+    }
+
+    /// The batch to commit, with the request's audit event (and its annotations) appended last.
     func batch(appending requestEvent: AuditEvent) -> StoreBatch {
-        lock.withLock { StoreBatch(operations: operations, auditEvents: events + [requestEvent]) }
+        lock.withLock {
+            var event = requestEvent
+            event.details.merge(details) { _, annotated in annotated }
+            return StoreBatch(operations: operations, auditEvents: events + [event])
+        }
     }
 }

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Where a lease is in its life.
+public enum LeaseState: String, Sendable, Codable, Hashable {
+    /// Recorded before the user is created on the target; nothing was handed out yet.
+    case pending
+    /// The credential was handed out and is valid.
+    case active
+    /// Issuance failed; the target was cleaned up (or will be, by the reaper).
+    case failed
+}
+
+/// A dynamic credential's lease. The lease carries everything needed to revoke its user, so deleting the role
+/// or the connection never strands a live user.
+public struct Lease: Sendable, Codable, Hashable {
+    /// `<mount>creds/<role>/<random>`, e.g. `database/creds/readonly/3kZ…`.
+    public var id: String
+    /// The mount path with trailing slash (`database/`).
+    public var mount: String
+    /// The role the credential was issued for.
+    public var role: String
+    /// The connection (`config/:name`) the user lives on.
+    public var connection: String
+    /// The database user.
+    public var username: String
+    /// The lifecycle state.
+    public var state: LeaseState
+    /// When it was issued.
+    public var issueTime: Date
+    /// When it expires (the reaper revokes it then).
+    public var expireTime: Date
+    /// The latest expiry renewals may reach.
+    public var maximumExpireTime: Date
+    /// The last renewal.
+    public var lastRenewalTime: Date?
+    /// The keyed hash of the token that requested it; `nil` when the lease outlives tokens.
+    public var tokenHash: String?
+    /// The identity that requested it (no secrets).
+    public var requester: AuditActor
+    /// The environment of the requester and role.
+    public var environment: String
+    /// The role's revocation statements at issue time (empty: the engine's thorough default).
+    public var revocationStatements: [String]
+    /// The role's renew statements at issue time (empty: `VALID UNTIL`).
+    public var renewStatements: [String]
+    /// Failed revocation attempts so far.
+    public var revokeAttempts: Int
+    /// The last revocation error (secret-free).
+    public var lastRevokeError: String?
+    /// An idempotency key given by the requester.
+    public var requestKey: String?
+
+    /// Creates a lease.
+    public init(
+        id: String, mount: String, role: String, connection: String, username: String, state: LeaseState,
+        issueTime: Date, expireTime: Date, maximumExpireTime: Date, tokenHash: String?, requester: AuditActor,
+        environment: String, revocationStatements: [String], renewStatements: [String], requestKey: String?
+    ) {
+        self.id = id
+        self.mount = mount
+        self.role = role
+        self.connection = connection
+        self.username = username
+        self.state = state
+        self.issueTime = issueTime
+        self.expireTime = expireTime
+        self.maximumExpireTime = maximumExpireTime
+        self.lastRenewalTime = nil
+        self.tokenHash = tokenHash
+        self.requester = requester
+        self.environment = environment
+        self.revocationStatements = revocationStatements
+        self.renewStatements = renewStatements
+        self.revokeAttempts = 0
+        self.lastRevokeError = nil
+        self.requestKey = requestKey
+    }
+
+    /// Seconds left at `now` (never negative).
+    public func remainingSeconds(at now: Date) -> Int64 {
+        max(0, Int64(expireTime.timeIntervalSince(now).rounded(.down)))
+    }
+}

@@ -1,0 +1,81 @@
+import LeaseholdCore
+import Testing
+
+@testable import LeaseholdEnginePostgres
+
+@Suite("Statement templates")
+struct StatementTemplateTests {
+    private let values: [StatementPlaceholder: SecretValue] = [
+        .name: SecretValue("v-user"), .username: SecretValue("v-user"), .password: SecretValue("p;w--$x"),
+        .expiration: SecretValue("2030-01-02 03:04:05+00"), .database: SecretValue("app"),
+    ]
+
+    @Test func splitsOnTopLevelSemicolonsOnly() throws {
+        let template = try StatementTemplate([
+            "CREATE ROLE \"{{name}}\" PASSWORD '{{password}}'; GRANT \"a;b\" TO \"{{name}}\";",
+            "COMMENT ON ROLE \"{{name}}\" IS 'x;y' -- trailing; comment\n; SELECT 1 /* a; /* nested; */ b */",
+            "DO $body$ BEGIN EXECUTE 'GRANT x TO \"{{name}}\"'; END $body$; SELECT $1",
+        ])
+        let rendered = try template.render(values)
+        #expect(rendered == [
+            "CREATE ROLE \"v-user\" PASSWORD 'p;w--$x'",
+            " GRANT \"a;b\" TO \"v-user\"",
+            "COMMENT ON ROLE \"v-user\" IS 'x;y' -- trailing; comment\n",
+            " SELECT 1 /* a; /* nested; */ b */",
+            "DO $body$ BEGIN EXECUTE 'GRANT x TO \"v-user\"'; END $body$",
+            " SELECT $1",
+        ])
+    }
+
+    @Test(arguments: [
+        "CREATE ROLE {{name}}",
+        "CREATE ROLE \"x\" PASSWORD {{password}}",
+        "CREATE ROLE \"x\" PASSWORD \"{{password}}\"",
+        "ALTER ROLE \"x\" VALID UNTIL \"{{expiration}}\"",
+        "CREATE ROLE \"x\" /* {{name}} */",
+        "DO $$ BEGIN CREATE ROLE {{name}}; END $$",
+        "CREATE ROLE \"x",
+        "SELECT 'x",
+        "DO $$ BEGIN",
+        "SELECT 1 /* never closed",
+    ])
+    func refusesUnsafeOrMalformedTemplates(_ template: String) {
+        #expect(throws: LeaseholdError.invalidRequest("")) { _ = try StatementTemplate([template]) }
+    }
+
+    @Test func escapeStringsAreLexedWithBackslashes() throws {
+        let rendered = try StatementTemplate(["SELECT E'it\\'s; fine', '{{password}}'; SELECT 2"]).render(values)
+        #expect(rendered.count == 2)
+        #expect(rendered[0] == "SELECT E'it\\'s; fine', 'p;w--$x'")
+    }
+
+    @Test(arguments: ["a'b", "a\\b", "a\"b", "a\u{0}b", "a\nb", "ünï", ""])
+    func refusesValuesThatCouldEndQuoting(_ value: String) throws {
+        let template = try StatementTemplate(["CREATE ROLE \"{{name}}\" PASSWORD '{{password}}'"])
+        var hostile = values
+        hostile[.password] = SecretValue(value)
+        let error = #expect(throws: LeaseholdError.self) { _ = try template.render(hostile) }
+        #expect(error?.message.contains("{{password}}") == true)
+    }
+
+    @Test func refusesValuesContainingAnEnclosingDollarDelimiter() throws {
+        let template = try StatementTemplate(["DO $$ BEGIN EXECUTE 'ALTER ROLE x PASSWORD ''{{password}}'''; END $$"])
+        var hostile = values
+        hostile[.password] = SecretValue("a$$; DROP TABLE canary; --")
+        #expect(throws: LeaseholdError.invalidRequest("")) { _ = try template.render(hostile) }
+        hostile[.password] = SecretValue("a$b$c")
+        #expect(try template.render(hostile).count == 1)
+    }
+
+    @Test func valuesAreNotRescanned() throws {
+        var tricky = values
+        tricky[.password] = SecretValue("{{name}}")
+        #expect(try StatementTemplate(["SELECT '{{password}}'"]).render(tricky) == ["SELECT '{{name}}'"])
+    }
+
+    @Test func skipsEmptyStatementsAndNamesTheFailingOne() throws {
+        #expect(try StatementTemplate([" ; ;", ""]).count == 0)
+        let error = #expect(throws: LeaseholdError.self) { _ = try StatementTemplate(["SELECT 1; SELECT {{name}}"]) }
+        #expect(error?.message.hasPrefix("statement 2") == true)
+    }
+}

@@ -1,0 +1,62 @@
+import LeaseholdCore
+import NIOSSL
+import Testing
+
+@testable import LeaseholdEnginePostgres
+
+@Suite("Target configuration")
+struct TargetConfigurationTests {
+    @Test func parsesVaultTemplateURLs() throws {
+        let configuration = try PostgresTargetConfiguration.parse(
+            connectionURL: "postgresql://{{username}}:{{password}}@db.internal:6543/app?sslmode=verify-ca&connect_timeout=5",
+            username: "vaultadmin",
+            password: SecretValue("s3cret")
+        )
+        #expect(configuration.host == "db.internal")
+        #expect(configuration.port == 6543)
+        #expect(configuration.database == "app")
+        #expect(configuration.username == "vaultadmin")
+        #expect(configuration.password?.revealed == "s3cret")
+        #expect(configuration.sslMode == .verifyCA)
+        #expect(configuration.maxConnections == 4)
+        #expect(configuration.statementTimeout == .seconds(10))
+        #expect(configuration.lockTimeout == .seconds(5))
+        #expect(configuration.effectiveHeirRole == "vaultadmin")
+        #expect(configuration.bookkeepingRole == "leasehold_managed")
+    }
+
+    @Test func defaultsToFullVerificationAndAcceptsLiteralCredentials() throws {
+        let configuration = try PostgresTargetConfiguration.parse(
+            connectionURL: "postgres://admin:p%40ss@10.0.0.1/postgres", username: nil, password: nil
+        )
+        #expect(configuration.sslMode == .verifyFull)
+        #expect(configuration.username == "admin")
+        #expect(configuration.password?.revealed == "p@ss")
+        #expect(try configuration.tlsConfiguration()?.certificateVerification == .fullVerification)
+    }
+
+    @Test(arguments: [
+        "mysql://u@h/db",
+        "postgres://{{username}}@h/db?sslmode=prefer",
+        "postgres://{{username}}@h/db?sslrootcert=/etc/ca.pem",
+        "postgres://{{username}}:{{password}}@/db",
+        "postgres://h/db",
+    ])
+    func refusesUnsafeOrMalformedURLs(_ url: String) {
+        let error = #expect(throws: LeaseholdError.self) {
+            _ = try PostgresTargetConfiguration.parse(connectionURL: url, username: nil, password: SecretValue("hunter2"))
+        }
+        #expect(error?.code == .invalidRequest)
+        #expect(error?.message.contains("hunter2") == false)
+    }
+
+    @Test func requireSkipsVerificationOnlyWhenAskedAndBadPEMIsRefused() throws {
+        var configuration = PostgresTargetConfiguration(host: "h", database: "d", username: "u", password: nil, sslMode: .require)
+        #expect(try configuration.tlsConfiguration()?.certificateVerification == NIOSSL.CertificateVerification.none)
+        configuration.sslMode = .disable
+        #expect(try configuration.tlsConfiguration() == nil)
+        configuration.sslMode = .verifyFull
+        configuration.caCertificatePEM = "not a certificate"
+        #expect(throws: LeaseholdError.invalidRequest("")) { _ = try configuration.tlsConfiguration() }
+    }
+}
