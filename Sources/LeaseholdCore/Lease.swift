@@ -33,6 +33,9 @@ public struct Lease: Sendable, Codable, Hashable {
     public var maximumExpireTime: Date
     /// The last renewal.
     public var lastRenewalTime: Date?
+    /// When the reaper next looks at this lease: the expiry, the deadline of a pending issue, or the next
+    /// revocation retry. The reaper's index is keyed by this time.
+    public var scheduledTime: Date
     /// The keyed hash of the token that requested it; `nil` when the lease outlives tokens.
     public var tokenHash: String?
     /// The identity that requested it (no secrets).
@@ -66,6 +69,7 @@ public struct Lease: Sendable, Codable, Hashable {
         self.expireTime = expireTime
         self.maximumExpireTime = maximumExpireTime
         self.lastRenewalTime = nil
+        self.scheduledTime = expireTime
         self.tokenHash = tokenHash
         self.requester = requester
         self.environment = environment

@@ -92,7 +92,8 @@ public struct APIResponder: HTTPResponder {
         }
         return LogicalRequest(
             operation: operation, path: path, data: RequestData(data), clientToken: clientToken(of: request),
-            wrapTTL: try wrapTTL(of: request), remoteAddress: context.remoteAddress)
+            wrapTTL: try wrapTTL(of: request), remoteAddress: context.remoteAddress,
+            requestKey: request.headers[.requestKey].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     private func body(of request: Request) async throws -> [String: JSONValue] {
@@ -186,4 +187,5 @@ extension HTTPField.Name {
     static let vaultToken = Self("X-Vault-Token")!
     static let vaultWrapTTL = Self("X-Vault-Wrap-TTL")!
     static let vaultNamespace = Self("X-Vault-Namespace")!
+    static let requestKey = Self("X-Request-Key")!
 }

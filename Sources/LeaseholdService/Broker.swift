@@ -18,13 +18,18 @@ public final class Broker: Sendable {
     let now: @Sendable () -> Date
     let policyCache = PolicyCache()
     let metrics = BrokerMetrics()
+    /// The target-database engines, when the executable provides a factory.
+    public let engines: DatabaseEngines?
+    /// Wakes the reaper when a lease is scheduled sooner than it planned to look.
+    public let reaperSignal = ReaperSignal()
     private let routes: [(prefix: String, routes: [Route])]
 
     /// Creates a broker over `store`.
     public init(
         store: any BrokerStore, seal: SealManager, limits: LeaseLimits, information: ServerInformation,
-        logger: Logger, now: @escaping @Sendable () -> Date = Date.init
+        logger: Logger, engines: DatabaseEngines? = nil, now: @escaping @Sendable () -> Date = Date.init
     ) {
+        self.engines = engines
         self.store = store
         self.seal = seal
         self.limits = limits
@@ -32,7 +37,7 @@ public final class Broker: Sendable {
         self.logger = logger
         self.now = now
         self.routes = [
-            ("sys/", SystemBackend.routes + WrappingBackend.routes),
+            ("sys/", SystemBackend.routes + WrappingBackend.routes + LeaseBackend.routes),
             ("auth/token/", TokenBackend.routes),
         ]
     }
@@ -58,13 +63,13 @@ public final class Broker: Sendable {
         if let bootstrap = try await BootstrapEndpoints(broker: self).handle(request) { return bootstrap }
         let keys = try await seal.keys()
         let services = makeServices(keys: keys)
-        guard let (route, parameters) = try await self.route(for: request.path, services: services) else {
+        guard let (route, parameters, mount) = try await self.route(for: request.path, services: services) else {
             throw LeaseholdError(.unsupportedPath, "no handler for route \"\(request.path.prefix(256))\". route entry not found.")
         }
         var lastConflict: LeaseholdError?
         for _ in 0..<8 {
             do {
-                return try await attempt(request, route: route, parameters: parameters, services: services)
+                return try await attempt(request, route: route, parameters: parameters, mount: mount, services: services)
             } catch let error as LeaseholdError where error.code == .conflict {
                 lastConflict = error
             }
@@ -74,31 +79,35 @@ public final class Broker: Sendable {
 
     func makeServices(keys: UnsealedKeys) -> BrokerServices {
         let encrypted = EncryptedStore(base: store, keyRing: keys.keyRing)
+        let leases = LeaseStore(store: encrypted)
         return BrokerServices(
-            store: encrypted, keys: keys, tokens: TokenStore(store: encrypted, hasher: keys.tokenHasher, limits: limits),
+            store: encrypted, keys: keys,
+            tokens: TokenStore(store: encrypted, hasher: keys.tokenHasher, limits: limits, leases: leases),
             policies: PolicyStore(store: encrypted, cache: policyCache), mounts: MountTable(store: encrypted),
-            seal: seal, limits: limits, information: information)
+            seal: seal, limits: limits, information: information, leases: leases, engines: engines,
+            reaperSignal: reaperSignal, commit: { [self] batch in try await self.commit(batch) })
     }
 
-    private func route(for path: String, services: BrokerServices) async throws -> (Route, [String: String])? {
-        let candidates: [Route]
+    private func route(
+        for path: String, services: BrokerServices
+    ) async throws -> (Route, [String: String], MountEntry?)? {
         if let group = routes.first(where: { path.hasPrefix($0.prefix) || path + "/" == $0.prefix }) {
-            candidates = group.routes
-        } else if path.hasPrefix("auth/") {
-            candidates = []
-        } else if let mount = try await services.mounts.engine(owning: path) {
-            candidates = EngineRegistry.routes(for: mount)
-        } else {
-            candidates = []
+            for route in group.routes {
+                if let parameters = route.pattern.match(path) { return (route, parameters, nil) }
+            }
+            return nil
         }
-        for route in candidates {
-            if let parameters = route.pattern.match(path) { return (route, parameters) }
+        guard !path.hasPrefix("auth/"), let mount = try await services.mounts.engine(owning: path) else { return nil }
+        let relative = String(path.dropFirst(min(path.count, mount.path.count)))
+        for route in EngineRoutes.routes(for: mount) {
+            if let parameters = route.pattern.match(relative) { return (route, parameters, mount) }
         }
         return nil
     }
 
     private func attempt(
-        _ request: LogicalRequest, route: Route, parameters: [String: String], services: BrokerServices
+        _ request: LogicalRequest, route: Route, parameters: [String: String], mount: MountEntry?,
+        services: BrokerServices
     ) async throws -> LogicalResponse {
         let now = self.now()
         let transaction = StoreTransaction(store: services.store)
@@ -110,7 +119,7 @@ public final class Broker: Sendable {
         if let caller { acl = try await services.policies.acl(for: caller.value.policies, kind: caller.value.kind) }
         let context = OperationContext(
             request: request, parameters: parameters, caller: caller, acl: acl, transaction: transaction, now: now,
-            services: services)
+            services: services, mount: mount)
         var operation = request.operation
         let actor = AuditRecorder.actor(for: caller?.value, token: request.clientToken, hasher: services.keys.auditHasher)
         do {
@@ -123,7 +132,7 @@ public final class Broker: Sendable {
                     !route.sudoOperations.contains(request.operation) || acl.hasSudo(path: request.path)
                 else { throw LeaseholdError.permissionDenied }
                 if caller.value.kind == "service" {
-                    try await services.tokens.consumeUse(of: caller, in: transaction)
+                    try await services.tokens.consumeUse(of: caller, now: now, in: transaction)
                 }
             }
             var response = try await handler(context)
@@ -134,6 +143,7 @@ public final class Broker: Sendable {
                 for: request, operation: operation, actor: actor, environment: caller?.value.environment ?? "default",
                 outcome: "allowed", error: nil, time: now)
             try await commit(transaction.batch(appending: event))
+            if transaction.wakesReaper { reaperSignal.wake() }
             return response
         } catch let error as LeaseholdError where error.code != .conflict {
             let outcome = error.code == .permissionDenied ? "denied" : "error"

@@ -11,6 +11,34 @@ struct BrokerServices: Sendable {
     let seal: SealManager
     let limits: LeaseLimits
     let information: ServerInformation
+    let leases: LeaseStore
+    let engines: DatabaseEngines?
+    let reaperSignal: ReaperSignal
+    /// Commits a batch immediately (for intent records that must be durable before the target is touched).
+    let commit: @Sendable (StoreBatch) async throws -> Void
+
+    /// The engine for a connection stored under `key`, or an error when no engine factory is configured.
+    func engine(key: String, connection: Versioned<DatabaseConnection>) async throws -> any DatabaseEngine {
+        guard let engines else { throw LeaseholdError.invalidRequest("no database engines are available in this server") }
+        return try await engines.engine(key: key, connection: connection.value, version: connection.version)
+    }
+}
+
+/// Wakes the reaper early: a lease was scheduled sooner than it planned to look.
+public final class ReaperSignal: Sendable {
+    private let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    /// Creates the signal.
+    public init() {
+        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks the reaper to look at its schedule now.
+    public func wake() { continuation.yield() }
+
+    /// The wake-ups, for the reaper.
+    var wakeups: AsyncStream<Void> { stream }
 }
 
 /// Static facts about this server for `sys/health`, `sys/seal-status` and `sys/leader`.

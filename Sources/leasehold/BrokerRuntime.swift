@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTLS
 import LeaseholdConfig
 import LeaseholdCore
+import LeaseholdEnginePostgres
 import LeaseholdHTTP
 import LeaseholdService
 import LeaseholdStorePostgres
@@ -54,19 +55,23 @@ struct BrokerRuntime {
         let autoUnseal: AutoUnseal
         if case .keyFile(let path) = configuration.seal { autoUnseal = .keyFile(path: path) } else { autoUnseal = .none }
         let seal = try await SealManager(store: store, autoUnseal: autoUnseal, logger: logger)
+        let engineFactory = PostgresEngineFactory(logger: logger)
+        let engines = DatabaseEngines(factory: engineFactory)
         let apiAddress = configuration.apiAddress ?? Self.defaultAPIAddress(for: configuration.listeners.first)
         let broker = Broker(
             store: store, seal: seal,
             limits: LeaseLimits(defaultTTL: configuration.defaultLeaseTTL, maxTTL: configuration.maxLeaseTTL),
             information: ServerInformation(version: version, storageType: storageType, apiAddress: apiAddress),
-            logger: logger)
+            logger: logger, engines: engines)
         if let dev {
             try await initializeDevelopmentServer(broker: broker, options: dev, apiAddress: apiAddress)
         } else if try await seal.autoUnsealIfConfigured() {
             logger.info("unsealed from the key file")
         }
         var certificates: [ListenerCertificates] = []
-        var services: [any Service] = []
+        var services: [any Service] = [
+            EngineRunner(factory: engineFactory, engines: engines), LeaseReaper(broker: broker, logger: logger),
+        ]
         for listener in configuration.listeners {
             services.append(
                 try makeApplication(
@@ -170,6 +175,21 @@ struct ReloadOnHangup: Service {
                     logger.error("listener certificate reload failed; keeping the previous one", metadata: ["tls.certificate_file": "\(listener.settings.certificateFile)"])
                 }
             }
+        }
+    }
+}
+
+/// Runs the target-database engines' connection pools for the server's lifetime.
+struct EngineRunner: Service {
+    let factory: PostgresEngineFactory
+    let engines: DatabaseEngines
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await factory.run() }
+            try? await gracefulShutdown()
+            await engines.shutdown()
+            factory.finish()
         }
     }
 }

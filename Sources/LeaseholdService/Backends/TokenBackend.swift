@@ -193,21 +193,21 @@ enum TokenBackend {
 
     static func revokeSelf(_ context: OperationContext) async throws -> LogicalResponse {
         let caller = try context.requireCaller()
-        try await context.services.tokens.revokeTree(caller.value, in: context.transaction)
+        try await context.services.tokens.revokeTree(caller.value, now: context.now, in: context.transaction)
         return .noContent
     }
 
     static func revoke(_ context: OperationContext) async throws -> LogicalResponse {
         let text = try context.data.requiredString("token")
         if let entry = try await context.services.tokens.lookup(token: SecretValue(text), now: context.now) {
-            try await context.services.tokens.revokeTree(entry.value, in: context.transaction)
+            try await context.services.tokens.revokeTree(entry.value, now: context.now, in: context.transaction)
         }
         return .noContent
     }
 
     static func revokeAccessor(_ context: OperationContext) async throws -> LogicalResponse {
         let entry = try await entry(byAccessor: context)
-        try await context.services.tokens.revokeTree(entry.value, in: context.transaction)
+        try await context.services.tokens.revokeTree(entry.value, now: context.now, in: context.transaction)
         return .noContent
     }
 
@@ -216,7 +216,7 @@ enum TokenBackend {
         guard let entry = try await context.services.tokens.lookup(token: SecretValue(text), now: context.now) else {
             throw LeaseholdError.invalidRequest("token to revoke not found")
         }
-        try await context.services.tokens.revokeOrphan(entry.value, in: context.transaction)
+        try await context.services.tokens.revokeOrphan(entry.value, now: context.now, in: context.transaction)
         return .noContent
     }
 

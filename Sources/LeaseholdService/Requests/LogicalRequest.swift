@@ -18,12 +18,16 @@ public struct LogicalRequest: Sendable {
     public var remoteAddress: String
     /// A unique id for this request, returned to the client and recorded in audit rows.
     public var requestID: String
+    /// An idempotency key (`X-Request-Key`): the same identity and key get the same credential back.
+    public var requestKey: String?
 
     /// Creates a request.
     public init(
         operation: LogicalOperation, path: String, data: RequestData = RequestData(), clientToken: SecretValue? = nil,
-        wrapTTL: TTL? = nil, remoteAddress: String = "", requestID: String = UUID().uuidString.lowercased()
+        wrapTTL: TTL? = nil, remoteAddress: String = "", requestID: String = UUID().uuidString.lowercased(),
+        requestKey: String? = nil
     ) {
+        self.requestKey = requestKey
         self.operation = operation
         self.path = path
         self.data = data

@@ -13,6 +13,8 @@ struct OperationContext: Sendable {
     let transaction: StoreTransaction
     let now: Date
     let services: BrokerServices
+    /// The secrets-engine mount that owns the path, for engine routes.
+    let mount: MountEntry?
 
     /// A captured path parameter.
     func parameter(_ name: String) throws -> String {
@@ -24,6 +26,12 @@ struct OperationContext: Sendable {
 
     /// The request's fields.
     var data: RequestData { request.data }
+
+    /// The owning mount, for engine routes.
+    func requireMount() throws -> MountEntry {
+        guard let mount else { throw LeaseholdError(.internalError, "engine route without a mount") }
+        return mount
+    }
 
     /// The caller's token entry or a permission error.
     func requireCaller() throws -> Versioned<TokenEntry> {

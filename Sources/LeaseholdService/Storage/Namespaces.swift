@@ -19,4 +19,20 @@ extension StoreNamespace {
     public static let authMounts = StoreNamespace(rawValue: "auth-mounts")
     /// Wrapped responses, keyed by the keyed hash of their wrapping token.
     public static let wrappedResponses = StoreNamespace(rawValue: "wrapped-responses")
+    /// Database connections by `<mount><name>`.
+    public static let databaseConnections = StoreNamespace(rawValue: "db-connections")
+    /// Database roles by `<mount><name>`.
+    public static let databaseRoles = StoreNamespace(rawValue: "db-roles")
+    /// Leases by lease id (`<mount>creds/<role>/<random>`).
+    public static let leases = StoreNamespace(rawValue: "leases")
+    /// The reaper's index: `<scheduled time in ms, 15 digits>/<lease id>`.
+    public static let leaseSchedule = StoreNamespace(rawValue: "lease-schedule")
+    /// `<token hash>/<lease id>`: the leases a token owns, revoked with it.
+    public static let tokenLeases = StoreNamespace(rawValue: "token-leases")
+    /// Lease ids whose revocation keeps failing.
+    public static let leaseFailures = StoreNamespace(rawValue: "lease-failures")
+    /// `<identity>/<request key>` → lease id, for idempotent issuance.
+    public static let leaseRequestKeys = StoreNamespace(rawValue: "lease-request-keys")
+    /// Passwords of leases issued with a request key, so a retry can return the same credential.
+    public static let leaseSecrets = StoreNamespace(rawValue: "lease-secrets")
 }

@@ -12,6 +12,7 @@ public final class StoreTransaction: @unchecked Sendable {
     private var operations: [StoreOperation] = []
     private var events: [AuditEvent] = []
     private var details: [String: String] = [:]
+    private var reaperWakeup = false
     let store: EncryptedStore
 
     init(store: EncryptedStore) { self.store = store }
@@ -31,6 +32,14 @@ public final class StoreTransaction: @unchecked Sendable {
     public func record(_ event: AuditEvent) {
         lock.withLock { events.append(event) }
     }
+
+    /// Asks the broker to wake the reaper once this transaction committed (leases were scheduled for now).
+    public func requestReaperWakeup() {
+        lock.withLock { reaperWakeup = true }
+    }
+
+    /// Whether the reaper should look at its schedule after the commit.
+    var wakesReaper: Bool { lock.withLock { reaperWakeup } }
 
     /// Adds secret-free details (an accessor, a database username, a lease id) to the request's audit row.
     public func annotate(_ key: String, _ value: String) {

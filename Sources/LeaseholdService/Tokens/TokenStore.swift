@@ -46,12 +46,14 @@ public struct TokenStore: Sendable {
     let store: EncryptedStore
     let hasher: KeyedHasher
     let limits: LeaseLimits
+    let leases: LeaseStore
 
     /// Creates the store view.
-    public init(store: EncryptedStore, hasher: KeyedHasher, limits: LeaseLimits) {
+    public init(store: EncryptedStore, hasher: KeyedHasher, limits: LeaseLimits, leases: LeaseStore) {
         self.store = store
         self.hasher = hasher
         self.limits = limits
+        self.leases = leases
     }
 
     /// The keyed hash under which a token is stored.
@@ -131,10 +133,10 @@ public struct TokenStore: Sendable {
 
     /// Records one use of a token with a use limit; the last use revokes it. The write is conditional on the
     /// version read, so concurrent uses cannot both succeed.
-    public func consumeUse(of token: Versioned<TokenEntry>, in transaction: StoreTransaction) async throws {
+    public func consumeUse(of token: Versioned<TokenEntry>, now: Date, in transaction: StoreTransaction) async throws {
         guard token.value.numUses > 0 else { return }
         if token.value.numUses == 1 {
-            try await revokeTree(token.value, condition: .version(token.version), in: transaction)
+            try await revokeTree(token.value, condition: .version(token.version), now: now, in: transaction)
         } else {
             var entry = token.value
             entry.numUses -= 1
@@ -145,7 +147,7 @@ public struct TokenStore: Sendable {
     /// Revokes a token and all its descendants (breadth first).
     /// Complexity: O(d) store reads for d descendants.
     public func revokeTree(
-        _ root: TokenEntry, condition: StoreCondition = .none, in transaction: StoreTransaction
+        _ root: TokenEntry, condition: StoreCondition = .none, now: Date, in transaction: StoreTransaction
     ) async throws {
         var queue = [root.hash]
         var visited: Set<String> = []
@@ -158,11 +160,12 @@ public struct TokenStore: Sendable {
             }
             let entry = hash == root.hash ? root : try await store.read(TokenEntry.self, at: StoreKey(.tokens, hash))?.value
             if let entry { removeEntry(entry, condition: hash == root.hash ? condition : .none, in: transaction) }
+            try await leases.scheduleRevocation(ofLeasesOwnedBy: hash, now: now, in: transaction)
         }
     }
 
     /// Revokes only the token; its children become orphans.
-    public func revokeOrphan(_ token: TokenEntry, in transaction: StoreTransaction) async throws {
+    public func revokeOrphan(_ token: TokenEntry, now: Date, in transaction: StoreTransaction) async throws {
         for childKey in try await store.base.allKeys(in: .tokenChildren, prefix: token.hash + "/") {
             let childHash = String(childKey.dropFirst(token.hash.count + 1))
             transaction.delete(StoreKey(.tokenChildren, childKey))
@@ -173,6 +176,7 @@ public struct TokenStore: Sendable {
             }
         }
         removeEntry(token, condition: .none, in: transaction)
+        try await leases.scheduleRevocation(ofLeasesOwnedBy: token.hash, now: now, in: transaction)
     }
 
     private func removeEntry(_ entry: TokenEntry, condition: StoreCondition, in transaction: StoreTransaction) {

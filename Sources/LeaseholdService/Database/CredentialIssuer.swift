@@ -1,0 +1,190 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdSeal
+
+/// Issues one dynamic credential without ever orphaning a database user:
+///
+/// 1. the lease is written as `pending`, with the username about to be created, and committed durably;
+/// 2. the user is created on the target in one transaction (statement and lock timeouts), marked as managed;
+/// 3. the lease becomes `active` in the request's own commit, together with its audit row; then the response.
+///
+/// On failure the user is revoked and the lease removed with a `lease.failed` audit row. If the broker dies
+/// between 1 and 3, the reaper finds the pending lease after its deadline and removes the user.
+struct CredentialIssuer {
+    let context: OperationContext
+    let roleName: String
+
+    func issue() async throws -> LogicalResponse {
+        let mount = try context.requireMount()
+        let caller = try context.requireCaller().value
+        guard let role = try await context.services.store.read(DatabaseRole.self, at: StoreKey(.databaseRoles, mount.path + roleName))?.value else {
+            throw LeaseholdError.invalidRequest("unknown role: \(roleName)")
+        }
+        // The environment wall: whatever the policies say, a token gets credentials only in its own environment.
+        guard role.environment == caller.environment else { throw LeaseholdError.permissionDenied }
+        let connectionKey = StoreKey(.databaseConnections, mount.path + role.connection)
+        guard let connection = try await context.services.store.read(DatabaseConnection.self, at: connectionKey),
+            !connection.value.retired
+        else { throw LeaseholdError.invalidRequest("unknown database connection \(role.connection) for role \(roleName)") }
+        guard connection.value.allows(role: roleName) else {
+            throw LeaseholdError.invalidRequest("\"\(roleName)\" is not an allowed role")
+        }
+        guard connection.value.environment == caller.environment else { throw LeaseholdError.permissionDenied }
+        let identity = Self.identity(of: caller)
+        let requestKey = try context.request.requestKey ?? context.data.string("request_key")
+        if let requestKey, let existing = try await existingLease(identity: identity, requestKey: requestKey) {
+            return existing
+        }
+        try await enforceCaps(role: role, mount: mount, identity: identity)
+
+        let (ttl, warnings) = lifetime(role: role, mount: mount)
+        let now = context.now
+        let username = try CredentialGenerator.makeUsername(
+            template: connection.value.usernameTemplate, displayName: caller.displayName, role: roleName,
+            mount: mount.path, environment: role.environment, now: now)
+        let password = CredentialGenerator.makePassword()
+        let leaseID = "\(mount.path)creds/\(roleName)/" + SecureRandom.string(length: 24, alphabet: SecureRandom.base62Alphabet)
+        let maximum = now.addingTimeInterval(TimeInterval(maximumTTL(role: role, mount: mount)))
+        var lease = Lease(
+            id: leaseID, mount: mount.path, role: roleName, connection: role.connection, username: username.rawValue,
+            state: .pending, issueTime: now, expireTime: now.addingTimeInterval(TimeInterval(ttl)),
+            maximumExpireTime: maximum, tokenHash: role.leasesOutliveToken ? nil : caller.hash,
+            requester: AuditRecorder.actor(for: caller, token: nil, hasher: context.services.keys.auditHasher),
+            environment: role.environment, revocationStatements: role.revocationStatements,
+            renewStatements: role.renewStatements, requestKey: requestKey)
+        lease.scheduledTime = now.addingTimeInterval(DatabaseBackend.pendingDeadline)
+
+        // 1. Intent, durable before the target is touched.
+        let intent = StoreTransaction(store: context.services.store)
+        try context.services.leases.insert(lease, in: intent)
+        try await context.services.commit(intent.batch(appending: LeaseAudit.event("lease.pending", lease: lease, context: context)))
+        guard let pending = try await context.services.leases.lease(leaseID) else {
+            throw LeaseholdError(.internalError, "the pending lease vanished")
+        }
+
+        // 2. The user, on the target.
+        let engine: any DatabaseEngine
+        do {
+            engine = try await context.services.engine(key: connectionKey.description, connection: connection)
+            try await engine.createUser(
+                DatabaseUserRequest(
+                    username: username, password: password, expiration: lease.expireTime,
+                    creationStatements: role.creationStatements, leaseID: leaseID))
+        } catch {
+            try await fail(pending, error: error, connectionKey: connectionKey, connection: connection)
+        }
+
+        // 3. Active, in the request's commit with its audit row.
+        lease.state = .active
+        lease.scheduledTime = lease.expireTime
+        try context.services.leases.update(pending, to: lease, in: context.transaction)
+        if requestKey != nil {
+            try context.transaction.put(password, at: StoreKey(.leaseSecrets, leaseID), condition: .absent)
+            try context.transaction.put(
+                leaseID, at: StoreKey(.leaseRequestKeys, LeaseStore.requestKeyIndex(identity: identity, key: requestKey ?? "")),
+                condition: .absent)
+        }
+        context.transaction.record(LeaseAudit.event("lease.issue", lease: lease, context: context))
+        context.transaction.annotate("lease_id", leaseID)
+        context.transaction.annotate("db_username", username.rawValue)
+        context.services.reaperSignal.wake()
+        return LogicalResponse(
+            data: ["username": .string(username.rawValue), "password": .string(password.revealed)], warnings: warnings,
+            leaseID: leaseID, leaseDuration: Int64(ttl), renewable: true)
+    }
+
+    /// Cleans up after a failed creation and throws a caller-safe error.
+    private func fail(
+        _ pending: Versioned<Lease>, error: any Error, connectionKey: StoreKey, connection: Versioned<DatabaseConnection>
+    ) async throws -> Never {
+        let reason = (error as? LeaseholdError)?.message ?? "the target database failed"
+        var cleaned = true
+        if let engine = try? await context.services.engine(key: connectionKey.description, connection: connection) {
+            cleaned = (try? await engine.revokeUser(try DatabaseUsername(pending.value.username), statements: [])) != nil
+        } else {
+            cleaned = false
+        }
+        let cleanup = StoreTransaction(store: context.services.store)
+        var failedEvent = LeaseAudit.event("lease.failed", lease: pending.value, context: context)
+        failedEvent.outcome = "error"
+        failedEvent.details["reason"] = String(reason.prefix(300))
+        if cleaned {
+            context.services.leases.remove(pending, in: cleanup)
+        } else {
+            // Leave the pending lease for the reaper, which retries the cleanup at its deadline.
+            failedEvent.details["cleanup"] = "deferred to the reaper"
+        }
+        try await context.services.commit(cleanup.batch(appending: failedEvent))
+        throw LeaseholdError(.internalError, "failed to create the database user: \(reason)")
+    }
+
+    private func existingLease(identity: String, requestKey: String) async throws -> LogicalResponse? {
+        guard requestKey.count <= 128 else { throw LeaseholdError.invalidRequest("request key is too long") }
+        let index = StoreKey(.leaseRequestKeys, LeaseStore.requestKeyIndex(identity: identity, key: requestKey))
+        guard let leaseID = try await context.services.store.read(String.self, at: index)?.value,
+            let lease = try await context.services.leases.lease(leaseID), lease.value.state == .active,
+            lease.value.expireTime > context.now,
+            let password = try await context.services.store.read(SecretValue.self, at: StoreKey(.leaseSecrets, leaseID))
+        else { return nil }
+        context.transaction.annotate("lease_id", leaseID)
+        context.transaction.annotate("idempotent_replay", "true")
+        return LogicalResponse(
+            data: ["username": .string(lease.value.username), "password": .string(password.value.revealed)],
+            leaseID: leaseID, leaseDuration: lease.value.remainingSeconds(at: context.now), renewable: true)
+    }
+
+    private func enforceCaps(role: DatabaseRole, mount: MountEntry, identity: String) async throws {
+        guard role.maxActiveLeases > 0 || role.maxLeasesPerIdentity > 0 else { return }
+        let ids = try await context.services.leases.ids(withPrefix: "\(mount.path)creds/\(roleName)/")
+        if role.maxActiveLeases > 0, ids.count >= role.maxActiveLeases {
+            throw LeaseholdError(.rateLimited, "role \(roleName) has reached its cap of \(role.maxActiveLeases) active leases")
+        }
+        if role.maxLeasesPerIdentity > 0 {
+            var held = 0
+            for id in ids {
+                if let lease = try await context.services.leases.lease(id), Self.identity(of: lease.value.requester) == identity {
+                    held += 1
+                }
+            }
+            if held >= role.maxLeasesPerIdentity {
+                throw LeaseholdError(.rateLimited, "this identity holds \(held) leases on role \(roleName), its cap")
+            }
+        }
+    }
+
+    private func maximumTTL(role: DatabaseRole, mount: MountEntry) -> Int64 {
+        let system = context.services.limits.maxTTL.seconds
+        var maximum = mount.maxLeaseTTL > 0 ? min(mount.maxLeaseTTL, system) : system
+        if role.maxTTL > 0 { maximum = min(maximum, role.maxTTL) }
+        return maximum
+    }
+
+    private func lifetime(role: DatabaseRole, mount: MountEntry) -> (Int64, [String]) {
+        let maximum = maximumTTL(role: role, mount: mount)
+        let wanted = role.defaultTTL > 0 ? role.defaultTTL : (mount.defaultLeaseTTL > 0 ? mount.defaultLeaseTTL : context.services.limits.defaultTTL.seconds)
+        guard wanted > maximum else { return (wanted, []) }
+        return (maximum, ["TTL of \"\(TTL(seconds: wanted))\" exceeded the effective max_ttl of \"\(TTL(seconds: maximum))\"; TTL value is capped accordingly"])
+    }
+
+    /// The identity leases are counted and keyed by: the auth method and display name of the token.
+    static func identity(of token: TokenEntry) -> String { "\(token.authMethod):\(token.displayName)" }
+
+    static func identity(of actor: AuditActor) -> String { "\(actor.authMethod):\(actor.displayName)" }
+}
+
+/// Audit events for lease steps.
+enum LeaseAudit {
+    static func event(_ type: String, lease: Lease, context: OperationContext) -> AuditEvent {
+        event(type, lease: lease, time: context.now, requestID: context.request.requestID, actor: lease.requester, remoteAddress: context.request.remoteAddress)
+    }
+
+    static func event(_ type: String, lease: Lease, time: Date, requestID: String = "", actor: AuditActor, remoteAddress: String = "") -> AuditEvent {
+        AuditEvent(
+            time: time, requestID: requestID, type: type, operation: "update", path: lease.id, actor: actor,
+            remoteAddress: remoteAddress, outcome: "allowed", environment: lease.environment,
+            details: [
+                "lease_id": lease.id, "db_username": lease.username, "role": lease.role, "connection": lease.connection,
+                "mount": lease.mount, "expire_time": AuditEvent.timestamp(lease.expireTime),
+            ])
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import LeaseholdCore
+
+/// A stored connection (`<mount>config/:name`): the engine settings plus the broker-side policy for it.
+public struct DatabaseConnection: Sendable, Codable, Hashable {
+    /// The connection name.
+    public var name: String
+    /// What the engine needs to connect.
+    public var settings: DatabaseConnectionSettings
+    /// Role names (globs allowed) that may use this connection; empty means none, `*` means all.
+    public var allowedRoles: [String]
+    /// A username template (see ``CredentialGenerator``); empty means the default.
+    public var usernameTemplate: String
+    /// The password policy name; empty means the default (32 characters, no quotes or backslashes).
+    public var passwordPolicy: String
+    /// Statements for `rotate-root` (empty: `ALTER ROLE … PASSWORD`).
+    public var rootRotationStatements: [String]
+    /// The environment this connection belongs to.
+    public var environment: String
+    /// Set when the connection was deleted while leases still used it: hidden, unusable for new credentials,
+    /// kept only so those leases can still be revoked.
+    public var retired: Bool
+    /// A root password being rotated in: recorded before the target changes, promoted once verified.
+    public var pendingRootPassword: SecretValue?
+
+    /// Whether `role` may use this connection.
+    public func allows(role: String) -> Bool {
+        allowedRoles.contains { pattern in GlobPattern.matches(pattern, role) }
+    }
+
+    /// The `data` of a config read: never the password or private key.
+    public var json: [String: JSONValue] {
+        [
+            "plugin_name": .string(settings.pluginName), "plugin_version": "",
+            "allowed_roles": .strings(allowedRoles),
+            "connection_details": .object([
+                "connection_url": .string(Self.redacted(settings.connectionURL)),
+                "username": .string(settings.username),
+                "password_authentication": .string(settings.passwordAuthentication),
+                "max_open_connections": .int(settings.maxOpenConnections),
+                "tls_ca": settings.tlsCA.map(JSONValue.string) ?? .null,
+                "tls_certificate": settings.tlsCertificate.map(JSONValue.string) ?? .null,
+            ]),
+            "password_policy": .string(passwordPolicy), "username_template": .string(usernameTemplate),
+            "root_credentials_rotate_statements": .strings(rootRotationStatements),
+            "environment": .string(environment), "verify_connection": true,
+        ]
+    }
+
+    /// The URL with any literal password replaced, as Vault's `url.Redacted()` does.
+    static func redacted(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let password = components.password,
+            !password.isEmpty, password != "{{password}}"
+        else { return url }
+        var copy = components
+        copy.password = "xxxxx"
+        return copy.string ?? "<redacted>"
+    }
+}
+
+/// Matching with `*` wildcards anywhere (Vault's `strutil.GlobbedStringsMatch`).
+public enum GlobPattern {
+    /// Whether `value` matches `pattern`, where `*` matches any run of characters.
+    public static func matches(_ pattern: String, _ value: String) -> Bool {
+        if pattern == "*" { return true }
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 1 { return pattern == value }
+        var remainder = Substring(value)
+        guard remainder.hasPrefix(parts[0]) else { return false }
+        remainder = remainder.dropFirst(parts[0].count)
+        for middle in parts.dropFirst().dropLast() where !middle.isEmpty {
+            guard let range = remainder.range(of: middle) else { return false }
+            remainder = remainder[range.upperBound...]
+        }
+        return remainder.hasSuffix(parts.last ?? "")
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import LeaseholdCore
+
+/// Revokes leases on their targets and records the outcome, for explicit revocation, token death, expiry
+/// (the reaper) and reconciliation alike.
+struct LeaseRevoker: Sendable {
+    let services: BrokerServices
+
+    /// The longest wait between two revocation attempts of one lease.
+    static let maximumBackoff: TimeInterval = 300
+
+    /// What happened to one lease.
+    enum Result: Sendable, Equatable {
+        /// The user is gone and the lease removed.
+        case revoked
+        /// The target refused or failed; the lease stays, with the attempt recorded and a retry scheduled.
+        case retrying(reason: String)
+    }
+
+    /// Revokes `lease`'s user and removes the lease in one commit with an audit row of `eventType`
+    /// (`lease.revoke`, `lease.expire`, …). A failure is recorded on the lease (attempts, reason, next retry with
+    /// capped exponential backoff and jitter) and audited as `lease.revoke_failed`; retries never stop.
+    func revoke(
+        _ lease: Versioned<Lease>, eventType: String, now: Date, actor: AuditActor, requestID: String = "",
+        remoteAddress: String = ""
+    ) async throws -> Result {
+        let outcome: RevocationOutcome
+        do {
+            outcome = try await revokeOnTarget(lease.value)
+        } catch {
+            return try await recordFailure(lease, reason: (error as? LeaseholdError)?.message ?? "the target failed", now: now, actor: actor)
+        }
+        if case .disabledOnly(let reason) = outcome {
+            return try await recordFailure(lease, reason: "login disabled but the role could not be dropped: \(reason)", now: now, actor: actor)
+        }
+        let transaction = StoreTransaction(store: services.store)
+        services.leases.remove(lease, in: transaction)
+        var event = LeaseAudit.event(
+            lease.value.state == .pending ? "lease.failed" : eventType, lease: lease.value, time: now, requestID: requestID,
+            actor: actor, remoteAddress: remoteAddress)
+        event.details["outcome"] = outcome == .alreadyAbsent ? "already absent" : "dropped"
+        if lease.value.state == .pending { event.details["reason"] = "issuance did not complete; the user was removed" }
+        try await services.commit(transaction.batch(appending: event))
+        return .revoked
+    }
+
+    /// Forgets a lease without touching the target (`revoke-force`).
+    func forget(_ lease: Versioned<Lease>, now: Date, actor: AuditActor, requestID: String, in transaction: StoreTransaction) {
+        services.leases.remove(lease, in: transaction)
+        var event = LeaseAudit.event("lease.force", lease: lease.value, time: now, requestID: requestID, actor: actor)
+        event.details["warning"] = "forgotten without revocation; the database user may remain"
+        transaction.record(event)
+    }
+
+    private func revokeOnTarget(_ lease: Lease) async throws -> RevocationOutcome {
+        let key = StoreKey(.databaseConnections, lease.mount + lease.connection)
+        guard let connection = try await services.store.read(DatabaseConnection.self, at: key) else {
+            throw LeaseholdError(.internalError, "connection \(lease.connection) no longer exists")
+        }
+        let engine = try await services.engine(key: key.description, connection: connection)
+        return try await engine.revokeUser(try DatabaseUsername(lease.username), statements: lease.revocationStatements)
+    }
+
+    private func recordFailure(_ lease: Versioned<Lease>, reason: String, now: Date, actor: AuditActor) async throws -> Result {
+        var updated = lease.value
+        updated.revokeAttempts += 1
+        updated.lastRevokeError = String(reason.prefix(240))
+        let base = min(Self.maximumBackoff, pow(2, Double(min(updated.revokeAttempts, 16))))
+        updated.scheduledTime = now.addingTimeInterval(base * Double.random(in: 0.75...1.25))
+        let transaction = StoreTransaction(store: services.store)
+        try services.leases.update(lease, to: updated, in: transaction)
+        var event = LeaseAudit.event("lease.revoke_failed", lease: updated, time: now, actor: actor)
+        event.outcome = "error"
+        event.details["reason"] = updated.lastRevokeError
+        event.details["attempts"] = String(updated.revokeAttempts)
+        try await services.commit(transaction.batch(appending: event))
+        return .retrying(reason: updated.lastRevokeError ?? "")
+    }
+}

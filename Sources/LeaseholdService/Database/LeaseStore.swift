@@ -1,0 +1,97 @@
+import Foundation
+import LeaseholdCore
+
+/// Lease persistence: the lease rows and the indexes kept consistent with them in the same batch.
+public struct LeaseStore: Sendable {
+    let store: EncryptedStore
+
+    /// The reaper-index key of a lease: its scheduled time in milliseconds (fixed width, so keys sort by time).
+    static func scheduleKey(for lease: Lease) -> String {
+        let milliseconds = max(0, Int64((lease.scheduledTime.timeIntervalSince1970 * 1000).rounded(.down)))
+        return String(format: "%015lld", milliseconds) + "/" + lease.id
+    }
+
+    /// Reads a lease.
+    public func lease(_ id: String) async throws -> Versioned<Lease>? {
+        guard !id.isEmpty, id.utf8.count <= 512 else { return nil }
+        return try await store.read(Lease.self, at: StoreKey(.leases, id))
+    }
+
+    /// Stages a new lease (which must not exist) with its indexes.
+    func insert(_ lease: Lease, in transaction: StoreTransaction) throws {
+        try transaction.put(lease, at: StoreKey(.leases, lease.id), condition: .absent)
+        try transaction.put(true, at: StoreKey(.leaseSchedule, Self.scheduleKey(for: lease)))
+        if let tokenHash = lease.tokenHash {
+            try transaction.put(true, at: StoreKey(.tokenLeases, "\(tokenHash)/\(lease.id)"))
+        }
+    }
+
+    /// Stages an update of `previous` to `lease`, moving its schedule entry and failure marker.
+    func update(_ previous: Versioned<Lease>, to lease: Lease, in transaction: StoreTransaction) throws {
+        try transaction.put(lease, at: StoreKey(.leases, lease.id), condition: .version(previous.version))
+        let oldKey = Self.scheduleKey(for: previous.value)
+        let newKey = Self.scheduleKey(for: lease)
+        if oldKey != newKey {
+            transaction.delete(StoreKey(.leaseSchedule, oldKey))
+            try transaction.put(true, at: StoreKey(.leaseSchedule, newKey))
+        }
+        if lease.revokeAttempts > 0 {
+            try transaction.put(true, at: StoreKey(.leaseFailures, lease.id))
+        }
+    }
+
+    /// Stages the removal of a lease and every index entry that names it.
+    func remove(_ lease: Versioned<Lease>, in transaction: StoreTransaction) {
+        transaction.delete(StoreKey(.leases, lease.value.id), condition: .version(lease.version))
+        transaction.delete(StoreKey(.leaseSchedule, Self.scheduleKey(for: lease.value)))
+        transaction.delete(StoreKey(.leaseFailures, lease.value.id))
+        transaction.delete(StoreKey(.leaseSecrets, lease.value.id))
+        if let tokenHash = lease.value.tokenHash {
+            transaction.delete(StoreKey(.tokenLeases, "\(tokenHash)/\(lease.value.id)"))
+        }
+        if let requestKey = lease.value.requestKey {
+            transaction.delete(StoreKey(.leaseRequestKeys, Self.requestKeyIndex(identity: lease.value.requester.accessor, key: requestKey)))
+        }
+    }
+
+    /// The leases whose scheduled time is at or before `now`, earliest first, at most `limit`.
+    /// Complexity: O(log n + k) through the schedule index; never reads leases that are not due.
+    func due(at now: Date, limit: Int) async throws -> [String] {
+        let cutoff = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+        let keys = try await store.base.keys(in: .leaseSchedule, prefix: "", after: nil, limit: limit)
+        return keys.compactMap { key in
+            guard let slash = key.firstIndex(of: "/"), let time = Int64(key[..<slash]), time <= cutoff else { return nil }
+            return String(key[key.index(after: slash)...])
+        }
+    }
+
+    /// The earliest scheduled time, if any lease is scheduled.
+    func nextScheduledTime() async throws -> Date? {
+        guard let first = try await store.base.keys(in: .leaseSchedule, prefix: "", after: nil, limit: 1).first,
+            let slash = first.firstIndex(of: "/"), let milliseconds = Int64(first[..<slash])
+        else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(milliseconds) / 1000)
+    }
+
+    /// Lease ids under a prefix of the lease id space (for `revoke-prefix` and listing).
+    func ids(withPrefix prefix: String) async throws -> [String] {
+        try await store.base.allKeys(in: .leases, prefix: prefix)
+    }
+
+    /// Stages the immediate revocation of every lease owned by a token (unless its role lets it outlive tokens,
+    /// in which case ownership simply ends).
+    func scheduleRevocation(ofLeasesOwnedBy tokenHash: String, now: Date, in transaction: StoreTransaction) async throws {
+        for key in try await store.base.allKeys(in: .tokenLeases, prefix: tokenHash + "/") {
+            let id = String(key.dropFirst(tokenHash.count + 1))
+            transaction.delete(StoreKey(.tokenLeases, key))
+            guard let lease = try await lease(id), lease.value.state == .active else { continue }
+            var updated = lease.value
+            updated.tokenHash = nil
+            updated.scheduledTime = min(updated.scheduledTime, now)
+            try update(lease, to: updated, in: transaction)
+            transaction.requestReaperWakeup()
+        }
+    }
+
+    static func requestKeyIndex(identity: String, key: String) -> String { "\(identity)/\(key)" }
+}
