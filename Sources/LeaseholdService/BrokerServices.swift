@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LeaseholdCore
 
 /// The unsealed services a request works with, built from the store and the unsealed keys.
@@ -24,21 +25,54 @@ struct BrokerServices: Sendable {
     }
 }
 
-/// Wakes the reaper early: a lease was scheduled sooner than it planned to look.
+/// Wakes the reaper early: a lease was scheduled sooner than it planned to look. Wake-ups that arrive while
+/// the reaper is busy are remembered (once), so none is lost.
 public final class ReaperSignal: Sendable {
-    private let stream: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-
-    /// Creates the signal.
-    public init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
     }
 
-    /// Asks the reaper to look at its schedule now.
-    public func wake() { continuation.yield() }
+    private let state = Mutex(State())
 
-    /// The wake-ups, for the reaper.
-    var wakeups: AsyncStream<Void> { stream }
+    /// Creates the signal.
+    public init() {}
+
+    /// Asks the reaper to look at its schedule now.
+    public func wake() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Suspends until the next wake-up (or returns at once if one is pending), or until the task is cancelled.
+    func nextWakeup() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.pending || Task.isCancelled {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+    }
 }
 
 /// Static facts about this server for `sys/health`, `sys/seal-status` and `sys/leader`.

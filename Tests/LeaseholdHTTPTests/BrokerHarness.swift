@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LeaseholdCore
+import LeaseholdEnginePostgres
 import LeaseholdHTTP
 import LeaseholdService
 import LeaseholdStoreSQLite
@@ -14,8 +15,11 @@ import Synchronization
 /// A settable clock for expiry tests.
 final class TestClock: Sendable {
     private let current = Mutex(Date())
+    private let followsRealTime: Bool
 
-    var now: Date { current.withLock { $0 } }
+    init(following realTime: Bool = false) { followsRealTime = realTime }
+
+    var now: Date { followsRealTime ? Date() : current.withLock { $0 } }
 
     func advance(by seconds: TimeInterval) {
         current.withLock { $0 = $0.addingTimeInterval(seconds) }
@@ -53,27 +57,32 @@ struct BrokerHarness {
     let sqlite: SQLiteBrokerStore
     let clock: TestClock
     let application: Application<APIResponder>
+    let engineFactory: PostgresEngineFactory?
 
     /// A fresh, uninitialized broker.
-    static func make(maximumBodySize: Int = 1024 * 1024, limits: LeaseLimits = LeaseLimits()) async throws -> BrokerHarness {
+    static func make(
+        maximumBodySize: Int = 1024 * 1024, limits: LeaseLimits = LeaseLimits(), withEngines: Bool = false,
+        clock: TestClock = TestClock()
+    ) async throws -> BrokerHarness {
         let logger = Logger(label: "test")
+        let engineFactory = withEngines ? PostgresEngineFactory(logger: logger) : nil
         let sqlite = try await SQLiteBrokerStore.temporary(logger: logger)
         let store = FailableStore(base: sqlite)
-        let clock = TestClock()
         let seal = try await SealManager(store: store, autoUnseal: .none, logger: logger)
         let broker = Broker(
             store: store, seal: seal, limits: limits,
             information: ServerInformation(version: "test", storageType: "sqlite", apiAddress: "http://127.0.0.1"),
-            logger: logger, now: { clock.now })
+            logger: logger, engines: engineFactory.map { DatabaseEngines(factory: $0) }, now: { clock.now })
         let responder = APIResponder(
             broker: broker, limits: RequestLimits(maximumBodySize: maximumBodySize), renderMetrics: { "leasehold_test 1\n" })
         let application = Application(responder: responder, logger: logger)
-        return BrokerHarness(broker: broker, store: store, sqlite: sqlite, clock: clock, application: application)
+        return BrokerHarness(
+            broker: broker, store: store, sqlite: sqlite, clock: clock, application: application, engineFactory: engineFactory)
     }
 
     /// A broker initialized with one share and unsealed; returns the harness, the root token and the share.
-    static func unsealed(limits: LeaseLimits = LeaseLimits()) async throws -> (BrokerHarness, String) {
-        let harness = try await make(limits: limits)
+    static func unsealed(limits: LeaseLimits = LeaseLimits(), withEngines: Bool = false, clock: TestClock = TestClock()) async throws -> (BrokerHarness, String) {
+        let harness = try await make(limits: limits, withEngines: withEngines, clock: clock)
         let root = try await harness.broker.initializeForDevelopment(rootTokenID: nil).rootToken.revealed
         return (harness, root)
     }
@@ -109,9 +118,39 @@ struct BrokerHarness {
 
     /// Runs `body` with an HTTP client bound to the application.
     func withClient<T: Sendable>(_ body: @Sendable (APIClient) async throws -> T) async throws -> T {
-        let result = try await application.test(.router) { client in try await body(APIClient(client: client)) }
-        try? await sqlite.close()
-        return result
+        guard let engineFactory else {
+            let result = try await application.test(.router) { client in try await body(APIClient(client: client)) }
+            try? await sqlite.close()
+            return result
+        }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await engineFactory.run() }
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await application.test(.router) { client in try await body(APIClient(client: client)) })
+            } catch {
+                result = .failure(error)
+            }
+            await broker.engines?.shutdown()
+            engineFactory.finish()
+            try await group.waitForAll()
+            try? await sqlite.close()
+            return try result.get()
+        }
+    }
+
+    /// Runs the lease reaper alongside `body`.
+    func withReaper<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        let reaper = LeaseReaper(broker: broker, logger: Logger(label: "reaper"), maximumSleep: .milliseconds(200))
+        let group = ServiceGroup(configuration: .init(services: [reaper], logger: Logger(label: "reaper")))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let result: Result<T, any Error>
+            do { result = .success(try await body()) } catch { result = .failure(error) }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return try result.get()
+        }
     }
 }
 

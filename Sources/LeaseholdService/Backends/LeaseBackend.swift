@@ -16,6 +16,7 @@ enum LeaseBackend {
         Route("sys/leases/revoke-force/*prefix", sudo: [.update, .create], handlers: [.update: revokeForce]),
         Route("sys/leases/count", handlers: [.read: count]),
         Route("sys/leases/tidy", handlers: [.update: tidy]),
+        Route("sys/leases/reconcile", sudo: [.update, .create], handlers: [.update: reconcile]),
     ]
 
     static let invalidLease = LeaseholdError.invalidRequest("invalid lease")
@@ -195,6 +196,15 @@ enum LeaseBackend {
             ])
         }
         return LogicalResponse(data: ["lease_count": .int(leases.count), "leases": .array(leases)])
+    }
+
+    /// Leasehold extension: compares the targets' managed users with the leases and revokes the orphans.
+    static func reconcile(_ context: OperationContext) async throws -> LogicalResponse {
+        let dryRun = try context.data.bool("dry_run") ?? false
+        let report = try await Reconciler(services: context.services).reconcile(
+            dryRun: dryRun, now: context.now, actor: actor(context), requestID: context.request.requestID)
+        context.transaction.annotate("orphans", String(report.orphans.count))
+        return LogicalResponse(data: report.json)
     }
 
     static func tidy(_ context: OperationContext) async throws -> LogicalResponse {

@@ -44,6 +44,12 @@ enum TokenBackend {
         request.renewable = try data.bool("renewable") ?? true
         request.noDefaultPolicy = try data.bool("no_default_policy") ?? false
         request.environment = parent.environment
+        if let environment = try data.string("environment"), !environment.isEmpty, environment != parent.environment {
+            // Only root or sudo may mint a token for another environment (a bootstrap and test aid); every other
+            // token inherits its parent's environment and can never leave it.
+            guard isPrivileged else { throw LeaseholdError.invalidRequest("root or sudo privileges required to set the environment") }
+            request.environment = try DatabaseBackend.environmentName(environment)
+        }
         request.path = context.request.path
         if let type = try data.string("type"), !["", "service", "default"].contains(type) {
             throw LeaseholdError.invalidRequest("only service tokens are supported; got token type \(type.prefix(16))")

@@ -26,7 +26,7 @@ public struct LeaseReaper: Service {
     }
 
     public func run() async throws {
-        let wakeups = broker.reaperSignal.wakeups
+        let signal = broker.reaperSignal
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let pause = await reapOnce()
@@ -34,9 +34,7 @@ public struct LeaseReaper: Service {
                 // Sleep until the next scheduled time, or until a wake-up arrives, whichever comes first.
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { try? await Task.sleep(for: pause) }
-                    group.addTask {
-                        for await _ in wakeups { return }
-                    }
+                    group.addTask { await signal.nextWakeup() }
                     await group.next()
                     group.cancelAll()
                 }

@@ -1,0 +1,289 @@
+import Foundation
+import HTTPTypes
+import LeaseholdCore
+import Testing
+
+/// Mounts the engine, configures `target` as connection `pg` and a group-role `reader` role.
+func configureDatabase(_ api: APIClient, root: String, target: DatabaseTarget, role extra: [String: JSONValue] = [:]) async throws {
+    let mount = try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"])
+    #expect(mount.status == 204)
+    let config = try await api.send(.post, "database/config/pg", token: root, json: target.configFields)
+    #expect(config.status == 204, "\(config.text)")
+    var role: [String: JSONValue] = [
+        "db_name": "pg", "creation_statements": .string(target.groupRoleStatement), "default_ttl": "1h", "max_ttl": "2h",
+    ]
+    role.merge(extra) { _, new in new }
+    let written = try await api.send(.post, "database/roles/reader", token: root, json: .object(role))
+    #expect(written.status == 204 || written.status == 200, "\(written.text)")
+}
+
+@Suite("Dynamic PostgreSQL credentials", .enabled(if: DatabaseTarget.isAvailable), .serialized)
+struct DatabaseCredentialTests {
+    @Test func issuedCredentialsLogInAndCanDoWhatTheTemplateGrantsAndNothingMore() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let creds = try await api.send(.get, "database/creds/reader", token: root)
+            #expect(creds.status == 200, "\(creds.text)")
+            let username = try #require(creds.data["username"]?.stringValue)
+            let password = try #require(creds.data["password"]?.stringValue)
+            #expect(creds.object["lease_id"]?.stringValue?.hasPrefix("database/creds/reader/") == true)
+            #expect(creds.object["lease_duration"] == 3600)
+            #expect(creds.object["renewable"] == true)
+            #expect(username.utf8.count <= 63)
+            #expect(try await target.query("SELECT count(*)::text FROM items", as: username, password: password) == ["2"])
+            await #expect(throws: (any Error).self) {
+                _ = try await target.query("INSERT INTO items VALUES (3)", as: username, password: password)
+            }
+            let marker = try await target.query(
+                "SELECT shobj_description(r.oid, 'pg_authid') FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid JOIN pg_roles b ON b.oid = m.roleid WHERE b.rolname = 'leasehold_managed' AND r.rolname = '\(username)'")
+            #expect(marker == [creds.object["lease_id"]?.stringValue ?? "-"])
+            // The audit table names the user and lease, never the password.
+            let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+            let issue = records.last { $0.event.type == "lease.issue" }
+            #expect(issue?.event.details["db_username"] == username)
+            let everything = try records.map { String(decoding: try $0.event.canonicalBytes(), as: UTF8.self) }.joined()
+            #expect(!everything.contains(password))
+            #expect(records.contains { $0.event.type == "lease.pending" })
+        }
+        try await target.drop()
+    }
+
+    @Test func renewalMovesValidUntilAndIsCappedWithAWarning() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let creds = try await api.send(.get, "database/creds/reader", token: root)
+            let username = try #require(creds.data["username"]?.stringValue)
+            let leaseID = try #require(creds.object["lease_id"]?.stringValue)
+            let before = try await target.query("SELECT extract(epoch FROM rolvaliduntil)::bigint::text FROM pg_roles WHERE rolname = '\(username)'")
+            let renewed = try await api.send(.put, "sys/leases/renew", token: root, json: ["lease_id": .string(leaseID), "increment": "90m"])
+            #expect(renewed.status == 200, "\(renewed.text)")
+            #expect(renewed.object["lease_duration"] == 5400)
+            let after = try await target.query("SELECT extract(epoch FROM rolvaliduntil)::bigint::text FROM pg_roles WHERE rolname = '\(username)'")
+            #expect((Int(after.first ?? "") ?? 0) - (Int(before.first ?? "") ?? 0) >= 1799)
+            let capped = try await api.send(.put, "sys/leases/renew", token: root, json: ["lease_id": .string(leaseID), "increment": "5h"])
+            #expect(capped.status == 200)
+            #expect((capped.object["lease_duration"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? 0) <= 7200)
+            #expect(capped.object["warnings"] != .null)
+            let lookup = try await api.send(.put, "sys/leases/lookup", token: root, json: ["lease_id": .string(leaseID)])
+            #expect(lookup.data["id"] == .string(leaseID))
+            let bogus = try await api.send(.put, "sys/leases/lookup", token: root, json: ["lease_id": "database/creds/reader/nope"])
+            #expect(bogus.errors == ["invalid lease"])
+        }
+        try await target.drop()
+    }
+
+    @Test func revocationEndsSessionsHandlesOwnedObjectsAndRemovesTheUser() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            let owner = "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT CREATE ON SCHEMA public TO \"{{name}}\";"
+            try await configureDatabase(api, root: root, target: target, role: ["creation_statements": .string(owner)])
+            let creds = try await api.send(.get, "database/creds/reader", token: root)
+            let username = try #require(creds.data["username"]?.stringValue)
+            let password = try #require(creds.data["password"]?.stringValue)
+            _ = try await target.query("CREATE TABLE made_by_user (id int)", as: username, password: password)
+            // A session that stays open during the revocation.
+            let session = Task { try await target.query("SELECT pg_sleep(30)::text", as: username, password: password) }
+            try await Task.sleep(for: .milliseconds(300))
+            let revoked = try await api.send(.put, "sys/leases/revoke", token: root, json: ["lease_id": creds.object["lease_id"] ?? .null, "sync": true])
+            #expect(revoked.status == 204, "\(revoked.text)")
+            await #expect(throws: (any Error).self) { _ = try await session.value }
+            #expect(try await target.roleExists(username) == false)
+            #expect(try await target.query("SELECT count(*)::text FROM pg_tables WHERE tablename = 'made_by_user'") == ["1"])
+            let again = try await api.send(.put, "sys/leases/lookup", token: root, json: ["lease_id": creds.object["lease_id"] ?? .null])
+            #expect(again.status == 400)
+        }
+        try await target.drop()
+    }
+
+    @Test func revokingTheTokenRevokesItsLeasesUnlessTheRoleSaysOtherwise() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            _ = try await api.send(.post, "database/roles/keeper", token: root, json: [
+                "db_name": "pg", "creation_statements": .string(target.groupRoleStatement), "leases_outlive_token": true,
+            ])
+            _ = try await api.send(.put, "sys/policies/acl/app", token: root, json: ["policy": "path \"database/creds/*\" { capabilities = [\"read\"] }"])
+            let app = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["app"]]).clientToken
+            let dying = try await api.send(.get, "database/creds/reader", token: app).data["username"]?.stringValue ?? "-"
+            let surviving = try await api.send(.get, "database/creds/keeper", token: app).data["username"]?.stringValue ?? "-"
+            try await harness.withReaper {
+                #expect(try await api.send(.put, "auth/token/revoke", token: root, json: ["token": .string(app)]).status == 204)
+                var gone = false
+                for _ in 0..<50 where !gone {
+                    gone = try await !target.roleExists(dying)
+                    if !gone { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(gone)
+                #expect(try await target.roleExists(surviving))
+            }
+        }
+        try await target.drop()
+    }
+
+    @Test func environmentsAreHardWallsWhateverThePolicies() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            _ = try await api.send(.put, "sys/policies/acl/everything", token: root, json: ["policy": "path \"*\" { capabilities = [\"read\", \"update\", \"list\"] }"])
+            let prod = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["everything"], "environment": "prod"])
+            #expect(prod.status == 200)
+            let denied = try await api.send(.get, "database/creds/reader", token: prod.clientToken)
+            #expect(denied.status == 403)
+            let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+            #expect(records.last?.event.environment == "prod")
+            #expect(records.last?.event.outcome == "denied")
+        }
+        try await target.drop()
+    }
+
+    @Test func requestKeysReturnTheSameCredentialAndCapsAnswer429() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target, role: ["max_active_leases": 2])
+            let key: HTTPFields = [HTTPField.Name("X-Request-Key")!: "pod-1234"]
+            let first = try await api.send(.get, "database/creds/reader", token: root, headers: key)
+            let second = try await api.send(.get, "database/creds/reader", token: root, headers: key)
+            #expect(first.data["username"] == second.data["username"])
+            #expect(first.data["password"] == second.data["password"])
+            #expect(first.object["lease_id"] == second.object["lease_id"])
+            #expect(try await api.send(.get, "database/creds/reader", token: root).status == 200)
+            let capped = try await api.send(.get, "database/creds/reader", token: root)
+            #expect(capped.status == 429)
+        }
+        try await target.drop()
+    }
+
+    @Test func hostileIdentitiesAndTemplatesCannotChangeStatements() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let hostile = "x\"; DROP TABLE canary; --'$$\u{0}é"
+            let token = try await api.send(.post, "auth/token/create", token: root, json: ["display_name": .string(hostile), "meta": ["team": .string(hostile)]]).clientToken
+            let creds = try await api.send(.get, "database/creds/reader", token: token)
+            #expect(creds.status == 200, "\(creds.text)")
+            let username = creds.data["username"]?.stringValue ?? ""
+            #expect(username.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") })
+            #expect(try await target.query("SELECT count(*)::text FROM canary") == ["0"])
+            // Hostile role and connection names never reach the target: they are refused at the API.
+            for name in ["bad\"name", "x;drop", "a b", "é"] {
+                let escaped = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name
+                let reply = try await api.send(.post, "database/roles/\(escaped)", token: root, json: ["db_name": "pg", "creation_statements": .string(target.groupRoleStatement)])
+                #expect(reply.status == 400, "\(name)")
+            }
+            // A template trying to smuggle a second statement through a placeholder value.
+            let sneaky = try await api.send(.post, "database/roles/sneaky", token: root, json: [
+                "db_name": "pg", "creation_statements": "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+            ])
+            #expect(sneaky.status == 204)
+            #expect(try await target.query("SELECT count(*)::text FROM canary") == ["0"])
+        }
+        try await target.drop()
+    }
+
+    @Test func twoHundredLeasesAreRevokedWithinASecondOfExpiry() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true, clock: TestClock.system)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target, role: ["default_ttl": "2s", "max_ttl": "2s"])
+            try await harness.withReaper {
+                var expiries: [String: Date] = [:]
+                try await withThrowingTaskGroup(of: (String, Date).self) { group in
+                    for _ in 0..<200 {
+                        group.addTask {
+                            let reply = try await api.send(.get, "database/creds/reader", token: root)
+                            let issued = Date()
+                            return (reply.data["username"]?.stringValue ?? "", issued.addingTimeInterval(2))
+                        }
+                    }
+                    for try await (name, expiry) in group { expiries[name] = expiry }
+                }
+                #expect(expiries.count == 200)
+                var lags: [TimeInterval] = []
+                let deadline = Date().addingTimeInterval(20)
+                var remaining = Set(expiries.keys)
+                while !remaining.isEmpty && Date() < deadline {
+                    let present = Set(try await target.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-%'"))
+                    let now = Date()
+                    for name in remaining where !present.contains(name) {
+                        lags.append(now.timeIntervalSince(expiries[name] ?? now))
+                        remaining.remove(name)
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(remaining.isEmpty)
+                lags.sort()
+                let p99 = lags.isEmpty ? 99 : lags[min(lags.count - 1, Int(Double(lags.count) * 0.99))]
+                print("reaper lag for 200 leases: p50 \(lags.isEmpty ? 0 : lags[lags.count / 2]) s, p99 \(p99) s")
+                #expect(p99 <= 1.0)
+            }
+        }
+        try await target.drop()
+    }
+
+    @Test func reconcilerRevokesManagedUsersWithoutLeasesAndNothingElse() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let live = try await api.send(.get, "database/creds/reader", token: root).data["username"]?.stringValue ?? "-"
+            let orphan = "v-orphan-" + UUID().uuidString.prefix(8).lowercased()
+            let bystander = "bystander_" + UUID().uuidString.prefix(8).lowercased()
+            try await target.database.execute("CREATE ROLE \"\(orphan)\" LOGIN")
+            try await target.database.execute("GRANT leasehold_managed TO \"\(orphan)\"")
+            try await target.database.execute("COMMENT ON ROLE \"\(orphan)\" IS 'database/creds/reader/lost'")
+            try await target.database.execute("CREATE ROLE \(bystander) LOGIN")
+            let dry = try await api.send(.put, "sys/leases/reconcile", token: root, json: ["dry_run": true])
+            #expect(dry.status == 200, "\(dry.text)")
+            #expect(dry.text.contains(orphan))
+            #expect(try await target.roleExists(orphan))
+            let real = try await api.send(.put, "sys/leases/reconcile", token: root, json: [:])
+            #expect(real.status == 200)
+            #expect(try await target.roleExists(orphan) == false)
+            #expect(try await target.roleExists(live))
+            #expect(try await target.roleExists(bystander))
+            try await target.database.execute("DROP ROLE \(bystander)")
+        }
+        try await target.drop()
+    }
+
+    @Test func rootRotationChangesTheAdminPasswordAndKeepsWorking() async throws {
+        let target = try await DatabaseTarget.make()
+        let admin = "admin_" + UUID().uuidString.prefix(8).lowercased()
+        try await target.database.execute("CREATE ROLE \(admin) LOGIN CREATEROLE PASSWORD 'initial-password'")
+        try await target.database.execute("GRANT \(target.readers) TO \(admin) WITH ADMIN OPTION")
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            _ = try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"])
+            guard case .object(var fields) = target.configFields else { return }
+            fields["username"] = .string(admin)
+            fields["password"] = "initial-password"
+            #expect(try await api.send(.post, "database/config/pg", token: root, json: .object(fields)).status == 204)
+            _ = try await api.send(.post, "database/roles/reader", token: root, json: ["db_name": "pg", "creation_statements": .string(target.groupRoleStatement)])
+            let rotated = try await api.send(.post, "database/rotate-root/pg", token: root, json: [:])
+            #expect(rotated.status == 204, "\(rotated.text)")
+            await #expect(throws: (any Error).self) {
+                _ = try await target.query("SELECT 1::text", as: admin, password: "initial-password")
+            }
+            #expect(try await api.send(.get, "database/creds/reader", token: root).status == 200)
+            let read = try await api.send(.get, "database/config/pg", token: root)
+            #expect(!read.text.contains("initial-password"))
+        }
+        try await target.database.execute("DROP OWNED BY \(admin)")
+        try await target.drop()
+        try await target.database.execute(on: target.serverURL, "DROP ROLE IF EXISTS \(admin)")
+    }
+}
+
+extension TestClock {
+    /// A clock that follows real time (for tests that wait on a real target).
+    static var system: TestClock { TestClock(following: true) }
+}
