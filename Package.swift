@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // Vocabulary and ports: no I/O, no heavy dependencies.
@@ -73,11 +74,17 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+        // DBA role templates: YAML files in Roles/, parsed and checked without touching a database.
+        .target(
+            name: "LeaseholdRoles",
+            dependencies: ["LeaseholdCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: settings
+        ),
         // Use cases: seal lifecycle, tokens, policies, mounts, audit.
         .target(
             name: "LeaseholdService",
             dependencies: [
-                "LeaseholdCore", "LeaseholdPolicy", "LeaseholdSeal",
+                "LeaseholdCore", "LeaseholdPolicy", "LeaseholdSeal", "LeaseholdRoles",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -105,8 +112,8 @@ let package = Package(
         .executableTarget(
             name: "leasehold",
             dependencies: [
-                "LeaseholdHTTP", "LeaseholdService", "LeaseholdConfig", "LeaseholdSeal",
-                "LeaseholdStoreSQLite", "LeaseholdStorePostgres",
+                "LeaseholdHTTP", "LeaseholdService", "LeaseholdConfig", "LeaseholdSeal", "LeaseholdRoles",
+                "LeaseholdStoreSQLite", "LeaseholdStorePostgres", "LeaseholdEnginePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,6 +142,7 @@ let package = Package(
         .testTarget(name: "LeaseholdPolicyTests", dependencies: ["LeaseholdPolicy"], swiftSettings: settings),
         .testTarget(name: "LeaseholdSealTests", dependencies: ["LeaseholdSeal"], swiftSettings: settings),
         .testTarget(name: "LeaseholdConfigTests", dependencies: ["LeaseholdConfig"], swiftSettings: settings),
+        .testTarget(name: "LeaseholdRolesTests", dependencies: ["LeaseholdRoles"], swiftSettings: settings),
         .testTarget(
             name: "LeaseholdEnginePostgresTests",
             dependencies: ["LeaseholdEnginePostgres", "LeaseholdTestSupport"],
@@ -149,6 +157,7 @@ let package = Package(
             name: "LeaseholdHTTPTests",
             dependencies: [
                 "LeaseholdHTTP", "LeaseholdService", "LeaseholdAuditChain", "LeaseholdTestSupport", "LeaseholdStoreSQLite",
+                "LeaseholdEnginePostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -44,9 +44,23 @@ public final class Broker: Sendable {
 
     /// Handles a request. Errors are ``LeaseholdError`` values with caller-safe messages.
     public func handle(_ request: LogicalRequest) async throws -> LogicalResponse {
+        try await handle(request, systemCaller: nil)
+    }
+
+    /// Runs a request as the broker itself (for the roles directory), with root privileges, audited under
+    /// `component`. Only in-process callers can reach this: no HTTP path leads here.
+    public func handleAsSystem(_ request: LogicalRequest, component: String) async throws -> LogicalResponse {
+        let caller = TokenEntry(
+            hash: "", accessor: "", policies: ["root"], meta: [:], displayName: "system:" + component, parentHash: nil,
+            path: "", creationTime: now(), creationTTL: 0, explicitMaxTTL: 0, period: 0, numUses: 0, renewable: false,
+            expireTime: nil, lastRenewalTime: nil, role: nil, authMethod: "system", environment: "default", kind: "system")
+        return try await handle(request, systemCaller: caller)
+    }
+
+    private func handle(_ request: LogicalRequest, systemCaller: TokenEntry?) async throws -> LogicalResponse {
         let started = ContinuousClock.now
         do {
-            let response = try await dispatch(request)
+            let response = try await dispatch(request, systemCaller: systemCaller)
             metrics.record(request: request, status: response.status ?? (response.isEmpty ? 204 : 200), since: started)
             return response
         } catch let error as LeaseholdError {
@@ -59,7 +73,7 @@ public final class Broker: Sendable {
         }
     }
 
-    private func dispatch(_ request: LogicalRequest) async throws -> LogicalResponse {
+    private func dispatch(_ request: LogicalRequest, systemCaller: TokenEntry?) async throws -> LogicalResponse {
         if let bootstrap = try await BootstrapEndpoints(broker: self).handle(request) { return bootstrap }
         let keys = try await seal.keys()
         let services = makeServices(keys: keys)
@@ -69,7 +83,8 @@ public final class Broker: Sendable {
         var lastConflict: LeaseholdError?
         for _ in 0..<8 {
             do {
-                return try await attempt(request, route: route, parameters: parameters, mount: mount, services: services)
+                return try await attempt(
+                    request, route: route, parameters: parameters, mount: mount, services: services, systemCaller: systemCaller)
             } catch let error as LeaseholdError where error.code == .conflict {
                 lastConflict = error
             }
@@ -107,12 +122,12 @@ public final class Broker: Sendable {
 
     private func attempt(
         _ request: LogicalRequest, route: Route, parameters: [String: String], mount: MountEntry?,
-        services: BrokerServices
+        services: BrokerServices, systemCaller: TokenEntry?
     ) async throws -> LogicalResponse {
         let now = self.now()
         let transaction = StoreTransaction(store: services.store)
-        var caller: Versioned<TokenEntry>?
-        if let token = request.clientToken {
+        var caller: Versioned<TokenEntry>? = systemCaller.map { Versioned(value: $0, version: 0) }
+        if systemCaller == nil, let token = request.clientToken {
             caller = try await services.tokens.lookup(token: token, now: now)
         }
         var acl = ACL(policies: [])

@@ -5,6 +5,7 @@ import LeaseholdConfig
 import LeaseholdCore
 import LeaseholdEnginePostgres
 import LeaseholdHTTP
+import LeaseholdRoles
 import LeaseholdService
 import LeaseholdStorePostgres
 import LeaseholdStoreSQLite
@@ -71,13 +72,16 @@ struct BrokerRuntime {
         var certificates: [ListenerCertificates] = []
         var services: [any Service] = [
             EngineRunner(factory: engineFactory, engines: engines), LeaseReaper(broker: broker, logger: logger),
+            ReconcilerService(broker: broker, logger: logger),
         ]
         for listener in configuration.listeners {
             services.append(
                 try makeApplication(
                     listener: listener, reloadables: &certificates, broker: broker, registry: registry, logger: logger))
         }
-        services.append(ReloadOnHangup(certificates: certificates, logger: logger))
+        let roles = configuration.rolesDirectory.map { RolesDirectory(path: $0, broker: broker, logger: logger) }
+        if let roles { services.append(RolesDirectoryLoader(roles: roles, broker: broker)) }
+        services.append(ReloadOnHangup(certificates: certificates, roles: roles, logger: logger))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("leasehold started", metadata: ["version": "\(version)", "storage.type": "\(storageType)"])
@@ -162,6 +166,7 @@ struct BrokerRuntime {
 /// Re-reads listener certificates when the process receives SIGHUP.
 struct ReloadOnHangup: Service {
     let certificates: [ListenerCertificates]
+    let roles: RolesDirectory?
     let logger: Logger
 
     func run() async throws {
@@ -175,6 +180,7 @@ struct ReloadOnHangup: Service {
                     logger.error("listener certificate reload failed; keeping the previous one", metadata: ["tls.certificate_file": "\(listener.settings.certificateFile)"])
                 }
             }
+            await roles?.apply()
         }
     }
 }
@@ -190,6 +196,55 @@ struct EngineRunner: Service {
             try? await gracefulShutdown()
             await engines.shutdown()
             factory.finish()
+        }
+    }
+}
+
+/// The configured directory of role templates, applied to the broker as the system.
+struct RolesDirectory {
+    let path: String
+    let broker: Broker
+    let logger: Logger
+
+    /// Parses every template and writes it; logs each failure without stopping the others.
+    func apply() async {
+        guard await !broker.seal.isSealed else {
+            logger.notice("roles directory not applied: the broker is sealed", metadata: ["roles.directory": "\(path)"])
+            return
+        }
+        let templates: [RoleTemplate]
+        do {
+            templates = try RoleTemplateParser.parse(directory: path)
+        } catch {
+            logger.error("roles directory could not be read", metadata: ["roles.directory": "\(path)", "error": "\(error)"])
+            return
+        }
+        var applied = 0
+        for template in templates {
+            do {
+                _ = try await broker.handleAsSystem(
+                    LogicalRequest(
+                        operation: .update, path: "\(template.mount)/roles/\(template.name)",
+                        data: RequestData(template.apiFields), remoteAddress: "roles-directory"),
+                    component: "roles-directory")
+                applied += 1
+            } catch {
+                logger.error("role template not applied", metadata: ["roles.file": "\(template.sourceFile)", "error": "\(error)"])
+            }
+        }
+        logger.info("roles directory applied", metadata: ["roles.directory": "\(path)", "roles.applied": "\(applied)"])
+    }
+}
+
+/// Applies the roles directory once the broker is first unsealed.
+struct RolesDirectoryLoader: Service {
+    let roles: RolesDirectory
+    let broker: Broker
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while await broker.seal.isSealed { try await Task.sleep(for: .seconds(1)) }
+            await roles.apply()
         }
     }
 }

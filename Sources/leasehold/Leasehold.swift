@@ -14,7 +14,8 @@ struct Leasehold: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, VersionCommand.self, StatusCommand.self, OperatorCommand.self, LoginCommand.self,
             TokenCommand.self, PolicyCommand.self, ReadCommand.self, WriteCommand.self, ListCommand.self,
-            DeleteCommand.self, DebugStoreWriterCommand.self,
+            DeleteCommand.self, CredsCommand.self, LeaseCommand.self, RolesCommand.self, ReconcileCommand.self,
+            DebugStoreWriterCommand.self,
         ])
 
     /// Accepts Vault's single-dash long flags (`-config=FILE`, `-dev`, `-format=json`) by rewriting them to

@@ -108,10 +108,18 @@ struct EngineLifecycleTests {
                 try await fixture.withConnection(as: username.rawValue, password: testPassword.revealed) { session in
                     try await session.query("CREATE TABLE owned_by_user (id int)", logger: fixture.logger)
                     #expect(try await engine.revokeUser(username, statements: []) == .dropped)
+                    FileHandle.standardError.write(Data("DEBUG revoked\n".utf8))
+                    let sessions = try await fixture.scalar(
+                        "SELECT count(*)::int FROM pg_stat_activity WHERE usename = \(username.rawValue)", as: Int.self
+                    )
+                    #expect(sessions == 0)
+                    FileHandle.standardError.write(Data("DEBUG counted\n".utf8))
                     await #expect(throws: (any Error).self) {
                         try await session.query("SELECT 1", logger: fixture.logger)
                     }
+                    FileHandle.standardError.write(Data("DEBUG queried\n".utf8))
                 }
+                FileHandle.standardError.write(Data("DEBUG closed\n".utf8))
                 #expect(try await fixture.roleExists(username.rawValue) == false)
                 let owner = try await fixture.scalar(
                     "SELECT tableowner::text FROM pg_tables WHERE tablename = 'owned_by_user'", as: String.self
@@ -147,7 +155,8 @@ struct EngineLifecycleTests {
                 await #expect(throws: LeaseholdError.invalidRequest("")) {
                     _ = try await engine.revokeUser(try DatabaseUsername(fixture.readersRole), statements: [])
                 }
-                #expect(try await fixture.roleExists(fixture.readersRole))
+                let stillExists = try await fixture.roleExists(fixture.readersRole)
+                #expect(stillExists)
             }
         }
     }

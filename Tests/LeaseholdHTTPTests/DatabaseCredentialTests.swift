@@ -38,7 +38,8 @@ struct DatabaseCredentialTests {
             }
             let marker = try await target.query(
                 "SELECT shobj_description(r.oid, 'pg_authid') FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid JOIN pg_roles b ON b.oid = m.roleid WHERE b.rolname = 'leasehold_managed' AND r.rolname = '\(username)'")
-            #expect(marker == [creds.object["lease_id"]?.stringValue ?? "-"])
+            #expect(marker.first?.hasPrefix("leasehold:") == true)
+            #expect(marker.first?.hasSuffix(":" + (creds.object["lease_id"]?.stringValue ?? "-")) == true)
             // The audit table names the user and lease, never the password.
             let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
             let issue = records.last { $0.event.type == "lease.issue" }
@@ -239,7 +240,12 @@ struct DatabaseCredentialTests {
             let bystander = "bystander_" + UUID().uuidString.prefix(8).lowercased()
             try await target.database.execute("CREATE ROLE \"\(orphan)\" LOGIN")
             try await target.database.execute("GRANT leasehold_managed TO \"\(orphan)\"")
-            try await target.database.execute("COMMENT ON ROLE \"\(orphan)\" IS 'database/creds/reader/lost'")
+            let clusterID = try await api.send(.get, "sys/seal-status").object["cluster_id"]?.stringValue ?? ""
+            try await target.database.execute("COMMENT ON ROLE \"\(orphan)\" IS 'leasehold:\(clusterID):database/creds/reader/lost'")
+            // A managed user of another installation on the same server is never touched.
+            let foreign = "v-foreign-" + UUID().uuidString.prefix(8).lowercased()
+            try await target.database.execute("CREATE ROLE \"\(foreign)\" LOGIN IN ROLE leasehold_managed")
+            try await target.database.execute("COMMENT ON ROLE \"\(foreign)\" IS 'leasehold:another-cluster:database/creds/reader/x'")
             try await target.database.execute("CREATE ROLE \(bystander) LOGIN")
             let dry = try await api.send(.put, "sys/leases/reconcile", token: root, json: ["dry_run": true])
             #expect(dry.status == 200, "\(dry.text)")
@@ -250,7 +256,9 @@ struct DatabaseCredentialTests {
             #expect(try await target.roleExists(orphan) == false)
             #expect(try await target.roleExists(live))
             #expect(try await target.roleExists(bystander))
+            #expect(try await target.roleExists(foreign))
             try await target.database.execute("DROP ROLE \(bystander)")
+            try await target.database.execute("DROP ROLE \"\(foreign)\"")
         }
         try await target.drop()
     }

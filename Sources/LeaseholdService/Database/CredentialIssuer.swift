@@ -69,7 +69,8 @@ struct CredentialIssuer {
             try await engine.createUser(
                 DatabaseUserRequest(
                     username: username, password: password, expiration: lease.expireTime,
-                    creationStatements: role.creationStatements, leaseID: leaseID))
+                    creationStatements: role.creationStatements,
+                    leaseID: ManagedUserMarker(clusterID: await context.services.seal.status().clusterID, leaseID: leaseID).text))
         } catch {
             try await fail(pending, error: error, connectionKey: connectionKey, connection: connection)
         }

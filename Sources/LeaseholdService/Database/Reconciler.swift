@@ -39,6 +39,29 @@ public struct ReconciliationReport: Sendable {
     }
 }
 
+/// The comment written on every managed user: which broker installation and which lease it belongs to, so a
+/// broker never mistakes another installation's users on a shared server for its own orphans.
+struct ManagedUserMarker: Equatable {
+    let clusterID: String
+    let leaseID: String
+
+    init(clusterID: String, leaseID: String) {
+        self.clusterID = clusterID
+        self.leaseID = leaseID
+    }
+
+    /// Parses `leasehold:<cluster id>:<lease id>`; `nil` for anything else.
+    init?(comment: String?) {
+        guard let comment, comment.hasPrefix("leasehold:") else { return nil }
+        let rest = comment.dropFirst("leasehold:".count)
+        guard let colon = rest.firstIndex(of: ":") else { return nil }
+        clusterID = String(rest[..<colon])
+        leaseID = String(rest[rest.index(after: colon)...])
+    }
+
+    var text: String { "leasehold:\(clusterID):\(leaseID)" }
+}
+
 /// Compares each target's managed users (members of the bookkeeping role) with the store's leases and revokes
 /// managed users that have no live lease. Users without the managed marker are never touched.
 struct Reconciler: Sendable {
@@ -61,8 +84,10 @@ struct Reconciler: Sendable {
                     report.unreachable[key] = (error as? LeaseholdError)?.message ?? "unreachable"
                     continue
                 }
-                report.managedUsers += users.count
-                for user in users where try await !hasLiveLease(user) {
+                let clusterID = await services.seal.status().clusterID
+                let ours = users.filter { ManagedUserMarker(comment: $0.leaseID)?.clusterID == clusterID }
+                report.managedUsers += ours.count
+                for user in ours where try await !hasLiveLease(user) {
                     var orphan = ReconciliationReport.Orphan(connection: key, username: user.username, leaseID: user.leaseID, action: "would revoke")
                     if !dryRun {
                         orphan.action = try await revoke(user, engine: engine, connection: key, now: now, actor: actor, requestID: requestID)
@@ -75,7 +100,9 @@ struct Reconciler: Sendable {
     }
 
     private func hasLiveLease(_ user: ManagedDatabaseUser) async throws -> Bool {
-        guard let leaseID = user.leaseID, let lease = try await services.leases.lease(leaseID) else { return false }
+        guard let leaseID = ManagedUserMarker(comment: user.leaseID)?.leaseID,
+            let lease = try await services.leases.lease(leaseID)
+        else { return false }
         return lease.value.username == user.username
     }
 

@@ -35,7 +35,10 @@ struct APIClient {
     }
 
     /// Sends a request and returns the reply; error statuses become `ClientError`.
-    func send(_ method: String, _ path: String, body: [String: JSONValue]? = nil, allowedStatuses: Set<Int> = []) async throws -> Reply {
+    func send(
+        _ method: String, _ path: String, body: [String: JSONValue]? = nil, headers: [String: String] = [:],
+        allowedStatuses: Set<Int> = []
+    ) async throws -> Reply {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tlsConfiguration)
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(90))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -43,6 +46,7 @@ struct APIClient {
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "X-Vault-Request", value: "true")
         if let token { request.headers.add(name: "X-Vault-Token", value: token) }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(JSONValue.object(body))))
             request.headers.add(name: "Content-Type", value: "application/json")
