@@ -5,7 +5,9 @@ extension PostgresDatabaseEngine {
     /// Creates the user in one transaction: `SET LOCAL` timeouts, a transaction-scoped advisory lock that serializes
     /// creations on this target (concurrent `GRANT … ON ALL TABLES IN SCHEMA` otherwise fail with
     /// `tuple concurrently updated`), the rendered creation statements, `GRANT <bookkeeping role> TO <user>` and
-    /// `COMMENT ON ROLE <user> IS <lease id>` (both rendered by the server with `format`). Transient failures
+    /// `COMMENT ON ROLE <user> IS <lease id>` and, for a non-superuser admin, `GRANT <user> TO CURRENT_USER` (which
+    /// `REASSIGN OWNED`/`DROP OWNED` need at revocation on PostgreSQL 15 and earlier), all rendered by the server
+    /// with `format`. Transient failures
     /// (`40001`, `40P01`, `tuple concurrently updated`) retry the whole transaction.
     ///
     /// Refuses, before connecting: passwords outside printable ASCII or with quotes or backslashes, lease ids with
@@ -34,12 +36,7 @@ extension PostgresDatabaseEngine {
             do {
                 try await TransientRetry.run {
                     try await inTransaction { connection in
-                        if serializesCreation {
-                            try await connection.query(
-                                "SELECT pg_advisory_xact_lock(hashtext(\("leasehold.create." + configuration.bookkeepingRole)))",
-                                logger: logger
-                            )
-                        }
+                        try await takeCatalogLock(on: connection)
                         try await connection.executeTemplateStatements(statements, secrets: secrets, logger: logger)
                         do {
                             try await connection.executeServerRendered(
@@ -47,6 +44,9 @@ extension PostgresDatabaseEngine {
                                 SELECT format('GRANT %I TO %I', \(configuration.bookkeepingRole), \(request.username.rawValue))
                                 UNION ALL
                                 SELECT format('COMMENT ON ROLE %I IS %L', \(request.username.rawValue), \(request.leaseID))
+                                UNION ALL
+                                SELECT format('GRANT %I TO CURRENT_USER', \(request.username.rawValue))
+                                WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
                                 """,
                                 logger: logger
                             )
@@ -82,5 +82,17 @@ extension PostgresDatabaseEngine {
             guard failure.sqlState == "42710" || failure.sqlState == "23505" else { throw failure }
         }
         await bookkeepingState.markEnsured()
+    }
+
+    /// Takes the transaction-scoped advisory lock that serializes this target's grant-changing transactions
+    /// (creations, `DROP OWNED`) in the admin database, unless serialization is off (measurements only). Without
+    /// it, 8 concurrent creations with `GRANT … ON ALL TABLES IN SCHEMA` exhaust the retries on
+    /// `tuple concurrently updated`.
+    func takeCatalogLock(on connection: PostgresConnection) async throws {
+        guard serializesCreation else { return }
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtext(\("leasehold.catalog." + configuration.bookkeepingRole)))",
+            logger: logger
+        )
     }
 }

@@ -12,7 +12,8 @@ extension PostgresDatabaseEngine {
     ///    still found by ``managedUsers()``);
     /// 4. `REASSIGN OWNED BY … TO <heir>; DROP OWNED BY …` in every database that allows connections and holds
     ///    objects or privileges of the user (per `pg_shdepend`; the admin database always), each over its own
-    ///    short-lived connection with the admin credentials;
+    ///    short-lived connection with the admin credentials (in the admin database under the same advisory lock as
+    ///    creations: concurrent `DROP OWNED`s otherwise collide on catalog rows);
     /// 5. `DROP ROLE`.
     ///
     /// A missing user is ``LeaseholdCore/RevocationOutcome/alreadyAbsent``; a role that is not a member of the
@@ -89,8 +90,9 @@ extension PostgresDatabaseEngine {
             """,
             logger: logger
         )
-        for try await isMember in rows.decode(Bool.self) { return isMember }
-        return nil
+        var memberships: [Bool] = []
+        for try await isMember in rows.decode(Bool.self) { memberships.append(isMember) }
+        return memberships.first
     }
 
     /// Terminates the user's sessions and waits up to two seconds for them to end.
@@ -153,7 +155,10 @@ extension PostgresDatabaseEngine {
             UNION ALL SELECT format('DROP OWNED BY %I', \(username.rawValue))
             """
         if database == configuration.database {
-            try await inTransaction { try await $0.executeServerRendered(rendering, logger: logger) }
+            try await inTransaction { connection in
+                try await takeCatalogLock(on: connection)
+                try await connection.executeServerRendered(rendering, logger: logger)
+            }
             return
         }
         let connection = try await PostgresConnection.connect(

@@ -31,7 +31,8 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
     let client: PostgresClient
     let logger: Logger
     let bookkeepingState = BookkeepingRoleState()
-    /// Whether creations take a transaction-scoped advisory lock (see ``createUser(_:)``).
+    /// Whether grant-changing transactions take the advisory lock of ``takeCatalogLock(on:)``; off only in
+    /// measurements.
     let serializesCreation: Bool
     private let closed: AsyncStream<Never>
     private let closedContinuation: AsyncStream<Never>.Continuation
@@ -52,6 +53,9 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
         }
         self.configuration = configuration
         self.serializesCreation = serializesCreation
+        // PostgresNIO traces statement text, and rendered statements may hold a password: never below info.
+        var logger = logger
+        logger.logLevel = max(logger.logLevel, .info)
         self.logger = logger
         client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
         (closed, closedContinuation) = AsyncStream.makeStream(of: Never.self)

@@ -105,27 +105,52 @@ struct EngineLifecycleTests {
                         leaseID: "lease-revoke"
                     )
                 )
-                try await fixture.withConnection(as: username.rawValue, password: testPassword.revealed) { session in
-                    try await session.query("CREATE TABLE owned_by_user (id int)", logger: fixture.logger)
-                    #expect(try await engine.revokeUser(username, statements: []) == .dropped)
-                    FileHandle.standardError.write(Data("DEBUG revoked\n".utf8))
-                    let sessions = try await fixture.scalar(
-                        "SELECT count(*)::int FROM pg_stat_activity WHERE usename = \(username.rawValue)", as: Int.self
-                    )
-                    #expect(sessions == 0)
-                    FileHandle.standardError.write(Data("DEBUG counted\n".utf8))
-                    await #expect(throws: (any Error).self) {
-                        try await session.query("SELECT 1", logger: fixture.logger)
-                    }
-                    FileHandle.standardError.write(Data("DEBUG queried\n".utf8))
-                }
-                FileHandle.standardError.write(Data("DEBUG closed\n".utf8))
+                // The user's session runs in another process (psql), as an application's would.
+                let session = try fixture.startSession(
+                    as: username.rawValue, password: testPassword.revealed,
+                    statements: ["CREATE TABLE owned_by_user (id int)", "SELECT pg_sleep(60)"]
+                )
+                defer { if session.isRunning { session.terminate() } }
+                try await fixture.waitForSession(of: username.rawValue, running: "pg_sleep")
+                #expect(try await engine.revokeUser(username, statements: []) == .dropped)
+                let clock = ContinuousClock()
+                let revoked = clock.now
+                while session.isRunning, clock.now - revoked < .seconds(5) { try await Task.sleep(for: .milliseconds(20)) }
+                #expect(!session.isRunning)
+                #expect(session.isRunning || session.terminationStatus != 0)
                 #expect(try await fixture.roleExists(username.rawValue) == false)
                 let owner = try await fixture.scalar(
                     "SELECT tableowner::text FROM pg_tables WHERE tablename = 'owned_by_user'", as: String.self
                 )
                 #expect(owner == (try fixture.configuration().effectiveHeirRole))
                 #expect(try await engine.revokeUser(username, statements: []) == .alreadyAbsent)
+            }
+        }
+    }
+
+    @Test func createRoleAdminCanRevokeUsersThatOwnObjects() async throws {
+        try await TargetFixture.with { fixture in
+            let configuration = try await fixture.createRoleAdminConfiguration()
+            try await fixture.withEngine(configuration) { engine in
+                try await engine.verifyConnection()
+                let username = try fixture.username("nonsuper")
+                try await engine.createUser(
+                    DatabaseUserRequest(
+                        username: username, password: testPassword, expiration: Date().addingTimeInterval(3600),
+                        creationStatements: readerTemplate(fixture) + ["GRANT CREATE ON SCHEMA public TO \"{{name}}\""],
+                        leaseID: "lease-nonsuper"
+                    )
+                )
+                let session = try fixture.startSession(
+                    as: username.rawValue, password: testPassword.revealed, statements: ["CREATE TABLE made_by_user (id int)"]
+                )
+                session.waitUntilExit()
+                #expect(session.terminationStatus == 0)
+                #expect(try await engine.revokeUser(username, statements: []) == .dropped)
+                let owner = try await fixture.scalar(
+                    "SELECT tableowner::text FROM pg_tables WHERE tablename = 'made_by_user'", as: String.self
+                )
+                #expect(owner == fixture.roleAdmin)
             }
         }
     }

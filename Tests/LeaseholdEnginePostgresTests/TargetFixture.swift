@@ -12,10 +12,15 @@ import Testing
 struct TargetFixture: Sendable {
     let database: StoreTestDatabase
     let suffix: String
-    let logger = Logger(label: "leasehold.test.engine")
+    let logger: Logger = {
+        var logger = Logger(label: "leasehold.test.engine") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = ProcessInfo.processInfo.environment["LEASEHOLD_TEST_LOG"] == nil ? .warning : .trace
+        return logger
+    }()
 
     var bookkeepingRole: String { "leasehold_managed_\(suffix)" }
     var readersRole: String { "app_readers_\(suffix)" }
+    var roleAdmin: String { "lh_admin_\(suffix)" }
 
     /// The engine configuration for the test server, TLS disabled unless the URL asks for it.
     func configuration(
@@ -102,7 +107,7 @@ struct TargetFixture: Sendable {
         }
         let connection = try await PostgresConnection.connect(
             configuration: connectionConfiguration,
-            id: 1,
+            id: Int.random(in: 1...Int(Int32.max)),
             logger: logger
         )
         do {
@@ -118,9 +123,53 @@ struct TargetFixture: Sendable {
     /// The first column of the first row of `query`, run as the admin.
     func scalar<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type = T.self) async throws -> T? {
         try await withConnection { connection in
-            for try await value in try await connection.query(query, logger: logger).decode(T.self) { return value }
-            return nil
+            var values: [T] = []
+            for try await value in try await connection.query(query, logger: logger).decode(T.self) { values.append(value) }
+            return values.first
         }
+    }
+
+    /// Starts `psql` as `username` running each of `statements` (separately committed) in the fixture's database:
+    /// a session in another process.
+    func startSession(as username: String, password: String, statements: [String]) throws -> Process {
+        let configuration = try configuration()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", configuration.host, "-p", "\(configuration.port)",
+            "-U", username, "-d", database.name,
+        ] + statements.flatMap { ["-c", $0] }
+        process.environment = ["PGPASSWORD": password, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Waits (up to 10 s) until a session of `username` runs a query containing `fragment`.
+    func waitForSession(of username: String, running fragment: String) async throws {
+        for _ in 0..<500 {
+            let count = try await scalar(
+                "SELECT count(*)::int FROM pg_stat_activity WHERE usename = \(username) AND strpos(query, \(fragment)) > 0",
+                as: Int.self
+            )
+            if count ?? 0 > 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the session of \(username) did not start")
+    }
+
+    /// Creates a non-superuser admin with `CREATEROLE` that owns the fixture's database, and returns the engine
+    /// configuration that connects as it.
+    func createRoleAdminConfiguration() async throws -> PostgresTargetConfiguration {
+        let password = "Admin-Pw-\(suffix)"
+        try await database.execute("CREATE ROLE \(roleAdmin) LOGIN CREATEROLE PASSWORD '\(password)'")
+        try await database.execute("ALTER DATABASE \(database.name) OWNER TO \(roleAdmin)")
+        try await database.execute("ALTER TABLE items OWNER TO \(roleAdmin)")
+        var configuration = try configuration()
+        configuration.username = roleAdmin
+        configuration.password = SecretValue(password)
+        return configuration
     }
 
     /// Whether a role exists on the server.
@@ -154,7 +203,7 @@ struct TargetFixture: Sendable {
         serverConfiguration.username = server.username
         let connection = try await PostgresConnection.connect(configuration: serverConfiguration, id: 2, logger: logger)
         do {
-            for role in members + [bookkeepingRole, readersRole] {
+            for role in members + [bookkeepingRole, readersRole, roleAdmin] {
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE IF EXISTS \"\(role)\""), logger: logger)
             }
             try await connection.close()

@@ -6,8 +6,9 @@ import LeaseholdCore
 struct LeaseRevoker: Sendable {
     let services: BrokerServices
 
-    /// The longest wait between two revocation attempts of one lease.
-    static let maximumBackoff: TimeInterval = 300
+    /// The longest wait between two revocation attempts of one lease: short, so a target that comes back after an
+    /// outage is cleaned up within seconds.
+    static let maximumBackoff: TimeInterval = 15
 
     /// What happened to one lease.
     enum Result: Sendable, Equatable {
