@@ -3,7 +3,8 @@
 #   1. prepares the machine (scripts/setup-debian.sh: packages, PostgreSQL, hvac, bao, pytest);
 #   2. builds everything, tests included (swift build --build-tests);
 #   3. runs the Swift tests, XCTest and Swift Testing (swift test), with the PostgreSQL store tests enabled;
-#   4. runs the real-client tests (Tests/clients: the bao CLI, hvac and our own CLI against a real server).
+#   4. runs the real-client tests (Tests/clients: the bao CLI, hvac and our own CLI against a real server);
+#   5. runs the benchmark harness in --quick mode (Benchmarks/run.py) so it never rots.
 # Every stage runs even if an earlier test stage failed; the exit status is non-zero if anything failed.
 set -euo pipefail
 
@@ -36,6 +37,12 @@ echo "==> real-client tests (Tests/clients)"
 # No bytecode, cache or benchmark-storage files in the work tree.
 if ! PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider -p no:benchmark -rfEsxX "${REPO_ROOT}/Tests/clients"; then
     failed+=("client tests")
+fi
+
+echo "==> benchmark harness (Benchmarks/run.py --quick)"
+# Tiny sizes against the debug build: fails only when a request or the harness errors, never for a missed target.
+if ! PYTHONDONTWRITEBYTECODE=1 python3 "${REPO_ROOT}/Benchmarks/run.py" --quick --leasehold-binary "${LEASEHOLD_BIN}"; then
+    failed+=("benchmark quick run")
 fi
 
 if ((${#failed[@]} > 0)); then

@@ -19,19 +19,8 @@ extension PostgresDatabaseEngine {
         else {
             throw LeaseholdError.invalidRequest("the lease id must be 1 to 512 bytes without control characters")
         }
-        let template = try StatementTemplate(request.creationStatements)
-        guard template.count > 0 else {
-            throw LeaseholdError.invalidRequest("the role has no creation statements")
-        }
-        let password = try passwordValue(request.password)
-        let statements = try template.render(
-            templateValues(
-                username: request.username,
-                extra: [.password: password, .expiration: SecretValue(ExpirationText.render(request.expiration))]
-            )
-        )
-        let secrets = [request.password.revealed, password.revealed]
-        try await reporting("creating the database user") {
+        let (statements, secrets) = try renderCreation(request)
+        try await reporting("creating the database user") { [self] in
             try await ensureBookkeepingRole()
             do {
                 try await TransientRetry.run {
@@ -60,6 +49,22 @@ extension PostgresDatabaseEngine {
                 throw failure
             }
         }
+    }
+
+    /// The creation statements rendered for `request`, and the secret values errors must never repeat.
+    func renderCreation(_ request: DatabaseUserRequest) throws -> (statements: [String], secrets: [String]) {
+        let template = try StatementTemplate(request.creationStatements)
+        guard template.count > 0 else {
+            throw LeaseholdError.invalidRequest("the role has no creation statements")
+        }
+        let password = try passwordValue(request.password)
+        let statements = try template.render(
+            templateValues(
+                username: request.username,
+                extra: [.password: password, .expiration: SecretValue(ExpirationText.render(request.expiration))]
+            )
+        )
+        return (statements, [request.password.revealed, password.revealed])
     }
 
     /// Creates the bookkeeping role (`NOLOGIN`) unless it exists; concurrent creators (other engines or brokers)

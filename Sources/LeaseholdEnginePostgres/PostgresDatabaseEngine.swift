@@ -92,9 +92,24 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
     }
 
     /// Runs `body` and turns target failures into caller-safe errors for `operation`.
-    func reporting<Result: Sendable>(_ operation: String, _ body: () async throws -> Result) async throws -> Result {
+    ///
+    /// The whole operation is bounded by ``PostgresTargetConfiguration/operationTimeout``: an unreachable target
+    /// (whose connection pool would otherwise keep retrying) fails the call instead of hanging it.
+    func reporting<Result: Sendable>(
+        _ operation: String, _ body: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let timeout = configuration.operationTimeout
         do {
-            return try await body()
+            return try await withThrowingTaskGroup(of: Result.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    throw LeaseholdError(.internalError, "\(operation) failed: the target database did not answer within \(timeout)")
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next() else { throw CancellationError() }
+                return first
+            }
         } catch let error as LeaseholdError {
             throw error
         } catch {
@@ -107,7 +122,7 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
     /// On PostgreSQL 16 and later a `CREATEROLE` admin also needs `ADMIN OPTION` on every managed role, which it
     /// has for the roles it created itself; this check cannot see roles created by another admin.
     public func verifyConnection() async throws {
-        let privileges = try await reporting("verifying the target connection") {
+        let privileges = try await reporting("verifying the target connection") { [self] in
             try await client.query("SELECT 1", logger: logger)
             var found: (Bool, Bool)?
             let rows = try await client.query(
@@ -128,7 +143,7 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
         let expirationText = ExpirationText.render(expiration)
         let values = templateValues(username: username, extra: [.expiration: SecretValue(expirationText)])
         let rendered = statements.isEmpty ? [] : try StatementTemplate(statements).render(values)
-        try await reporting("renewing the database user") {
+        try await reporting("renewing the database user") { [self] in
             try await TransientRetry.run {
                 try await inTransaction { connection in
                     if rendered.isEmpty {
@@ -146,7 +161,7 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
 
     /// The members of the bookkeeping role, with the lease id from each one's `COMMENT ON ROLE`.
     public func managedUsers() async throws -> [ManagedDatabaseUser] {
-        try await reporting("listing managed database users") {
+        try await reporting("listing managed database users") { [self] in
             let rows = try await client.query(
                 """
                 SELECT r.rolname::text, shobj_description(r.oid, 'pg_authid')
@@ -173,7 +188,7 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
     public func changeAdminPassword(to password: SecretValue) async throws {
         let sent = try passwordValue(password)
         let statements = try StatementTemplate(["ALTER ROLE CURRENT_USER PASSWORD '{{password}}'"]).render([.password: sent])
-        try await reporting("changing the admin password") {
+        try await reporting("changing the admin password") { [self] in
             try await inTransaction { connection in
                 try await connection.executeTemplateStatements(statements, secrets: [password.revealed, sent.revealed], logger: logger)
             }

@@ -32,6 +32,8 @@ public struct PostgresTargetConfiguration: Sendable {
     public var lockTimeout: Duration
     /// The role that receives the objects of revoked users (`REASSIGN OWNED … TO`); the admin user when `nil`.
     public var heirRole: String?
+    /// The longest any engine operation may take, connection included (default 10 s).
+    public var operationTimeout: Duration = .seconds(10)
     /// The group role every managed user is made a member of, to find managed users again.
     public var bookkeepingRole: String
     /// How new passwords are sent to the server.

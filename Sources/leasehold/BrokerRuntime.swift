@@ -242,7 +242,8 @@ struct RolesDirectoryLoader: Service {
     let broker: Broker
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Shutting down while still sealed is not an error: the sleep's cancellation ends the wait.
+        try? await cancelWhenGracefulShutdown {
             while await broker.seal.isSealed { try await Task.sleep(for: .seconds(1)) }
             await roles.apply()
         }

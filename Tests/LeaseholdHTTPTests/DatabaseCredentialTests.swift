@@ -51,6 +51,30 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    @Test func validateRoleDryRunsOnTheTargetAndLeavesNothing() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let good = try await api.send(.post, "database/validate-role", token: root, json: ["db_name": "pg", "creation_statements": .string(target.groupRoleStatement)])
+            #expect(good.status == 200, "\(good.text)")
+            #expect(good.object["warnings"] == .null)
+            let perObject = try await api.send(.post, "database/validate-role", token: root, json: [
+                "db_name": "pg",
+                "creation_statements": "CREATE ROLE \"{{name}}\" LOGIN PASSWORD '{{password}}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\";",
+            ])
+            #expect(perObject.status == 200)
+            #expect(perObject.object["warnings"] != .null)
+            let broken = try await api.send(.post, "database/validate-role", token: root, json: [
+                "db_name": "pg", "creation_statements": "CREATE ROLE \"{{name}}\" LOGIN PASSWORD '{{password}}'; GRANT nonexistent_group TO \"{{name}}\";",
+            ])
+            #expect(broken.status == 400)
+            #expect(broken.errors.first?.contains("statement 2") == true, "\(broken.text)")
+            #expect(try await target.query("SELECT count(*)::text FROM pg_roles WHERE rolname LIKE 'v-validate-%'") == ["0"])
+        }
+        try await target.drop()
+    }
+
     @Test func renewalMovesValidUntilAndIsCappedWithAWarning() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)

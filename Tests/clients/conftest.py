@@ -279,3 +279,213 @@ def leasehold_cli():
 def parse_json(completed: subprocess.CompletedProcess) -> dict:
     assert completed.returncode == 0, f"exit {completed.returncode}\nstdout: {completed.stdout}\nstderr: {completed.stderr}"
     return json.loads(completed.stdout)
+
+
+# --- database engine tests: a throw-away PostgreSQL target per test -------------------------------------------------
+#
+# PostgreSQL roles are cluster-wide, so every name a test creates is random, and the fixture drops all of them (and
+# the database) at the end, including generated users left behind by a failing test: the connection's
+# username_template gives them a unique prefix (`PgTarget.prefix`).
+
+POSTGRES_HOST = os.environ.get("LEASEHOLD_TEST_PGHOST", "127.0.0.1")
+POSTGRES_PORT = int(os.environ.get("LEASEHOLD_TEST_PGPORT", "5432"))
+POSTGRES_SUPERUSER = ("postgres", "postgres")
+PSQL_BIN = shutil.which("psql")
+
+
+def psql(sql: str, *, database: str = "postgres", user: str = POSTGRES_SUPERUSER[0],
+         password: str = POSTGRES_SUPERUSER[1], check: bool = True, timeout: float = COMMAND_TIMEOUT,
+         ) -> subprocess.CompletedProcess:
+    """Runs SQL with psql (unaligned, tuples only, stop on the first error); `check` asserts exit code 0."""
+    if PSQL_BIN is None:
+        pytest.fail("psql is not installed; run scripts/setup-debian.sh")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    env.update(PGPASSWORD=password, PGCONNECT_TIMEOUT="5", PGAPPNAME="leasehold-client-tests")
+    completed = subprocess.run(
+        [PSQL_BIN, "-h", POSTGRES_HOST, "-p", str(POSTGRES_PORT), "-U", user, "-d", database, "-qtAX",
+         "-v", "ON_ERROR_STOP=1", "-c", sql],
+        env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+    if check:
+        assert completed.returncode == 0, f"psql as {user} on {database} failed: {completed.stderr}\nSQL: {sql}"
+    return completed
+
+
+def psql_rows(sql: str, **kwargs) -> list[str]:
+    return [line for line in psql(sql, **kwargs).stdout.splitlines() if line]
+
+
+def postgres_ready(timeout: float = 60.0) -> bool:
+    """Waits until PostgreSQL accepts connections (pg_isready, then a real query)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready = subprocess.run(["pg_isready", "-q", "-h", POSTGRES_HOST, "-p", str(POSTGRES_PORT)],
+                               capture_output=True, timeout=10)
+        if ready.returncode == 0 and psql("SELECT 1", check=False, timeout=10).returncode == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def random_suffix(length: int = 10) -> str:
+    return os.urandom(length).hex()[:length]
+
+
+@dataclass
+class PgTarget:
+    """A throw-away target: a database with a table `items`, group roles, and an admin role for the broker."""
+
+    suffix: str = field(default_factory=random_suffix)
+
+    @property
+    def database(self) -> str:
+        return f"lh_ct_{self.suffix}"
+
+    @property
+    def readers(self) -> str:
+        """Group role with SELECT on items."""
+        return f"lh_ct_{self.suffix}_readers"
+
+    @property
+    def writers(self) -> str:
+        """Group role with SELECT, INSERT, UPDATE, DELETE on items."""
+        return f"lh_ct_{self.suffix}_writers"
+
+    @property
+    def admin(self) -> str:
+        return f"lh_ct_{self.suffix}_admin"
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of every user the broker generates for this target (see `username_template`)."""
+        return f"t{self.suffix}"
+
+    @property
+    def username_template(self) -> str:
+        return self.prefix + "-{{random 20}}"
+
+    admin_password: str = field(default_factory=lambda: "A" + os.urandom(12).hex())
+
+    @property
+    def connection_url(self) -> str:
+        return (f"postgresql://{{{{username}}}}:{{{{password}}}}@{POSTGRES_HOST}:{POSTGRES_PORT}/"
+                f"{self.database}?sslmode=disable")
+
+    def connection_config(self, **overrides) -> dict:
+        """The body of `PUT <mount>/config/:name` for this target."""
+        body = {
+            "plugin_name": "postgresql-database-plugin", "connection_url": self.connection_url,
+            "username": self.admin, "password": self.admin_password, "allowed_roles": ["*"],
+            "username_template": self.username_template, "verify_connection": True,
+        }
+        body.update(overrides)
+        return body
+
+    def creation_statement(self, group: str | None = None) -> str:
+        return (f"CREATE ROLE \"{{{{name}}}}\" WITH LOGIN PASSWORD '{{{{password}}}}' "
+                f"VALID UNTIL '{{{{expiration}}}}' IN ROLE {group or self.readers};")
+
+    def create(self) -> None:
+        psql(f"""
+CREATE ROLE {self.readers} NOLOGIN;
+CREATE ROLE {self.writers} NOLOGIN;
+CREATE ROLE {self.admin} LOGIN CREATEROLE PASSWORD '{self.admin_password}';
+GRANT {self.readers}, {self.writers} TO {self.admin} WITH ADMIN OPTION;
+""")
+        psql(f"CREATE DATABASE {self.database}")
+        psql(f"""
+REVOKE ALL ON DATABASE {self.database} FROM PUBLIC;
+GRANT CONNECT ON DATABASE {self.database} TO {self.admin}, {self.readers}, {self.writers};
+CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL);
+INSERT INTO items (name) VALUES ('first item');
+GRANT USAGE ON SCHEMA public TO {self.readers}, {self.writers};
+GRANT SELECT ON items TO {self.readers};
+GRANT SELECT, INSERT, UPDATE, DELETE ON items TO {self.writers};
+GRANT USAGE ON SEQUENCE items_id_seq TO {self.writers};
+""", database=self.database)
+
+    def generated_users(self) -> list[str]:
+        """Every role of this target's generated-user prefix, managed or not."""
+        return psql_rows(f"SELECT rolname FROM pg_roles WHERE rolname LIKE '{self.prefix}-%' ORDER BY 1")
+
+    def managed_users(self) -> dict[str, str]:
+        """Members of leasehold_managed with this target's prefix → their comment."""
+        rows = psql_rows(f"""
+SELECT r.rolname || '|' || coalesce(shobj_description(r.oid, 'pg_authid'), '')
+FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid JOIN pg_roles b ON b.oid = m.roleid
+WHERE b.rolname = 'leasehold_managed' AND r.rolname LIKE '{self.prefix}-%'""")
+        return dict(row.split("|", 1) for row in rows)
+
+    def valid_until(self, username: str) -> str | None:
+        rows = psql_rows(f"SELECT coalesce(extract(epoch FROM rolvaliduntil)::text, '') FROM pg_roles "
+                         f"WHERE rolname = '{username}'")
+        return rows[0] if rows else None
+
+    def login(self, username: str, password: str, sql: str = "SELECT count(*) FROM items") -> subprocess.CompletedProcess:
+        """Runs `sql` as a generated user (psql, not checked)."""
+        return psql(sql, database=self.database, user=username, password=password, check=False)
+
+    def drop(self) -> None:
+        """Drops the database and every role of this target; tolerant of anything already gone."""
+        if not postgres_ready(60):
+            raise RuntimeError(f"PostgreSQL is not available to drop the test target {self.database}")
+        psql(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+        # One block: generated users first, the admin last; DROP OWNED clears grants in `postgres` and on shared
+        # objects (the target database, whose own objects went with it, is already gone).
+        psql(f"""
+DO $$ DECLARE r text; BEGIN
+  FOR r IN SELECT rolname FROM pg_roles
+           WHERE rolname LIKE '{self.prefix}-%' OR rolname IN ('{self.readers}', '{self.writers}', '{self.admin}')
+           ORDER BY rolname = '{self.admin}', rolname LOOP
+    PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = r;
+    EXECUTE format('DROP OWNED BY %I', r);
+    EXECUTE format('DROP ROLE %I', r);
+  END LOOP;
+END $$;""")
+
+
+@pytest.fixture
+def pg_target():
+    """A fresh target (database, group roles, admin role) on the local PostgreSQL, dropped at the end."""
+    if not postgres_ready(30):
+        pytest.fail(f"PostgreSQL is not reachable on {POSTGRES_HOST}:{POSTGRES_PORT}")
+    target = PgTarget()
+    try:
+        target.create()
+        yield target
+    finally:
+        target.drop()
+
+
+def start_keyfile_server(instance: LeaseholdServer) -> str:
+    """Configures `instance` with a 0600 key file seal, starts it, initializes it, and returns the root token.
+    The server unseals itself at every later start."""
+    key_file = instance.workdir / "unseal.key"
+    key_file.write_bytes(os.urandom(32))
+    os.chmod(key_file, 0o600)
+    instance.extra_config = f'seal "keyfile" {{\n  path = "{key_file}"\n}}\n'
+    instance.start()
+    response = instance.request("PUT", "sys/init", json={})
+    assert response.status_code == 200, response.text
+    root = response.json()["root_token"]
+    instance.init = InitResult(root, [], [])
+    assert instance.seal_status()["sealed"] is False
+    return root
+
+
+@pytest.fixture
+def db_server(new_server):
+    """A started, initialized, unsealed server (SQLite store, key file seal) without any mount."""
+    instance = new_server()
+    start_keyfile_server(instance)
+    return instance
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "stops_postgres: stops the shared PostgreSQL; collected last so no other test sees the outage")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # Stable: everything else keeps its order; tests that stop PostgreSQL run at the very end.
+    items.sort(key=lambda item: item.get_closest_marker("stops_postgres") is not None)

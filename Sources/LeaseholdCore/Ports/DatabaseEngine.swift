@@ -13,6 +13,10 @@ public protocol DatabaseEngine: Sendable {
     /// transaction is rolled back and nothing of the user remains.
     func createUser(_ request: DatabaseUserRequest) async throws
 
+    /// Dry-runs a role template: creates a throwaway user with the creation statements and removes it with the
+    /// revocation statements (or the default drop), inside one target transaction that is always rolled back.
+    func validateTemplate(_ request: DatabaseUserRequest, revocationStatements: [String]) async throws
+
     /// Moves the user's expiry (`VALID UNTIL` by default, or the role's renew statements).
     func renewUser(_ username: DatabaseUsername, until expiration: Date, statements: [String]) async throws
 

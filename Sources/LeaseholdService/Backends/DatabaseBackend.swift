@@ -13,6 +13,7 @@ enum DatabaseBackend {
         Route("roles", handlers: [.list: listRoles]),
         Route("roles/:name", exists: roleExists, handlers: [.read: readRole, .update: writeRole, .delete: deleteRole]),
         Route("creds/:name", handlers: [.read: issueCredential, .update: issueCredential]),
+        Route("validate-role", handlers: [.update: validateRole]),
     ]
 
     /// How long a pending issuance may take before the reaper treats it as crashed and cleans the target up.
@@ -236,6 +237,34 @@ enum DatabaseBackend {
     static func deleteRole(_ context: OperationContext) async throws -> LogicalResponse {
         context.transaction.delete(try roleKey(context, try name(context)))
         return .noContent
+    }
+
+    /// Leasehold extension: checks a role body without storing it: parsing, placeholders, and a dry run of its
+    /// statements on the real target in a rolled-back transaction.
+    static func validateRole(_ context: OperationContext) async throws -> LogicalResponse {
+        let data = context.data
+        let connectionName = try data.requiredString("db_name")
+        guard let creation = try StatementList.parse(data, "creation_statements"), !creation.isEmpty else {
+            throw LeaseholdError.invalidRequest("creation_statements are required")
+        }
+        let revocation = try StatementList.parse(data, "revocation_statements") ?? []
+        guard let connection = try await activeConnection(context, connectionName) else {
+            throw LeaseholdError.invalidRequest("unknown database connection \(connectionName)")
+        }
+        let engine = try await context.services.engine(key: try connectionKey(context, connectionName).description, connection: connection)
+        let username = try CredentialGenerator.makeUsername(
+            template: "", displayName: "validate", role: try data.string("name") ?? "role", mount: "", environment: "", now: context.now)
+        do {
+            try await engine.validateTemplate(
+                DatabaseUserRequest(
+                    username: username, password: CredentialGenerator.makePassword(), expiration: context.now.addingTimeInterval(60),
+                    creationStatements: creation, leaseID: "validation"),
+                revocationStatements: revocation)
+        } catch let error as LeaseholdError {
+            throw LeaseholdError.invalidRequest("the dry run failed: \(error.message)")
+        }
+        let warnings = TemplateCheck.warnings(for: creation)
+        return LogicalResponse(data: ["valid": true], warnings: warnings)
     }
 
     // MARK: Credentials

@@ -141,7 +141,7 @@ public struct ReconcilerService: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
                 guard let keys = try? await broker.seal.keys() else { continue }
