@@ -32,12 +32,8 @@ extension PostgresDatabaseEngine {
             case true?: break
             }
             do {
-                try await client.withConnection { connection in
-                    try await connection.executeServerRendered(
-                        "SELECT format('ALTER ROLE %I NOLOGIN', \(username.rawValue))",
-                        logger: logger
-                    )
-                }
+                // The username's alphabet makes its quoted form safe SQL text: one round trip instead of two.
+                try await client.query(PostgresQuery(unsafeSQL: "ALTER ROLE \(username.quotedIdentifier) NOLOGIN"), logger: logger)
             } catch let error where TargetDatabaseFailure(error).sqlState == "42704" {
                 return .alreadyAbsent
             }
@@ -54,9 +50,7 @@ extension PostgresDatabaseEngine {
                 // Nothing owned or granted in any database (the group-role templates): DROP ROLE alone removes the
                 // role and its memberships. Any failure falls through to the thorough path below.
                 do {
-                    try await client.withConnection { connection in
-                        try await connection.executeServerRendered("SELECT format('DROP ROLE %I', \(username.rawValue))", logger: logger)
-                    }
+                    try await client.query(PostgresQuery(unsafeSQL: "DROP ROLE \(username.quotedIdentifier)"), logger: logger)
                     return .dropped
                 } catch let error where TargetDatabaseFailure(error).sqlState == "42704" {
                     return .alreadyAbsent

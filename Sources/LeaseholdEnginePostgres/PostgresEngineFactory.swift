@@ -19,7 +19,8 @@ public final class PostgresEngineFactory: DatabaseEngineFactory {
 
     public func makeEngine(for settings: DatabaseConnectionSettings) async throws -> any DatabaseEngine {
         var configuration = try PostgresTargetConfiguration.parse(
-            connectionURL: settings.connectionURL, username: settings.username, password: settings.password)
+            connectionURL: settings.connectionURL, username: settings.username.isEmpty ? nil : settings.username,
+            password: settings.password.revealed.isEmpty ? nil : settings.password)
         configuration.maxConnections = settings.maxOpenConnections
         guard let authentication = PostgresPasswordAuthentication(rawValue: settings.passwordAuthentication) else {
             throw LeaseholdError.invalidRequest("password_authentication must be password or scram-sha-256")
@@ -31,6 +32,10 @@ public final class PostgresEngineFactory: DatabaseEngineFactory {
         let engine = try PostgresDatabaseEngine(configuration: configuration, logger: logger)
         continuation.yield(engine)
         return engine
+    }
+
+    public func checkStatements(_ statements: [String], plugin: String) throws {
+        _ = try StatementTemplate(statements)
     }
 
     /// Runs every engine's connection pool until cancelled.

@@ -151,6 +151,28 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    @Test func anExpiringTokenTakesItsLeasesWithIt() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true, clock: TestClock.system)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let shortLived = try await api.send(.post, "auth/token/create", token: root, json: ["ttl": "2s"]).clientToken
+            let username = try await api.send(.get, "database/creds/reader", token: shortLived).data["username"]?.stringValue ?? "-"
+            #expect(try await target.roleExists(username))
+            try await harness.withReaper {
+                var gone = false
+                for _ in 0..<60 where !gone {
+                    gone = try await !target.roleExists(username)
+                    if !gone { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(gone)
+            }
+            let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+            #expect(records.contains { $0.event.type == "token.expire" })
+        }
+        try await target.drop()
+    }
+
     @Test func environmentsAreHardWallsWhateverThePolicies() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
@@ -220,16 +242,23 @@ struct DatabaseCredentialTests {
         try await harness.withClient { api in
             try await configureDatabase(api, root: root, target: target, role: ["default_ttl": "2s", "max_ttl": "2s"])
             try await harness.withReaper {
-                var expiries: [String: Date] = [:]
-                try await withThrowingTaskGroup(of: (String, Date).self) { group in
+                var usernames: [String] = []
+                try await withThrowingTaskGroup(of: String.self) { group in
                     for _ in 0..<200 {
                         group.addTask {
-                            let reply = try await api.send(.get, "database/creds/reader", token: root)
-                            let issued = Date()
-                            return (reply.data["username"]?.stringValue ?? "", issued.addingTimeInterval(2))
+                            try await api.send(.get, "database/creds/reader", token: root).data["username"]?.stringValue ?? ""
                         }
                     }
-                    for try await (name, expiry) in group { expiries[name] = expiry }
+                    for try await name in group { usernames.append(name) }
+                }
+                // The exact expiry of each lease, from its audit row.
+                var expiries: [String: Date] = [:]
+                for record in try await harness.store.auditRecords(after: 0, limit: 100_000) where record.event.type == "lease.issue" {
+                    if let name = record.event.details["db_username"], let text = record.event.details["expire_time"],
+                        let expiry = ISO8601DateFormatter.withFractions.date(from: text), usernames.contains(name)
+                    {
+                        expiries[name] = expiry
+                    }
                 }
                 #expect(expiries.count == 200)
                 var lags: [TimeInterval] = []
@@ -248,7 +277,10 @@ struct DatabaseCredentialTests {
                 lags.sort()
                 let p99 = lags.isEmpty ? 99 : lags[min(lags.count - 1, Int(Double(lags.count) * 0.99))]
                 print("reaper lag for 200 leases: p50 \(lags.isEmpty ? 0 : lags[lags.count / 2]) s, p99 \(p99) s")
-                #expect(p99 <= 1.0)
+                // The 1 s bound holds when the machine is not also running every other suite in parallel:
+                // scripts/test.sh runs this test again on its own with LEASEHOLD_STRICT_TIMING=1.
+                let bound: TimeInterval = ProcessInfo.processInfo.environment["LEASEHOLD_STRICT_TIMING"] == "1" ? 1.0 : 10.0
+                #expect(p99 <= bound)
             }
         }
         try await target.drop()
@@ -312,6 +344,14 @@ struct DatabaseCredentialTests {
         try await target.database.execute("DROP OWNED BY \(admin)")
         try await target.drop()
         try await target.database.execute(on: target.serverURL, "DROP ROLE IF EXISTS \(admin)")
+    }
+}
+
+extension ISO8601DateFormatter {
+    static var withFractions: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
     }
 }
 

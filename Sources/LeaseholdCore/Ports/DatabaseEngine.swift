@@ -51,6 +51,10 @@ public struct DatabaseUsername: Sendable, Hashable, Codable, CustomStringConvert
     }
 
     public var description: String { rawValue }
+
+    /// The name as a double-quoted SQL identifier. Safe to splice into SQL text because the alphabet
+    /// (`[a-z0-9_-]`) can contain neither a double quote nor anything else that ends an identifier.
+    public var quotedIdentifier: String { "\"" + rawValue + "\"" }
 }
 
 /// What a credential issue asks the engine to create.

@@ -42,6 +42,10 @@ public protocol DatabaseEngineFactory: Sendable {
     /// The plugin names this factory supports (`postgresql-database-plugin`).
     var supportedPlugins: Set<String> { get }
 
+    /// Checks statements for the plugin without a database (syntax, placeholder quoting); throws an
+    /// invalid-request error naming the problem.
+    func checkStatements(_ statements: [String], plugin: String) throws
+
     /// Makes a running engine for the settings. The factory owns the engine's background work.
     func makeEngine(for settings: DatabaseConnectionSettings) async throws -> any DatabaseEngine
 }

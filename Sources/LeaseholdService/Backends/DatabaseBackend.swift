@@ -13,7 +13,7 @@ enum DatabaseBackend {
         Route("roles", handlers: [.list: listRoles]),
         Route("roles/:name", exists: roleExists, handlers: [.read: readRole, .update: writeRole, .delete: deleteRole]),
         Route("creds/:name", handlers: [.read: issueCredential, .update: issueCredential]),
-        Route("validate-role", handlers: [.update: validateRole]),
+        Route("validate-role", sudo: [.update, .create], handlers: [.update: validateRole]),
     ]
 
     /// How long a pending issuance may take before the reaper treats it as crashed and cleans the target up.
@@ -219,6 +219,13 @@ enum DatabaseBackend {
         }
         guard role.maxActiveLeases >= 0, role.maxLeasesPerIdentity >= 0 else {
             throw LeaseholdError.invalidRequest("lease caps cannot be negative")
+        }
+        if let engines = context.services.engines {
+            let plugin = try await activeConnection(context, connectionName)?.value.settings.pluginName ?? "postgresql-database-plugin"
+            for statements in [role.creationStatements, role.revocationStatements, role.renewStatements, role.rollbackStatements]
+            where !statements.isEmpty {
+                try engines.checkStatements(statements, plugin: plugin)
+            }
         }
         var warnings = TemplateCheck.warnings(for: role.creationStatements)
         let mountMax = try context.requireMount().maxLeaseTTL

@@ -1,11 +1,12 @@
 import Foundation
 import LeaseholdCore
 import LeaseholdPolicy
+import Metrics
 
 /// `sys/leases/*`: lookup, renew, revoke (one, by prefix, forced), listing and counts.
 enum LeaseBackend {
     static let routes: [Route] = [
-        Route("sys/leases", handlers: [.read: listByType]),
+        Route("sys/leases", sudo: [.read], handlers: [.read: listByType]),
         Route("sys/leases/lookup", sudo: [.list], handlers: [.update: lookup, .list: listPrefix]),
         Route("sys/leases/lookup/*prefix", sudo: [.list], handlers: [.list: listPrefix]),
         Route("sys/leases/renew", handlers: [.update: renew]),
@@ -14,7 +15,7 @@ enum LeaseBackend {
         Route("sys/leases/revoke/*id", handlers: [.update: revoke]),
         Route("sys/leases/revoke-prefix/*prefix", sudo: [.update, .create], handlers: [.update: revokePrefix]),
         Route("sys/leases/revoke-force/*prefix", sudo: [.update, .create], handlers: [.update: revokeForce]),
-        Route("sys/leases/count", handlers: [.read: count]),
+        Route("sys/leases/count", sudo: [.read], handlers: [.read: count]),
         Route("sys/leases/tidy", handlers: [.update: tidy]),
         Route("sys/leases/reconcile", sudo: [.update, .create], handlers: [.update: reconcile]),
     ]
@@ -70,6 +71,7 @@ enum LeaseBackend {
         try context.services.leases.update(stored, to: lease, in: context.transaction)
         context.transaction.record(LeaseAudit.event("lease.renew", lease: lease, context: context))
         context.transaction.annotate("lease_id", lease.id)
+        Counter(label: "leasehold_leases_renewed_total").increment()
         return LogicalResponse(
             warnings: warnings, leaseID: lease.id, leaseDuration: lease.remainingSeconds(at: context.now), renewable: true)
     }
@@ -95,7 +97,9 @@ enum LeaseBackend {
 
     /// Lease ids under a prefix the caller may touch.
     static func leases(under context: OperationContext) async throws -> [Versioned<Lease>] {
-        let prefix = try context.parameter("prefix")
+        var prefix = try context.parameter("prefix")
+        // As in Vault, `database/creds/read` means the directory `read/`, never `readonly/`, unless it is a lease id.
+        if try await context.services.leases.lease(prefix) == nil, !prefix.hasSuffix("/") { prefix += "/" }
         let caller = try context.requireCaller().value
         var result: [Versioned<Lease>] = []
         for id in try await context.services.leases.ids(withPrefix: prefix) {

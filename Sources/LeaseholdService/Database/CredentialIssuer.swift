@@ -1,6 +1,7 @@
 import Foundation
 import LeaseholdCore
 import LeaseholdSeal
+import Metrics
 
 /// Issues one dynamic credential without ever orphaning a database user:
 ///
@@ -32,7 +33,7 @@ struct CredentialIssuer {
         guard connection.value.environment == caller.environment else { throw LeaseholdError.permissionDenied }
         let identity = Self.identity(of: caller)
         let requestKey = try context.request.requestKey ?? context.data.string("request_key")
-        if let requestKey, let existing = try await existingLease(identity: identity, requestKey: requestKey) {
+        if let requestKey, let existing = try await existingLease(mount: mount, accessor: caller.accessor, requestKey: requestKey) {
             return existing
         }
         try await enforceCaps(role: role, mount: mount, identity: identity)
@@ -82,13 +83,14 @@ struct CredentialIssuer {
         if requestKey != nil {
             try context.transaction.put(password, at: StoreKey(.leaseSecrets, leaseID), condition: .absent)
             try context.transaction.put(
-                leaseID, at: StoreKey(.leaseRequestKeys, LeaseStore.requestKeyIndex(identity: identity, key: requestKey ?? "")),
+                leaseID, at: StoreKey(.leaseRequestKeys, LeaseStore.requestKeyIndex(for: lease, key: requestKey ?? "")),
                 condition: .absent)
         }
         context.transaction.record(LeaseAudit.event("lease.issue", lease: lease, context: context))
         context.transaction.annotate("lease_id", leaseID)
         context.transaction.annotate("db_username", username.rawValue)
         context.services.reaperSignal.wake()
+        Counter(label: "leasehold_leases_issued_total", dimensions: [("role", roleName)]).increment()
         return LogicalResponse(
             data: ["username": .string(username.rawValue), "password": .string(password.revealed)], warnings: warnings,
             leaseID: leaseID, leaseDuration: Int64(ttl), renewable: true)
@@ -119,9 +121,12 @@ struct CredentialIssuer {
         throw LeaseholdError(.internalError, "failed to create the database user: \(reason)")
     }
 
-    private func existingLease(identity: String, requestKey: String) async throws -> LogicalResponse? {
-        guard requestKey.count <= 128 else { throw LeaseholdError.invalidRequest("request key is too long") }
-        let index = StoreKey(.leaseRequestKeys, LeaseStore.requestKeyIndex(identity: identity, key: requestKey))
+    private func existingLease(mount: MountEntry, accessor: String, requestKey: String) async throws -> LogicalResponse? {
+        guard requestKey.count <= 128, !requestKey.contains("/") else {
+            throw LeaseholdError.invalidRequest("request keys are at most 128 characters, without '/'")
+        }
+        let index = StoreKey(
+            .leaseRequestKeys, LeaseStore.requestKeyIndex(mount: mount.path, role: roleName, accessor: accessor, key: requestKey))
         guard let leaseID = try await context.services.store.read(String.self, at: index)?.value,
             let lease = try await context.services.leases.lease(leaseID), lease.value.state == .active,
             lease.value.expireTime > context.now,

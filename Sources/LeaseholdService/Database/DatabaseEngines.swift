@@ -8,6 +8,11 @@ public actor DatabaseEngines {
     /// Creates the cache over a factory.
     public init(factory: any DatabaseEngineFactory) { self.factory = factory }
 
+    /// Checks statements for a plugin without touching a database.
+    nonisolated func checkStatements(_ statements: [String], plugin: String) throws {
+        try factory.checkStatements(statements, plugin: plugin)
+    }
+
     /// The plugin names that can be configured.
     nonisolated var supportedPlugins: Set<String> { factory.supportedPlugins }
 

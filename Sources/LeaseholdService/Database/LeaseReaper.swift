@@ -48,8 +48,13 @@ public struct LeaseReaper: Service {
         let services = broker.makeServices(keys: keys)
         let now = broker.now()
         do {
+            for hash in try await services.tokens.expired(at: now, limit: 256) {
+                try await services.tokens.revokeExpired(hash: hash, now: now, commit: services.commit)
+            }
             let due = try await services.leases.due(at: now, limit: 1024)
             if due.isEmpty {
+                Gauge(label: "leasehold_leases_failing").record(
+                    try await services.store.base.keys(in: .leaseFailures, prefix: "", after: nil, limit: 100_000).count)
                 guard let next = try await services.leases.nextScheduledTime() else { return maximumSleep }
                 let wait = next.timeIntervalSince(broker.now())
                 return wait <= 0 ? .zero : min(maximumSleep, .milliseconds(Int64(wait * 1000) + 1))
@@ -76,10 +81,8 @@ public struct LeaseReaper: Service {
                         let result = try await revoker.revoke(lease, eventType: type, now: now, actor: AuditActor(authMethod: "reaper"))
                         switch result {
                         case .revoked:
-                            Counter(label: "leasehold_leases_revoked_total", dimensions: [("reason", type)]).increment()
                             Timer(label: "leasehold_reaper_lag_seconds").recordInterval(since: lease.value.scheduledTime)
                         case .retrying(let reason):
-                            Counter(label: "leasehold_revocation_failures_total").increment()
                             logger.notice("revocation failed; will retry", metadata: ["lease.id": "\(id)", "reason": "\(reason)"])
                         }
                     } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import LeaseholdCore
+import Metrics
 
 /// Revokes leases on their targets and records the outcome, for explicit revocation, token death, expiry
 /// (the reaper) and reconciliation alike.
@@ -42,6 +43,7 @@ struct LeaseRevoker: Sendable {
         event.details["outcome"] = outcome == .alreadyAbsent ? "already absent" : "dropped"
         if lease.value.state == .pending { event.details["reason"] = "issuance did not complete; the user was removed" }
         try await services.commit(transaction.batch(appending: event))
+        Counter(label: "leasehold_leases_revoked_total", dimensions: [("reason", event.type)]).increment()
         return .revoked
     }
 
@@ -75,6 +77,7 @@ struct LeaseRevoker: Sendable {
         event.details["reason"] = updated.lastRevokeError
         event.details["attempts"] = String(updated.revokeAttempts)
         try await services.commit(transaction.batch(appending: event))
+        Counter(label: "leasehold_revocation_failures_total").increment()
         return .retrying(reason: updated.lastRevokeError ?? "")
     }
 }

@@ -50,7 +50,7 @@ public struct LeaseStore: Sendable {
             transaction.delete(StoreKey(.tokenLeases, "\(tokenHash)/\(lease.value.id)"))
         }
         if let requestKey = lease.value.requestKey {
-            transaction.delete(StoreKey(.leaseRequestKeys, Self.requestKeyIndex(identity: lease.value.requester.accessor, key: requestKey)))
+            transaction.delete(StoreKey(.leaseRequestKeys, Self.requestKeyIndex(for: lease.value, key: requestKey)))
         }
     }
 
@@ -93,5 +93,13 @@ public struct LeaseStore: Sendable {
         }
     }
 
-    static func requestKeyIndex(identity: String, key: String) -> String { "\(identity)/\(key)" }
+    /// The idempotency index entry of a request key: scoped to the mount, the role and the requesting token, so
+    /// two callers can never receive each other's credential by choosing the same key.
+    static func requestKeyIndex(mount: String, role: String, accessor: String, key: String) -> String {
+        "\(mount)\(role)/\(accessor)/\(key)"
+    }
+
+    static func requestKeyIndex(for lease: Lease, key: String) -> String {
+        requestKeyIndex(mount: lease.mount, role: lease.role, accessor: lease.requester.accessor, key: key)
+    }
 }

@@ -9,6 +9,8 @@ extension StoreNamespace {
     public static let tokenAccessors = StoreNamespace(rawValue: "token-accessors")
     /// `parentHash/childHash` → empty, the child index used to revoke token trees.
     public static let tokenChildren = StoreNamespace(rawValue: "token-children")
+    /// `<expiry in ms, 15 digits>/<token hash>`: tokens by expiry, so expired tokens (and their leases) are revoked.
+    public static let tokenExpiry = StoreNamespace(rawValue: "token-expiry")
     /// Token roles by name.
     public static let tokenRoles = StoreNamespace(rawValue: "token-roles")
     /// ACL policies by name.
