@@ -20,7 +20,9 @@ extension PostgresDatabaseEngine {
                     } else {
                         try await connection.executeServerRendered(
                             """
-                            SELECT format('DROP OWNED BY %I', \(request.username.rawValue))
+                            SELECT format('GRANT %I TO CURRENT_USER', \(request.username.rawValue))
+                            WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                            UNION ALL SELECT format('DROP OWNED BY %I', \(request.username.rawValue))
                             UNION ALL SELECT format('DROP ROLE %I', \(request.username.rawValue))
                             """, logger: logger)
                     }

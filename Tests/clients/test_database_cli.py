@@ -183,9 +183,6 @@ COMMENT ON ROLE "{foreign}" IS 'leasehold:another-installation:database/creds/x/
     assert again["orphans"] == [] and again["managed_users"] == 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "server bug: `leasehold roles validate` (without -offline) sends POST database/validate-role, which the server "
-    "does not route: 404 no handler for route \"database/validate-role\""))
 def test_roles_validate_online_dry_run(configured, pg_target, leasehold_cli, tmp_path):
     server, target = configured, pg_target
     (tmp_path / "reader.yaml").write_text(role_file(target, "reader", target.readers))
@@ -194,8 +191,6 @@ def test_roles_validate_online_dry_run(configured, pg_target, leasehold_cli, tmp
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "CLI bug: `roles apply -format=json` and `roles validate -format=json` accept the flag but print the table text"))
 def test_roles_apply_and_validate_json_output(configured, pg_target, leasehold_cli, tmp_path):
     server, target = configured, pg_target
     (tmp_path / "reader.yaml").write_text(role_file(target, "reader", target.readers))
@@ -209,9 +204,6 @@ def test_roles_apply_and_validate_json_output(configured, pg_target, leasehold_c
             raise AssertionError(f"not JSON: {output!r}") from None
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "CLI bug: `leasehold lease renew ID` (table format) prints nothing: the response has data=null and the table "
-    "printer ignores lease_id/lease_duration/renewable (bao prints them)"))
 def test_lease_renew_table_output(configured, pg_target, leasehold_cli, tmp_path):
     server, target = configured, pg_target
     (tmp_path / "reader.yaml").write_text(role_file(target, "reader", target.readers))

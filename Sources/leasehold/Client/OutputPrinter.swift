@@ -26,7 +26,15 @@ enum OutputPrinter {
                 "token_renewable": auth["renewable"], "token_policies": auth["token_policies"], "policies": auth["policies"],
             ].compactMapValues { $0 })
         } else if let data = members["data"]?.objectValue {
-            table(data)
+            var rows = data
+            if let leaseID = members["lease_id"]?.stringValue, !leaseID.isEmpty {
+                rows["lease_id"] = .string(leaseID)
+                rows["lease_duration"] = members["lease_duration"]
+                rows["lease_renewable"] = members["renewable"]
+            }
+            table(rows)
+        } else if let leaseID = members["lease_id"]?.stringValue, !leaseID.isEmpty {
+            table(["lease_id": .string(leaseID), "lease_duration": members["lease_duration"] ?? 0, "lease_renewable": members["renewable"] ?? false])
         } else if members["data"] == nil, members["errors"] == nil {
             table(members)
         }

@@ -65,6 +65,10 @@ struct LeaseCommand: AsyncParsableCommand {
         @Flag(name: .customLong("force"), help: "With -prefix: forget the leases without revoking (the users stay!).") var force = false
         @Argument var leaseID: String
 
+        func validate() throws {
+            if force && !prefix { throw ValidationError("-force only applies with -prefix") }
+        }
+
         func run() async throws {
             let client = try options.makeClient()
             if prefix {
@@ -98,14 +102,21 @@ struct RolesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roles", abstract: "Manage role templates (YAML files).", subcommands: [Apply.self, Validate.self, List.self])
 
-    static func templates(_ paths: [String]) throws -> [RoleTemplate] {
-        try paths.flatMap { path -> [RoleTemplate] in
+    /// The template files named by `paths`: files as given, directories expanded to their `*.yaml`/`*.yml`.
+    static func files(_ paths: [String]) throws -> [String] {
+        try paths.flatMap { path -> [String] in
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw ClientError(message: "\(path): no such file or directory")
             }
-            return isDirectory.boolValue ? try RoleTemplateParser.parse(directory: path) : [try RoleTemplateParser.parse(contentsOf: path)]
+            guard isDirectory.boolValue else { return [path] }
+            return try FileManager.default.contentsOfDirectory(atPath: path)
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { path + "/" + $0 }
         }
+    }
+
+    static func templates(_ paths: [String]) throws -> [RoleTemplate] {
+        try files(paths).map(RoleTemplateParser.parse(contentsOf:))
     }
 
     struct Apply: AsyncParsableCommand {
@@ -116,13 +127,18 @@ struct RolesCommand: AsyncParsableCommand {
         func run() async throws {
             let client = try options.makeClient()
             let templates = try RolesCommand.templates(paths)
+            var results: [JSONValue] = []
             for (index, template) in templates.enumerated() {
                 let reply = try await client.send("POST", "\(template.mount)/roles/\(template.name)", body: template.apiFields)
+                let warnings = reply.body?.objectValue?["warnings"] ?? .array([])
+                results.append(["file": .string(template.sourceFile), "path": .string("\(template.mount)/roles/\(template.name)"), "warnings": warnings == .null ? .array([]) : warnings])
+                guard options.format == .table else { continue }
                 print("[\(index + 1)/\(templates.count)] applied \(template.mount)/roles/\(template.name) from \(template.sourceFile)")
-                if case .array(let warnings)? = reply.body?.objectValue?["warnings"] {
-                    for warning in warnings { print("  warning: \(warning.stringValue ?? "")") }
+                if case .array(let items) = warnings {
+                    for warning in items { print("  warning: \(warning.stringValue ?? "")") }
                 }
             }
+            if options.format == .json { OutputPrinter.printJSON(.array(results)) }
         }
     }
 
@@ -135,35 +151,62 @@ struct RolesCommand: AsyncParsableCommand {
         @Argument var paths: [String]
 
         func run() async throws {
-            var failed = false
-            for path in paths {
+            var results: [JSONValue] = []
+            for path in try RolesCommand.files(paths) {
                 let templates: [RoleTemplate]
                 do {
                     templates = try RolesCommand.templates([path])
                 } catch {
-                    print("✘ \(error)")
-                    failed = true
+                    let name = (path as NSString).lastPathComponent
+                    var message = "\(error)"
+                    if message.hasPrefix(name + ": ") { message.removeFirst(name.count + 2) }
+                    results.append(["file": .string(name), "ok": false, "error": .string(message), "warnings": .array([])])
                     continue
                 }
-                for template in templates {
-                    for warning in TemplateCheck.warnings(for: template.creationStatements) { print("! \(template.sourceFile): \(warning)") }
-                    if offline {
-                        print("✔ \(template.sourceFile): parses (\(template.mount)/roles/\(template.name))")
-                        continue
+                for template in templates { results.append(await check(template)) }
+            }
+            if options.format == .json {
+                OutputPrinter.printJSON(.array(results))
+            } else {
+                for result in results { printLine(result) }
+            }
+            if results.contains(where: { $0.objectValue?["ok"] == false }) { throw ExitCode(1) }
+        }
+
+        /// Checks one template: static warnings, then (unless offline) the server's dry run.
+        private func check(_ template: RoleTemplate) async -> JSONValue {
+            var warnings = TemplateCheck.warnings(for: template.creationStatements).map(JSONValue.string)
+            var result: [String: JSONValue] = [
+                "file": .string(template.sourceFile), "role": .string("\(template.mount)/roles/\(template.name)"), "ok": true,
+            ]
+            if !offline {
+                do {
+                    let body = template.apiFields.merging(["name": .string(template.name)]) { current, _ in current }
+                    let reply = try await options.makeClient().send("POST", "\(template.mount)/validate-role", body: body)
+                    if case .array(let remote)? = reply.body?.objectValue?["warnings"] {
+                        warnings += remote.filter { !warnings.contains($0) }
                     }
-                    do {
-                        let reply = try await options.makeClient().send("POST", "\(template.mount)/validate-role", body: template.apiFields.merging(["name": .string(template.name)]) { a, _ in a })
-                        print("✔ \(template.sourceFile): dry run on connection \(template.connection) succeeded")
-                        if case .array(let warnings)? = reply.body?.objectValue?["warnings"] {
-                            for warning in warnings { print("! \(template.sourceFile): \(warning.stringValue ?? "")") }
-                        }
-                    } catch {
-                        print("✘ \(template.sourceFile): \(error)")
-                        failed = true
-                    }
+                    result["dry_run"] = true
+                } catch {
+                    result["ok"] = false
+                    result["error"] = .string("\(error)")
                 }
             }
-            if failed { throw ExitCode(1) }
+            result["warnings"] = .array(warnings)
+            return .object(result)
+        }
+
+        private func printLine(_ result: JSONValue) {
+            let fields = result.objectValue ?? [:]
+            let file = fields["file"]?.stringValue ?? ""
+            if fields["ok"] == false {
+                print("✘ \(file): \(fields["error"]?.stringValue ?? "")")
+            } else {
+                print("✔ \(file): " + (fields["dry_run"] == true ? "dry run on the target succeeded" : "parses (\(fields["role"]?.stringValue ?? ""))"))
+            }
+            if case .array(let warnings)? = fields["warnings"] {
+                for warning in warnings { print("! \(file): \(warning.stringValue ?? "")") }
+            }
         }
     }
 
