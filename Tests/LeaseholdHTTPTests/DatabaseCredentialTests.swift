@@ -236,6 +236,32 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    @Test(.enabled(if: FileManager.default.isReadableFile(atPath: TargetStatementLog.path)))
+    func withStatementLoggingOnlyTheExpectedStatementsRan() async throws {
+        let target = try await DatabaseTarget.make()
+        try await target.database.execute("ALTER DATABASE \(target.database.name) SET log_statement = 'all'")
+        let log = try TargetStatementLog()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let hostile = "x\"; DROP TABLE canary; --'$$é"
+            let token = try await api.send(.post, "auth/token/create", token: root, json: ["display_name": .string(hostile)]).clientToken
+            let creds = try await api.send(.get, "database/creds/reader", token: token)
+            let username = try #require(creds.data["username"]?.stringValue)
+            _ = try await api.send(.put, "sys/leases/revoke", token: root, json: ["lease_id": creds.object["lease_id"] ?? .null])
+            try await Task.sleep(for: .milliseconds(300))
+            let statements = try log.statements(mentioning: username)
+            #expect(!statements.isEmpty, "no logged statement names the user: is log_statement honoured?")
+            let allowed = ["CREATE ROLE", "GRANT", "COMMENT ON ROLE", "ALTER ROLE", "DROP ROLE", "SELECT", "REVOKE", "REASSIGN OWNED", "DROP OWNED"]
+            for statement in statements {
+                #expect(allowed.contains { statement.hasPrefix($0) }, "unexpected statement: \(statement.prefix(200))")
+                #expect(!statement.contains("DROP TABLE"))
+            }
+            #expect(try await target.query("SELECT count(*)::text FROM canary") == ["0"])
+        }
+        try await target.drop()
+    }
+
     @Test func twoHundredLeasesAreRevokedWithinASecondOfExpiry() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true, clock: TestClock.system)
@@ -344,6 +370,37 @@ struct DatabaseCredentialTests {
         try await target.database.execute("DROP OWNED BY \(admin)")
         try await target.drop()
         try await target.database.execute(on: target.serverURL, "DROP ROLE IF EXISTS \(admin)")
+    }
+}
+
+/// The local PostgreSQL server's log, read from the end it had when the test started.
+struct TargetStatementLog {
+    static let path = "/var/log/postgresql/postgresql-15-main.log"
+    let offset: UInt64
+
+    init() throws {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: Self.path))
+        offset = try handle.seekToEnd()
+        try handle.close()
+    }
+
+    /// The statements logged since the start that mention `needle`, without the log line prefix.
+    func statements(mentioning needle: String) throws -> [String] {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: Self.path))
+        try handle.seek(toOffset: offset)
+        let text = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        try handle.close()
+        return text.split(separator: "\n").compactMap { line -> String? in
+            guard line.contains(needle) else { return nil }
+            for marker in ["statement: ", "execute <unnamed>: ", "execute S_"] {
+                if let range = line.range(of: marker) {
+                    let rest = line[range.upperBound...]
+                    if marker == "execute S_", let colon = rest.range(of: ": ") { return String(rest[colon.upperBound...]) }
+                    return String(rest)
+                }
+            }
+            return nil
+        }
     }
 }
 

@@ -85,7 +85,8 @@ def run_scenario(server, target, observed: dict) -> None:
     try:
         stopped = pg_ctl("stop")
         assert stopped.returncode == 0, stopped.stderr
-        time.sleep(max(0.0, expiry - time.monotonic()) + 5)
+        # Every engine call gives up after the engine's 10 s operation timeout; leave room for one attempt.
+        time.sleep(max(0.0, expiry - time.monotonic()) + 14)
         # Everything the API shows about the leases while the target is down.
         observed["listed"] = call("LIST", "sys/leases/lookup/database/creds/short/")["data"]["keys"]
         observed["count"] = call("GET", "sys/leases/count", params={"type": "irrevocable"})["data"]
@@ -94,10 +95,10 @@ def run_scenario(server, target, observed: dict) -> None:
         # A new credential while the target is down: Vault answers 500 at once.
         t0 = time.monotonic()
         try:
-            down = session.get(f"{server.addr}/v1/database/creds/short", timeout=5)
+            down = session.get(f"{server.addr}/v1/database/creds/short", timeout=15)
             observed["creds_while_down"] = (down.status_code, down.text, time.monotonic() - t0)
         except requests.Timeout:
-            observed["creds_while_down"] = (None, "no answer within 5 s", time.monotonic() - t0)
+            observed["creds_while_down"] = (None, "no answer within 15 s", time.monotonic() - t0)
     finally:
         start_postgres()
     outage = time.monotonic() - started
@@ -137,13 +138,6 @@ def test_no_lease_dropped_and_all_revoked_after_the_outage(outage):
 
 
 @pytest.mark.stops_postgres
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "server bug: during a target outage revocations (and creds) wait on the PostgresNIO pool, which retries "
-    "connecting forever, instead of failing: 5 s after the 20 leases expired (PostgreSQL stopped) "
-    "GET sys/leases?type=irrevocable -> 200 {\"lease_count\":0,\"leases\":[]}, sys/leases/count?type=irrevocable -> "
-    "{\"counts\":{},\"lease_count\":0}, PUT sys/leases/lookup -> revoke_error null (still null 15 s after expiry); "
-    "GET database/creds/short gets no answer within 5 s (Vault: 500 at once). The server log shows only PostgresNIO "
-    "'Connection creation failed' lines. With more than 32 expired leases the reaper's workers would all hang."))
 def test_revocation_failures_are_visible_during_the_outage(outage):
     assert outage["count"]["lease_count"] == COUNT and outage["count"]["counts"] == {"database/": COUNT}, outage["count"]
     irrevocable = outage["irrevocable"]
