@@ -41,7 +41,10 @@ let package = Package(
         // Shamir secret sharing, AES-256-GCM key ring, keyed hashing.
         .target(
             name: "LeaseholdSeal",
-            dependencies: ["LeaseholdCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "LeaseholdCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: settings
         ),
         // The audit hash chain: record hashing and verification, shared by both stores and the auditor tools.

@@ -17,6 +17,8 @@ public final class Broker: Sendable {
     let logger: Logger
     let now: @Sendable () -> Date
     let policyCache = PolicyCache()
+    /// Failed-login limits shared by every auth method.
+    let loginThrottle = LoginThrottle()
     let metrics = BrokerMetrics()
     /// The target-database engines, when the executable provides a factory.
     public let engines: DatabaseEngines?
@@ -100,7 +102,7 @@ public final class Broker: Sendable {
             tokens: TokenStore(store: encrypted, hasher: keys.tokenHasher, limits: limits, leases: leases),
             policies: PolicyStore(store: encrypted, cache: policyCache), mounts: MountTable(store: encrypted),
             seal: seal, limits: limits, information: information, leases: leases, engines: engines,
-            reaperSignal: reaperSignal, commit: { [self] batch in try await self.commit(batch) })
+            reaperSignal: reaperSignal, loginThrottle: loginThrottle, commit: { [self] batch in try await self.commit(batch) })
     }
 
     private func route(
@@ -112,7 +114,15 @@ public final class Broker: Sendable {
             }
             return nil
         }
-        guard !path.hasPrefix("auth/"), let mount = try await services.mounts.engine(owning: path) else { return nil }
+        if path.hasPrefix("auth/") {
+            guard let mount = try await services.mounts.authMount(owning: path) else { return nil }
+            let relative = String(path.dropFirst(min(path.count, 5 + mount.path.count)))
+            for route in AuthRoutes.routes(for: mount) {
+                if let parameters = route.pattern.match(relative) { return (route, parameters, mount) }
+            }
+            return nil
+        }
+        guard let mount = try await services.mounts.engine(owning: path) else { return nil }
         let relative = String(path.dropFirst(min(path.count, mount.path.count)))
         for route in EngineRoutes.routes(for: mount) {
             if let parameters = route.pattern.match(relative) { return (route, parameters, mount) }

@@ -7,7 +7,7 @@ public struct MountTable: Sendable {
     /// Secrets-engine types that can be mounted.
     public static let engineTypes: Set<String> = ["database"]
     /// Auth-method types that can be mounted (besides the built-in `token`).
-    public static let authTypes: Set<String> = []
+    public static let authTypes: Set<String> = ["approle", "userpass"]
 
     /// The mounts every installation has; they cannot be disabled or moved.
     static let builtInEngines: [MountEntry] = [
@@ -57,6 +57,19 @@ public struct MountTable: Sendable {
         if auth, path == "token/" { return Versioned(value: Self.builtInAuth, version: 0) }
         if !auth, let builtIn = Self.builtInEngines.first(where: { $0.path == path }) {
             return Versioned(value: builtIn, version: 0)
+        }
+        return nil
+    }
+
+    /// The auth mount that owns an API path below `auth/` (longest matching prefix), if any.
+    public func authMount(owning path: String) async throws -> MountEntry? {
+        guard path.hasPrefix("auth/") else { return nil }
+        let parts = path.dropFirst(5).split(separator: "/")
+        for length in stride(from: parts.count, through: 1, by: -1) {
+            let candidate = parts.prefix(length).joined(separator: "/") + "/"
+            if let entry = try await store.read(MountEntry.self, at: StoreKey(.authMounts, candidate)) {
+                return entry.value
+            }
         }
         return nil
     }

@@ -37,4 +37,14 @@ extension StoreNamespace {
     public static let leaseRequestKeys = StoreNamespace(rawValue: "lease-request-keys")
     /// Passwords of leases issued with a request key, so a retry can return the same credential.
     public static let leaseSecrets = StoreNamespace(rawValue: "lease-secrets")
+    /// AppRole roles by `<mount><name>`.
+    public static let appRoles = StoreNamespace(rawValue: "approle-roles")
+    /// `<mount><keyed hash of role_id>` → role name.
+    public static let appRoleIDs = StoreNamespace(rawValue: "approle-role-ids")
+    /// `<mount><role>/<keyed hash of secret_id>` → secret id entry.
+    public static let appRoleSecretIDs = StoreNamespace(rawValue: "approle-secret-ids")
+    /// `<mount><role>/<accessor>` → keyed hash of the secret id.
+    public static let appRoleSecretAccessors = StoreNamespace(rawValue: "approle-secret-accessors")
+    /// Userpass users by `<mount><canonical username>`.
+    public static let userpassUsers = StoreNamespace(rawValue: "userpass-users")
 }

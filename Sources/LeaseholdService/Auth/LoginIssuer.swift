@@ -1,0 +1,23 @@
+import Foundation
+import LeaseholdCore
+
+/// Issues the token of a successful login and shapes the response, the same way for every auth method.
+enum LoginIssuer {
+    static func issue(
+        _ settings: TokenSettings, displayName: String, metadata: [String: String], context: OperationContext
+    ) throws -> LogicalResponse {
+        let mount = try context.requireMount()
+        if !settings.boundCIDRs.isEmpty,
+            !(try settings.boundCIDRs.map(CIDRBlock.init).contains { $0.contains(context.request.remoteAddress) })
+        {
+            throw LeaseholdError.permissionDenied
+        }
+        let request = settings.makeTokenRequest(
+            displayName: "\(mount.type)-\(displayName)", metadata: metadata, authMethod: mount.type,
+            path: "auth/\(mount.path)login")
+        let (token, entry) = try context.services.tokens.create(request, now: context.now, in: context.transaction)
+        context.transaction.annotate("created_token_accessor", entry.accessor)
+        context.transaction.annotate("login_identity", displayName)
+        return LogicalResponse(auth: TokenBackend.authBlock(token: token, entry: entry, now: context.now))
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import LeaseholdCore
+
+/// The `token_*` fields every auth role carries (Vault's tokenutil), plus the environment of its identities.
+public struct TokenSettings: Sendable, Codable, Hashable {
+    /// Policies attached to issued tokens.
+    public var policies: [String] = []
+    /// TTL of issued tokens (0: the system default).
+    public var ttl: Int64 = 0
+    /// Hard cap on issued tokens' life (0: the system maximum).
+    public var maxTTL: Int64 = 0
+    /// Period for periodic tokens (0: none).
+    public var period: Int64 = 0
+    /// Use limit (0: unlimited).
+    public var numUses: Int = 0
+    /// Whether to leave out the `default` policy.
+    public var noDefaultPolicy: Bool = false
+    /// CIDR blocks tokens may be used from (empty: anywhere).
+    public var boundCIDRs: [String] = []
+    /// The environment of identities that log in through this role.
+    public var environment: String = "default"
+
+    /// Reads the fields present in `data` over `existing` values.
+    public init(parsing data: RequestData, over existing: TokenSettings? = nil) throws {
+        self = existing ?? TokenSettings()
+        if let value = try data.stringList("token_policies") ?? data.stringList("policies") { policies = value.map { $0.lowercased() } }
+        if let value = try data.ttl("token_ttl") ?? data.ttl("ttl") { ttl = value.seconds }
+        if let value = try data.ttl("token_max_ttl") ?? data.ttl("max_ttl") ?? data.ttl("token_explicit_max_ttl") { maxTTL = value.seconds }
+        if let value = try data.ttl("token_period") ?? data.ttl("period") { period = value.seconds }
+        if let value = try data.int("token_num_uses") {
+            guard value >= 0 else { throw LeaseholdError.invalidRequest("token_num_uses cannot be negative") }
+            numUses = value
+        }
+        if let value = try data.bool("token_no_default_policy") { noDefaultPolicy = value }
+        if let value = try data.stringList("token_bound_cidrs") {
+            for block in value { _ = try CIDRBlock(block) }
+            boundCIDRs = value
+        }
+        if let value = try data.string("environment"), !value.isEmpty { environment = try DatabaseBackend.environmentName(value) }
+        if policies.contains("root") { throw LeaseholdError.invalidRequest("the root policy cannot be attached by an auth role") }
+        guard maxTTL == 0 || ttl <= maxTTL else { throw LeaseholdError.invalidRequest("token_ttl cannot exceed token_max_ttl") }
+    }
+
+    init() {}
+
+    /// The fields for role reads (TTLs in seconds).
+    public var json: [String: JSONValue] {
+        [
+            "token_policies": .strings(policies), "policies": .strings(policies), "token_ttl": .int(Int(ttl)),
+            "token_max_ttl": .int(Int(maxTTL)), "token_period": .int(Int(period)), "token_num_uses": .int(numUses),
+            "token_no_default_policy": .bool(noDefaultPolicy), "token_bound_cidrs": .strings(boundCIDRs),
+            "token_type": "default", "environment": .string(environment),
+        ]
+    }
+
+    /// The token a successful login issues.
+    func makeTokenRequest(displayName: String, metadata: [String: String], authMethod: String, path: String) -> TokenRequest {
+        var request = TokenRequest(policies: policies)
+        request.displayName = displayName
+        request.meta = metadata
+        request.ttl = TTL(seconds: ttl)
+        request.explicitMaxTTL = TTL(seconds: maxTTL)
+        request.period = TTL(seconds: period)
+        request.numUses = numUses
+        request.noDefaultPolicy = noDefaultPolicy
+        request.authMethod = authMethod
+        request.path = path
+        request.environment = environment
+        request.parentHash = nil
+        return request
+    }
+}
+
+/// An IPv4 or IPv6 CIDR block (`10.0.0.0/8`, `::1/128`), for source-address restrictions.
+public struct CIDRBlock: Sendable, Hashable {
+    let network: [UInt8]
+    let prefixLength: Int
+
+    /// Parses `address/length` (a bare address means a single host).
+    public init(_ text: String) throws {
+        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        guard let address = Self.bytes(of: parts[0]) else { throw LeaseholdError.invalidRequest("invalid CIDR block \"\(text.prefix(64))\"") }
+        let length = parts.count == 2 ? Int(parts[1]) : address.count * 8
+        guard let length, (0...(address.count * 8)).contains(length) else {
+            throw LeaseholdError.invalidRequest("invalid CIDR block \"\(text.prefix(64))\"")
+        }
+        network = address
+        prefixLength = length
+    }
+
+    /// Whether `address` (an IP, optionally with `:port`) lies in the block.
+    public func contains(_ address: String) -> Bool {
+        guard let bytes = Self.bytes(of: Self.host(of: address)), bytes.count == network.count else { return false }
+        for bit in 0..<prefixLength {
+            let mask = UInt8(0x80) >> UInt8(bit % 8)
+            if bytes[bit / 8] & mask != network[bit / 8] & mask { return false }
+        }
+        return true
+    }
+
+    /// The host part of `ip:port`, `[ipv6]:port` or a bare address.
+    static func host(of address: String) -> String {
+        if address.hasPrefix("["), let end = address.firstIndex(of: "]") { return String(address[address.index(after: address.startIndex)..<end]) }
+        if address.filter({ $0 == ":" }).count == 1, let colon = address.firstIndex(of: ":") { return String(address[..<colon]) }
+        return address
+    }
+
+    static func bytes(of address: String) -> [UInt8]? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, address, &v4) == 1 { return withUnsafeBytes(of: v4) { Array($0) } }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, address, &v6) == 1 { return withUnsafeBytes(of: v6) { Array($0) } }
+        return nil
+    }
+}

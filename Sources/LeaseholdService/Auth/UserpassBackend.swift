@@ -1,0 +1,126 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdSeal
+
+/// A userpass user: a scrypt password hash and token settings.
+struct UserpassUser: Codable, Sendable {
+    var name: String
+    var passwordHash: String
+    var token: TokenSettings
+}
+
+/// The userpass auth method for people (DBAs, auditors): `users/:name`, `login/:name`.
+///
+/// Usernames are canonical (trimmed, lowercased, Unicode NFC) before any lookup or lockout, so `Admin`, ` admin`
+/// and `admin` are one user with one failure counter. Unknown users cost the same hashing work as known ones.
+enum UserpassBackend {
+    static let routes: [Route] = [
+        Route("users", handlers: [.list: listUsers]),
+        Route("users/:name", handlers: [.read: readUser, .update: writeUser, .delete: deleteUser]),
+        Route("users/:name/password", handlers: [.update: changePassword]),
+        Route("users/:name/policies", handlers: [.update: changePolicies]),
+        Route("login/:name", authentication: .none, handlers: [.update: login]),
+    ]
+
+    static let invalidLogin = LeaseholdError.invalidRequest("invalid username or password")
+
+    /// The canonical form of a username.
+    static func canonical(_ raw: String) throws -> String {
+        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping.lowercased()
+        guard !name.isEmpty, name.count <= 128, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "/" }) else {
+            throw LeaseholdError.invalidRequest("invalid username")
+        }
+        return name
+    }
+
+    static func userKey(_ context: OperationContext, _ name: String) throws -> StoreKey {
+        StoreKey(.userpassUsers, try context.requireMount().path + name)
+    }
+
+    static func listUsers(_ context: OperationContext) async throws -> LogicalResponse {
+        let prefix = try context.requireMount().path
+        let names = try await context.services.store.base.allKeys(in: .userpassUsers, prefix: prefix).map { String($0.dropFirst(prefix.count)) }
+        guard !names.isEmpty else { throw LeaseholdError.notFound }
+        return LogicalResponse(data: ["keys": .strings(names)])
+    }
+
+    static func readUser(_ context: OperationContext) async throws -> LogicalResponse {
+        guard let user = try await context.services.store.read(UserpassUser.self, at: try userKey(context, try canonical(context.parameter("name")))) else {
+            throw LeaseholdError.notFound
+        }
+        return LogicalResponse(data: user.value.token.json)
+    }
+
+    static func writeUser(_ context: OperationContext) async throws -> LogicalResponse {
+        let name = try canonical(context.parameter("name"))
+        let key = try userKey(context, name)
+        let existing = try await context.services.store.read(UserpassUser.self, at: key)
+        var user = existing?.value ?? UserpassUser(name: name, passwordHash: "", token: TokenSettings())
+        user.token = try TokenSettings(parsing: context.data, over: existing?.value.token)
+        if let password = try context.data.string("password") {
+            user.passwordHash = try hash(password)
+        }
+        guard !user.passwordHash.isEmpty else { throw LeaseholdError.invalidRequest("missing password") }
+        try context.transaction.put(user, at: key, condition: existing.map { .version($0.version) } ?? .absent)
+        return .noContent
+    }
+
+    static func hash(_ password: String) throws -> String {
+        guard (8...1024).contains(password.count) else {
+            throw LeaseholdError.invalidRequest("passwords must be 8 to 1024 characters")
+        }
+        return try PasswordHasher.hash(SecretValue(password))
+    }
+
+    static func deleteUser(_ context: OperationContext) async throws -> LogicalResponse {
+        context.transaction.delete(try userKey(context, try canonical(context.parameter("name"))))
+        return .noContent
+    }
+
+    static func changePassword(_ context: OperationContext) async throws -> LogicalResponse {
+        let key = try userKey(context, try canonical(context.parameter("name")))
+        guard let user = try await context.services.store.read(UserpassUser.self, at: key) else {
+            throw LeaseholdError.invalidRequest("username does not exist")
+        }
+        var updated = user.value
+        updated.passwordHash = try hash(try context.data.requiredString("password"))
+        try context.transaction.put(updated, at: key, condition: .version(user.version))
+        return .noContent
+    }
+
+    static func changePolicies(_ context: OperationContext) async throws -> LogicalResponse {
+        let key = try userKey(context, try canonical(context.parameter("name")))
+        guard let user = try await context.services.store.read(UserpassUser.self, at: key) else {
+            throw LeaseholdError.invalidRequest("username does not exist")
+        }
+        var updated = user.value
+        updated.token = try TokenSettings(parsing: context.data, over: updated.token)
+        try context.transaction.put(updated, at: key, condition: .version(user.version))
+        return .noContent
+    }
+
+    static func login(_ context: OperationContext) async throws -> LogicalResponse {
+        let password = SecretValue(try context.data.string("password") ?? "")
+        guard let name = try? canonical(context.parameter("name")) else {
+            PasswordHasher.burn(password)
+            throw invalidLogin
+        }
+        // Lockout is keyed on the canonical username (every spelling shares it) and on the client address.
+        let mountPath = try context.requireMount().path
+        try await context.services.loginThrottle.check("\(mountPath)user|\(name)", now: context.now)
+        let user = try await context.services.store.read(UserpassUser.self, at: try userKey(context, name))?.value
+        let matches: Bool
+        if let user {
+            matches = PasswordHasher.verify(password, against: user.passwordHash)
+        } else {
+            PasswordHasher.burn(password)
+            matches = false
+        }
+        guard let user, matches else {
+            await context.services.loginThrottle.recordFailure("\(mountPath)user|\(name)", now: context.now)
+            throw invalidLogin
+        }
+        await context.services.loginThrottle.recordSuccess("\(mountPath)user|\(name)")
+        return try LoginIssuer.issue(user.token, displayName: name, metadata: ["username": name], context: context)
+    }
+}

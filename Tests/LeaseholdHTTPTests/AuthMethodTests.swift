@@ -1,0 +1,155 @@
+import Foundation
+import HTTPTypes
+import LeaseholdCore
+import Testing
+
+@Suite("Auth methods: AppRole and userpass")
+struct AuthMethodTests {
+    /// Enables AppRole and creates role `web` with policy `app`; returns (role_id, secret_id).
+    func makeAppRole(_ api: APIClient, root: String, extra: [String: JSONValue] = [:]) async throws -> (String, String) {
+        #expect(try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle"]).status == 204)
+        var fields: [String: JSONValue] = ["token_policies": ["app"], "token_ttl": "20m", "token_max_ttl": "30m"]
+        fields.merge(extra) { _, new in new }
+        let written = try await api.send(.post, "auth/approle/role/web", token: root, json: .object(fields))
+        #expect(written.status == 204, "\(written.text)")
+        let roleID = try #require(try await api.send(.get, "auth/approle/role/web/role-id", token: root).data["role_id"]?.stringValue)
+        let secretID = try #require(try await api.send(.post, "auth/approle/role/web/secret-id", token: root, json: ["metadata": "{\"team\":\"web\"}"]).data["secret_id"]?.stringValue)
+        return (roleID, secretID)
+    }
+
+    @Test func appRoleLoginIssuesATokenWithTheRolesPolicies() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let (roleID, secretID) = try await makeAppRole(api, root: root)
+            let login = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)])
+            #expect(login.status == 200, "\(login.text)")
+            #expect(login.auth["policies"] == .strings(["app", "default"]))
+            #expect(login.auth["metadata"] == ["role_name": "web", "team": "web"])
+            #expect(login.auth["lease_duration"] == 1200)
+            #expect(login.auth["orphan"] == true)
+            let lookup = try await api.send(.get, "auth/token/lookup-self", token: login.clientToken)
+            #expect(lookup.data["path"] == "auth/approle/login")
+            let role = try await api.send(.get, "auth/approle/role/web", token: root)
+            #expect(role.data["token_ttl"] == 1200)
+            #expect(role.data["bind_secret_id"] == true)
+        }
+    }
+
+    @Test func aFailedLoginNeverSaysWhichPartWasWrong() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let (roleID, secretID) = try await makeAppRole(api, root: root)
+            for (role, secret) in [(roleID, "wrong-secret-id"), ("wrong-role-id", secretID), ("", ""), (roleID, "")] {
+                let reply = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(role), "secret_id": .string(secret)])
+                #expect(reply.status == 400)
+                #expect(reply.text == "{\"errors\":[\"invalid role or secret ID\"]}")
+            }
+            let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+            let everything = try records.map { String(decoding: try $0.event.canonicalBytes(), as: UTF8.self) }.joined()
+            #expect(!everything.contains(secretID))
+            #expect(records.filter { $0.event.path == "auth/approle/login" && $0.event.outcome == "error" }.count == 4)
+        }
+    }
+
+    @Test func aSingleUseSecretIDWorksExactlyOnceUnderConcurrency() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let (roleID, _) = try await makeAppRole(api, root: root, extra: ["secret_id_num_uses": 1])
+            let secretID = try await api.send(.post, "auth/approle/role/web/secret-id", token: root, json: [:]).data["secret_id"]?.stringValue ?? ""
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)]).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 1)
+        }
+    }
+
+    @Test func secretIDAccessorsAreScopedToTheirRole() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            _ = try await makeAppRole(api, root: root)
+            _ = try await api.send(.post, "auth/approle/role/other", token: root, json: ["token_policies": ["app"]])
+            let generated = try await api.send(.post, "auth/approle/role/web/secret-id", token: root, json: [:])
+            let accessor = try #require(generated.data["secret_id_accessor"])
+            let listed = try await api.send(.list, "auth/approle/role/web/secret-id", token: root)
+            #expect(listed.data["keys"].map { value -> Bool in if case .array(let items) = value { items.contains(accessor) } else { false } } == true)
+            let lookup = try await api.send(.post, "auth/approle/role/web/secret-id-accessor/lookup", token: root, json: ["secret_id_accessor": accessor])
+            #expect(lookup.status == 200)
+            let crossRole = try await api.send(.post, "auth/approle/role/other/secret-id-accessor/destroy", token: root, json: ["secret_id_accessor": accessor])
+            #expect(crossRole.status == 400)
+            #expect(try await api.send(.post, "auth/approle/role/web/secret-id-accessor/destroy", token: root, json: ["secret_id_accessor": accessor]).status == 204)
+            let secret = generated.data["secret_id"] ?? ""
+            let roleID = try await api.send(.get, "auth/approle/role/web/role-id", token: root).data["role_id"] ?? ""
+            #expect(try await api.send(.post, "auth/approle/login", json: ["role_id": roleID, "secret_id": secret]).status == 400)
+        }
+    }
+
+    @Test func secretIDsCanBeWrappedAndExpire() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let (roleID, _) = try await makeAppRole(api, root: root, extra: ["secret_id_ttl": "60s"])
+            let wrapped = try await api.send(.post, "auth/approle/role/web/secret-id", token: root, json: [:], headers: [HTTPField.Name("X-Vault-Wrap-TTL")!: "60"])
+            let wrapToken = try #require(wrapped.object["wrap_info"]?.objectValue?["token"]?.stringValue)
+            let secretID = try #require(try await api.send(.post, "sys/wrapping/unwrap", token: wrapToken).data["secret_id"]?.stringValue)
+            #expect(try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)]).status == 200)
+            harness.clock.advance(by: 61)
+            #expect(try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)]).status == 400)
+        }
+    }
+
+    @Test func failedLoginsAreRateLimited() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let (roleID, secretID) = try await makeAppRole(api, root: root)
+            for _ in 0..<10 {
+                _ = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": "nope-nope"])
+            }
+            let limited = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)])
+            #expect(limited.status == 429)
+        }
+    }
+
+    @Test func environmentsFollowTheLoginRole() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let (roleID, secretID) = try await makeAppRole(api, root: root, extra: ["environment": "prod"])
+            let login = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)])
+            let lookup = try await api.send(.get, "auth/token/lookup-self", token: login.clientToken)
+            #expect(lookup.data["environment"] == "prod")
+            // A child token can never leave its parent's environment.
+            _ = try await api.send(.put, "sys/policies/acl/app", token: root, json: ["policy": "path \"auth/token/create\" { capabilities = [\"update\"] }"])
+            let child = try await api.send(.post, "auth/token/create", token: login.clientToken, json: ["environment": "default"])
+            #expect(child.status == 400)
+        }
+    }
+
+    @Test func userpassLoginHashesPasswordsAndLocksOutEverySpelling() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
+            #expect(try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["password": "correct horse", "token_policies": ["dba"]]).status == 204)
+            let read = try await api.send(.get, "auth/userpass/users/alice", token: root)
+            #expect(!read.text.contains("correct horse"))
+            #expect(!read.text.contains("scrypt"))
+            let login = try await api.send(.post, "auth/userpass/login/alice", json: ["password": "correct horse"])
+            #expect(login.status == 200)
+            #expect(login.auth["metadata"] == ["username": "alice"])
+            let wrong = try await api.send(.post, "auth/userpass/login/alice", json: ["password": "wrong password"])
+            let unknown = try await api.send(.post, "auth/userpass/login/nobody", json: ["password": "wrong password"])
+            #expect(wrong.text == unknown.text)
+            #expect(wrong.errors == ["invalid username or password"])
+            for spelling in ["Alice", " alice", "ALICE", "alice", "Alice ", "aLice", "alicE", "ALIce", "aliCE"] {
+                _ = try await api.send(.post, "auth/userpass/login/\(spelling.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? spelling)", json: ["password": "nope nope"])
+            }
+            let lockedOut = try await api.send(.post, "auth/userpass/login/alice", json: ["password": "correct horse"])
+            #expect(lockedOut.status == 429)
+            let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+            let everything = try records.map { String(decoding: try $0.event.canonicalBytes(), as: UTF8.self) }.joined()
+            #expect(!everything.contains("correct horse"))
+        }
+    }
+}
