@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import LeaseholdCore
+import LeaseholdService
 import Testing
 
 /// Mounts the engine, configures `target` as connection `pg` and a group-role `reader` role.
@@ -343,6 +344,45 @@ struct DatabaseCredentialTests {
             try await target.database.execute("DROP ROLE \"\(foreign)\"")
         }
         try await target.drop()
+    }
+
+    /// A crash between the steps of a root rotation leaves a pending password recorded and either the old or the
+    /// new password valid on the target; the next reset (or rotation) settles on the one that works.
+    @Test(arguments: [false, true])
+    func aRotationInterruptedByACrashNeverLocksTheBrokerOut(targetChanged: Bool) async throws {
+        let target = try await DatabaseTarget.make()
+        let admin = "admin_" + UUID().uuidString.prefix(8).lowercased()
+        try await target.database.execute("CREATE ROLE \(admin) LOGIN CREATEROLE PASSWORD 'initial-password'")
+        try await target.database.execute("GRANT \(target.readers) TO \(admin) WITH ADMIN OPTION")
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            _ = try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"])
+            guard case .object(var fields) = target.configFields else { return }
+            fields["username"] = .string(admin)
+            fields["password"] = "initial-password"
+            #expect(try await api.send(.post, "database/config/pg", token: root, json: .object(fields)).status == 204)
+            _ = try await api.send(.post, "database/roles/reader", token: root, json: ["db_name": "pg", "creation_statements": .string(target.groupRoleStatement)])
+            // Step 1 happened (pending recorded) and the broker died; step 2 happened on the target or not.
+            let keys = try await harness.broker.seal.keys()
+            let store = EncryptedStore(base: harness.sqlite, keyRing: keys.keyRing)
+            let key = StoreKey(.databaseConnections, "database/pg")
+            let stored = try #require(try await store.read(DatabaseConnection.self, at: key))
+            var interrupted = stored.value
+            interrupted.pendingRootPassword = SecretValue("pending-password-1234567890")
+            try await harness.sqlite.commit(StoreBatch(operations: [.put(key, try store.seal(interrupted, for: key), .version(stored.version))]))
+            if targetChanged {
+                try await target.database.execute("ALTER ROLE \(admin) PASSWORD 'pending-password-1234567890'")
+            }
+            #expect(try await api.send(.post, "database/reset/pg", token: root, json: [:]).status == 204)
+            let creds = try await api.send(.get, "database/creds/reader", token: root)
+            #expect(creds.status == 200, "\(creds.text)")
+            let settled = try #require(try await store.read(DatabaseConnection.self, at: key)).value
+            #expect(settled.pendingRootPassword == nil)
+            #expect(settled.settings.password.revealed == (targetChanged ? "pending-password-1234567890" : "initial-password"))
+        }
+        try await target.database.execute("DROP OWNED BY \(admin)")
+        try await target.drop()
+        try await target.database.execute(on: target.serverURL, "DROP ROLE IF EXISTS \(admin)")
     }
 
     @Test func rootRotationChangesTheAdminPasswordAndKeepsWorking() async throws {
