@@ -5,10 +5,18 @@ import LeaseholdService
 import Testing
 
 /// Mounts the engine, configures `target` as connection `pg` and a group-role `reader` role.
-func configureDatabase(_ api: APIClient, root: String, target: DatabaseTarget, role extra: [String: JSONValue] = [:]) async throws {
+func configureDatabase(
+    _ api: APIClient, root: String, target: DatabaseTarget, role extra: [String: JSONValue] = [:],
+    admin: (username: String, password: String)? = nil
+) async throws {
     let mount = try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"])
     #expect(mount.status == 204)
-    let config = try await api.send(.post, "database/config/pg", token: root, json: target.configFields)
+    guard case .object(var fields) = target.configFields else { return }
+    if let admin {
+        fields["username"] = .string(admin.username)
+        fields["password"] = .string(admin.password)
+    }
+    let config = try await api.send(.post, "database/config/pg", token: root, json: .object(fields))
     #expect(config.status == 204, "\(config.text)")
     var role: [String: JSONValue] = [
         "db_name": "pg", "creation_statements": .string(target.groupRoleStatement), "default_ttl": "1h", "max_ttl": "2h",
@@ -351,17 +359,10 @@ struct DatabaseCredentialTests {
     @Test(arguments: [false, true])
     func aRotationInterruptedByACrashNeverLocksTheBrokerOut(targetChanged: Bool) async throws {
         let target = try await DatabaseTarget.make()
-        let admin = "admin_" + UUID().uuidString.prefix(8).lowercased()
-        try await target.database.execute("CREATE ROLE \(admin) LOGIN CREATEROLE PASSWORD 'initial-password'")
-        try await target.database.execute("GRANT \(target.readers) TO \(admin) WITH ADMIN OPTION")
+        let admin = try await target.makeAdmin(password: "initial-password")
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
         try await harness.withClient { api in
-            _ = try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"])
-            guard case .object(var fields) = target.configFields else { return }
-            fields["username"] = .string(admin)
-            fields["password"] = "initial-password"
-            #expect(try await api.send(.post, "database/config/pg", token: root, json: .object(fields)).status == 204)
-            _ = try await api.send(.post, "database/roles/reader", token: root, json: ["db_name": "pg", "creation_statements": .string(target.groupRoleStatement)])
+            try await configureDatabase(api, root: root, target: target, admin: (admin, "initial-password"))
             // Step 1 happened (pending recorded) and the broker died; step 2 happened on the target or not.
             let keys = try await harness.broker.seal.keys()
             let store = EncryptedStore(base: harness.sqlite, keyRing: keys.keyRing)
@@ -380,24 +381,15 @@ struct DatabaseCredentialTests {
             #expect(settled.pendingRootPassword == nil)
             #expect(settled.settings.password.revealed == (targetChanged ? "pending-password-1234567890" : "initial-password"))
         }
-        try await target.database.execute("DROP OWNED BY \(admin)")
-        try await target.drop()
-        try await target.database.execute(on: target.serverURL, "DROP ROLE IF EXISTS \(admin)")
+        try await target.drop(admin: admin)
     }
 
     @Test func rootRotationChangesTheAdminPasswordAndKeepsWorking() async throws {
         let target = try await DatabaseTarget.make()
-        let admin = "admin_" + UUID().uuidString.prefix(8).lowercased()
-        try await target.database.execute("CREATE ROLE \(admin) LOGIN CREATEROLE PASSWORD 'initial-password'")
-        try await target.database.execute("GRANT \(target.readers) TO \(admin) WITH ADMIN OPTION")
+        let admin = try await target.makeAdmin(password: "initial-password")
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
         try await harness.withClient { api in
-            _ = try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"])
-            guard case .object(var fields) = target.configFields else { return }
-            fields["username"] = .string(admin)
-            fields["password"] = "initial-password"
-            #expect(try await api.send(.post, "database/config/pg", token: root, json: .object(fields)).status == 204)
-            _ = try await api.send(.post, "database/roles/reader", token: root, json: ["db_name": "pg", "creation_statements": .string(target.groupRoleStatement)])
+            try await configureDatabase(api, root: root, target: target, admin: (admin, "initial-password"))
             let rotated = try await api.send(.post, "database/rotate-root/pg", token: root, json: [:])
             #expect(rotated.status == 204, "\(rotated.text)")
             await #expect(throws: (any Error).self) {
@@ -407,9 +399,7 @@ struct DatabaseCredentialTests {
             let read = try await api.send(.get, "database/config/pg", token: root)
             #expect(!read.text.contains("initial-password"))
         }
-        try await target.database.execute("DROP OWNED BY \(admin)")
-        try await target.drop()
-        try await target.database.execute(on: target.serverURL, "DROP ROLE IF EXISTS \(admin)")
+        try await target.drop(admin: admin)
     }
 }
 

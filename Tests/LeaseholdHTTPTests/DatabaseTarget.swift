@@ -26,9 +26,19 @@ struct DatabaseTarget: Sendable {
         return DatabaseTarget(database: database, serverURL: serverURL, readers: readers)
     }
 
-    func drop() async throws {
+    func drop(admin: String? = nil) async throws {
+        if let admin { try await database.execute("DROP OWNED BY \(admin)") }
         try await database.drop()
         try await database.execute(on: serverURL, "DROP ROLE IF EXISTS \(readers)")
+        if let admin { try await database.execute(on: serverURL, "DROP ROLE IF EXISTS \(admin)") }
+    }
+
+    /// A dedicated admin role with CREATEROLE and ADMIN OPTION on the group role (not a superuser).
+    func makeAdmin(password: String) async throws -> String {
+        let admin = "admin_" + UUID().uuidString.prefix(8).lowercased()
+        try await database.execute("CREATE ROLE \(admin) LOGIN CREATEROLE PASSWORD '\(password)'")
+        try await database.execute("GRANT \(readers) TO \(admin) WITH ADMIN OPTION")
+        return admin
     }
 
     /// `database/config/<name>` fields for this target, using the test server's superuser.

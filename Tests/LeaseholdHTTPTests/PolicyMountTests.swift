@@ -90,8 +90,9 @@ struct PolicyMountTests {
             #expect(disable.status == 400)
             let list = try await api.send(.get, "sys/auth", token: root)
             #expect(list.data["token/"] != nil)
-            let approle = try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle"])
-            #expect(approle.status == 400)
+            let unknown = try await api.send(.post, "sys/auth/ldap", token: root, json: ["type": "ldap"])
+            #expect(unknown.status == 400)
+            #expect(unknown.errors == ["plugin not found in the catalog: ldap"])
         }
     }
 }

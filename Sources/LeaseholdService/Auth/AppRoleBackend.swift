@@ -68,13 +68,7 @@ enum AppRoleBackend {
 
     // MARK: Keys
 
-    static func roleName(_ context: OperationContext) throws -> String {
-        let name = try context.parameter("role")
-        guard name.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.@".contains($0)) }) else {
-            throw LeaseholdError.invalidRequest("invalid role name")
-        }
-        return name
-    }
+    static func roleName(_ context: OperationContext) throws -> String { try context.name("role", allowing: "-_.@") }
 
     static func roleKey(_ context: OperationContext, _ name: String) throws -> StoreKey {
         StoreKey(.appRoles, try context.requireMount().path + name)
@@ -102,10 +96,7 @@ enum AppRoleBackend {
     // MARK: Roles
 
     static func listRoles(_ context: OperationContext) async throws -> LogicalResponse {
-        let prefix = try context.requireMount().path
-        let names = try await context.services.store.base.allKeys(in: .appRoles, prefix: prefix).map { String($0.dropFirst(prefix.count)) }
-        guard !names.isEmpty else { throw LeaseholdError.notFound }
-        return LogicalResponse(data: ["keys": .strings(names)])
+        try await context.listMountKeys(in: .appRoles)
     }
 
     static func readRole(_ context: OperationContext) async throws -> LogicalResponse {

@@ -38,10 +38,7 @@ enum UserpassBackend {
     }
 
     static func listUsers(_ context: OperationContext) async throws -> LogicalResponse {
-        let prefix = try context.requireMount().path
-        let names = try await context.services.store.base.allKeys(in: .userpassUsers, prefix: prefix).map { String($0.dropFirst(prefix.count)) }
-        guard !names.isEmpty else { throw LeaseholdError.notFound }
-        return LogicalResponse(data: ["keys": .strings(names)])
+        try await context.listMountKeys(in: .userpassUsers)
     }
 
     static func readUser(_ context: OperationContext) async throws -> LogicalResponse {
@@ -78,23 +75,23 @@ enum UserpassBackend {
     }
 
     static func changePassword(_ context: OperationContext) async throws -> LogicalResponse {
-        let key = try userKey(context, try canonical(context.parameter("name")))
-        guard let user = try await context.services.store.read(UserpassUser.self, at: key) else {
-            throw LeaseholdError.invalidRequest("username does not exist")
-        }
-        var updated = user.value
-        updated.passwordHash = try hash(try context.data.requiredString("password"))
-        try context.transaction.put(updated, at: key, condition: .version(user.version))
-        return .noContent
+        try await updateUser(context) { $0.passwordHash = try hash(try context.data.requiredString("password")) }
     }
 
     static func changePolicies(_ context: OperationContext) async throws -> LogicalResponse {
+        try await updateUser(context) { $0.token = try TokenSettings(parsing: context.data, over: $0.token) }
+    }
+
+    /// Applies `change` to an existing user, conditionally on the version read.
+    private static func updateUser(
+        _ context: OperationContext, _ change: (inout UserpassUser) throws -> Void
+    ) async throws -> LogicalResponse {
         let key = try userKey(context, try canonical(context.parameter("name")))
         guard let user = try await context.services.store.read(UserpassUser.self, at: key) else {
             throw LeaseholdError.invalidRequest("username does not exist")
         }
         var updated = user.value
-        updated.token = try TokenSettings(parsing: context.data, over: updated.token)
+        try change(&updated)
         try context.transaction.put(updated, at: key, condition: .version(user.version))
         return .noContent
     }

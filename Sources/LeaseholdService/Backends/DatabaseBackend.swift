@@ -21,13 +21,7 @@ enum DatabaseBackend {
 
     // MARK: Names and keys
 
-    static func name(_ context: OperationContext) throws -> String {
-        let name = try context.parameter("name")
-        guard name.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            throw LeaseholdError.invalidRequest("names may contain only letters, digits, '-', '_' and '.'")
-        }
-        return name
-    }
+    static func name(_ context: OperationContext) throws -> String { try context.name("name") }
 
     static func connectionKey(_ context: OperationContext, _ name: String) throws -> StoreKey {
         StoreKey(.databaseConnections, try context.requireMount().path + name)
@@ -35,19 +29,6 @@ enum DatabaseBackend {
 
     static func roleKey(_ context: OperationContext, _ name: String) throws -> StoreKey {
         StoreKey(.databaseRoles, try context.requireMount().path + name)
-    }
-
-    static func list(_ context: OperationContext, _ namespace: StoreNamespace, hidingRetired: Bool) async throws -> LogicalResponse {
-        let prefix = try context.requireMount().path
-        var names: [String] = []
-        for key in try await context.services.store.base.allKeys(in: namespace, prefix: prefix) {
-            if hidingRetired, let connection = try await context.services.store.read(DatabaseConnection.self, at: StoreKey(namespace, key)), connection.value.retired {
-                continue
-            }
-            names.append(String(key.dropFirst(prefix.count)))
-        }
-        guard !names.isEmpty else { throw LeaseholdError.notFound }
-        return LogicalResponse(data: ["keys": .strings(names)])
     }
 
     static func environmentName(_ raw: String?) throws -> String {
@@ -65,7 +46,9 @@ enum DatabaseBackend {
     }
 
     static func listConnections(_ context: OperationContext) async throws -> LogicalResponse {
-        try await list(context, .databaseConnections, hidingRetired: true)
+        try await context.listMountKeys(in: .databaseConnections) { key in
+            try await context.services.store.read(DatabaseConnection.self, at: StoreKey(.databaseConnections, key))?.value.retired != true
+        }
     }
 
     static func activeConnection(_ context: OperationContext, _ name: String) async throws -> Versioned<DatabaseConnection>? {
@@ -180,7 +163,7 @@ enum DatabaseBackend {
     }
 
     static func listRoles(_ context: OperationContext) async throws -> LogicalResponse {
-        try await list(context, .databaseRoles, hidingRetired: false)
+        try await context.listMountKeys(in: .databaseRoles)
     }
 
     static func readRole(_ context: OperationContext) async throws -> LogicalResponse {

@@ -238,13 +238,7 @@ enum TokenBackend {
         try await context.services.store.base.entry(StoreKey(.tokenRoles, try roleName(context))) != nil
     }
 
-    private static func roleName(_ context: OperationContext) throws -> String {
-        let name = try context.parameter("name")
-        guard name.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            throw LeaseholdError.invalidRequest("invalid role name")
-        }
-        return name
-    }
+    private static func roleName(_ context: OperationContext) throws -> String { try context.name("name") }
 
     static func listRoles(_ context: OperationContext) async throws -> LogicalResponse {
         let keys = try await context.services.store.base.allKeys(in: .tokenRoles)

@@ -24,6 +24,27 @@ struct OperationContext: Sendable {
         return value
     }
 
+    /// A path parameter that names something: 1 to 128 ASCII letters, digits and the `extra` characters.
+    func name(_ parameter: String, allowing extra: String = "-_.") throws -> String {
+        let name = try self.parameter(parameter)
+        guard name.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || extra.contains($0)) }) else {
+            throw LeaseholdError.invalidRequest("names may contain only letters, digits and \(extra.map { "'\($0)'" }.joined(separator: ", "))")
+        }
+        return name
+    }
+
+    /// The keys of `namespace` that belong to this request's mount, without the mount prefix (a LIST response);
+    /// 404 when there are none.
+    func listMountKeys(in namespace: StoreNamespace, where include: (String) async throws -> Bool = { _ in true }) async throws -> LogicalResponse {
+        let prefix = try requireMount().path
+        var names: [String] = []
+        for key in try await services.store.base.allKeys(in: namespace, prefix: prefix) where try await include(key) {
+            names.append(String(key.dropFirst(prefix.count)))
+        }
+        guard !names.isEmpty else { throw LeaseholdError.notFound }
+        return LogicalResponse(data: ["keys": .strings(names)])
+    }
+
     /// The request's fields.
     var data: RequestData { request.data }
 
