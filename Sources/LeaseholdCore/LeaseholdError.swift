@@ -8,7 +8,7 @@ public struct LeaseholdError: Error, Sendable, Equatable, CustomStringConvertibl
         enum Kind: String, Sendable {
             case invalidRequest, permissionDenied, notFound, unsupportedPath, unsupportedOperation, sealed,
                 notInitialized, payloadTooLarge, conflict, rateLimited, storeUnavailable, auditFailure, internalError,
-                unsupportedMediaType
+                unsupportedMediaType, targetUnavailable
         }
         let kind: Kind
         /// Malformed or semantically invalid input (HTTP 400).
@@ -37,6 +37,8 @@ public struct LeaseholdError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let auditFailure = Code(kind: .auditFailure)
         /// A bug or unexpected state (HTTP 500).
         public static let internalError = Code(kind: .internalError)
+        /// A target database did not answer in time or could not be reached (HTTP 500, as Vault answers).
+        public static let targetUnavailable = Code(kind: .targetUnavailable)
         /// The request's content type is not acceptable for its method (HTTP 415).
         public static let unsupportedMediaType = Code(kind: .unsupportedMediaType)
 

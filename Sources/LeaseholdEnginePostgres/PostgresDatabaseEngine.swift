@@ -100,16 +100,11 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
     ) async throws -> Result {
         let timeout = configuration.operationTimeout
         do {
-            return try await withThrowingTaskGroup(of: Result.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw LeaseholdError(.internalError, "\(operation) failed: the target database did not answer within \(timeout)")
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next() else { throw CancellationError() }
-                return first
-            }
+            return try await withDeadline(
+                timeout,
+                timeoutError: LeaseholdError(
+                    .targetUnavailable, "\(operation) failed: the target database did not answer within \(timeout)"),
+                operation: body)
         } catch let error as LeaseholdError {
             throw error
         } catch {

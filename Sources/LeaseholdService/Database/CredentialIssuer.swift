@@ -102,7 +102,11 @@ struct CredentialIssuer {
     ) async throws -> Never {
         let reason = (error as? LeaseholdError)?.message ?? "the target database failed"
         var cleaned = true
-        if let engine = try? await context.services.engine(key: connectionKey.description, connection: connection) {
+        if (error as? LeaseholdError)?.code == .targetUnavailable {
+            // The target is unreachable: cleaning up now would only wait again. The reaper removes whatever the
+            // pending lease names once its deadline passes.
+            cleaned = false
+        } else if let engine = try? await context.services.engine(key: connectionKey.description, connection: connection) {
             cleaned = (try? await engine.revokeUser(try DatabaseUsername(pending.value.username), statements: [])) != nil
         } else {
             cleaned = false
