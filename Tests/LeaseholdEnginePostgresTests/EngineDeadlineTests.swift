@@ -1,0 +1,36 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdEnginePostgres
+import Logging
+import Testing
+
+@Suite("PostgreSQL engine: deadlines against an unreachable target")
+struct EngineDeadlineTests {
+    @Test func callsToAnUnreachableTargetFailAtTheirDeadline() async throws {
+        // Nothing listens on port 1: the pool keeps retrying, the engine's deadline ends the call anyway.
+        var configuration = PostgresTargetConfiguration(
+            host: "127.0.0.1", port: 1, database: "nowhere", username: "nobody", password: SecretValue("x"), sslMode: .disable)
+        configuration.operationTimeout = .milliseconds(800)
+        let engine = try PostgresDatabaseEngine(configuration: configuration, logger: Logger(label: "deadline"))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            let started = ContinuousClock.now
+            await #expect {
+                _ = try await engine.revokeUser(try DatabaseUsername("v-nobody-0123456789abcdef"), statements: [])
+            } throws: { error in
+                (error as? LeaseholdError)?.code == .targetUnavailable
+            }
+            await #expect(throws: LeaseholdError.self) {
+                try await engine.createUser(
+                    DatabaseUserRequest(
+                        username: try DatabaseUsername("v-nobody-0123456789abcdef"), password: SecretValue("abcdefgh12345678"),
+                        expiration: Date().addingTimeInterval(60), creationStatements: ["CREATE ROLE \"{{name}}\" LOGIN PASSWORD '{{password}}'"],
+                        leaseID: "lease"))
+            }
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed < .seconds(5), "the calls took \(elapsed)")
+            await engine.shutdown()
+            group.cancelAll()
+        }
+    }
+}
