@@ -96,8 +96,7 @@ actor PolicyCache {
     let builtInDefault: ACLPolicy
 
     init() {
-        // The built-in default policy is a constant of LeaseholdPolicy; its tests prove it parses.
-        builtInDefault = try! ACLPolicy.parse(name: "default", text: ACLPolicy.defaultPolicyText)
+        builtInDefault = ACLPolicy.defaultPolicy
     }
 
     func policy(named name: String, version: Int64) -> ACLPolicy? {
