@@ -38,7 +38,7 @@ def build_release(repo: str) -> str:
         log(f"release build up to date: {binary}")
         return binary
     log("building Leasehold in release mode: " + " ".join(BUILD_COMMAND))
-    subprocess.run(BUILD_COMMAND, cwd=repo, check=True)
+    subprocess.run(BUILD_COMMAND, cwd=repo, check=True, stdout=sys.stderr)
     return binary
 
 

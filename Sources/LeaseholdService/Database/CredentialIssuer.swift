@@ -118,7 +118,11 @@ struct CredentialIssuer {
         if cleaned {
             context.services.leases.remove(pending, in: cleanup)
         } else {
-            // Leave the pending lease for the reaper, which retries the cleanup at its deadline.
+            // Hand the pending lease to the reaper now: it removes whatever user may exist as soon as the target
+            // answers again, retrying with backoff meanwhile.
+            var retry = pending.value
+            retry.scheduledTime = context.now.addingTimeInterval(1)
+            try context.services.leases.update(pending, to: retry, in: cleanup)
             failedEvent.details["cleanup"] = "deferred to the reaper"
         }
         try await context.services.commit(cleanup.batch(appending: failedEvent))

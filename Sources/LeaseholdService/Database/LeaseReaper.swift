@@ -3,6 +3,7 @@ import LeaseholdCore
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Revokes leases when they expire, cleans up issuances that never completed, and retries failed revocations.
 ///
@@ -27,23 +28,28 @@ public struct LeaseReaper: Service {
 
     public func run() async throws {
         let signal = broker.reaperSignal
+        let inFlight = InFlightLeases()
         try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let pause = await reapOnce()
-                guard pause > .zero else { continue }
-                // Sleep until the next scheduled time, or until a wake-up arrives, whichever comes first.
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { try? await Task.sleep(for: pause) }
-                    group.addTask { await signal.nextWakeup() }
-                    await group.next()
-                    group.cancelAll()
+            // Revocations run as children of this group, so a slow or unreachable target never holds up the
+            // schedule: each pass only starts what is due and not already being revoked.
+            await withDiscardingTaskGroup { group in
+                while !Task.isCancelled {
+                    let pause = await reapOnce(inFlight: inFlight) { work in group.addTask(operation: work) }
+                    guard pause > .zero else { continue }
+                    // Sleep until the next scheduled time, or until a wake-up arrives, whichever comes first.
+                    await withTaskGroup(of: Void.self) { sleeper in
+                        sleeper.addTask { try? await Task.sleep(for: pause) }
+                        sleeper.addTask { await signal.nextWakeup() }
+                        await sleeper.next()
+                        sleeper.cancelAll()
+                    }
                 }
             }
         }
     }
 
-    /// Revokes what is due now and returns how long to wait before looking again.
-    func reapOnce() async -> Duration {
+    /// Starts revocations for what is due now (through `start`) and returns how long to wait before looking again.
+    func reapOnce(inFlight: InFlightLeases, start: (@escaping @Sendable () async -> Void) -> Void) async -> Duration {
         guard let keys = try? await broker.seal.keys() else { return maximumSleep }
         let services = broker.makeServices(keys: keys)
         let now = broker.now()
@@ -57,43 +63,60 @@ public struct LeaseReaper: Service {
                     try await services.store.base.keys(in: .leaseFailures, prefix: "", after: nil, limit: 100_000).count)
                 guard let next = try await services.leases.nextScheduledTime() else { return maximumSleep }
                 let wait = next.timeIntervalSince(broker.now())
-                return wait <= 0 ? .zero : min(maximumSleep, .milliseconds(Int64(wait * 1000) + 1))
+                return wait <= 0 ? .milliseconds(20) : min(maximumSleep, .milliseconds(Int64(wait * 1000) + 1))
             }
-            await revoke(due, services: services, now: now)
-            return .zero
+            var started = 0
+            for id in due where inFlight.claim(id, limit: concurrency) {
+                started += 1
+                start { [self] in
+                    await revoke(id, services: services, now: now)
+                    inFlight.release(id)
+                    services.reaperSignal.wake()
+                }
+            }
+            // Everything due is already in flight: look again when one finishes (or soon).
+            return started > 0 ? .zero : .milliseconds(200)
         } catch {
             logger.warning("reaper pass failed", metadata: ["error.type": "\(type(of: error))"])
             return maximumSleep
         }
     }
 
-    private func revoke(_ ids: [String], services: BrokerServices, now: Date) async {
-        let revoker = LeaseRevoker(services: services)
-        let logger = self.logger
-        await withTaskGroup(of: Void.self) { group in
-            var iterator = ids.makeIterator()
-            func addNext() -> Bool {
-                guard let id = iterator.next() else { return false }
-                group.addTask {
-                    do {
-                        guard let lease = try await services.leases.lease(id) else { return }
-                        let type = lease.value.state == .pending ? "lease.failed" : (lease.value.expireTime <= now ? "lease.expire" : "lease.revoke")
-                        let result = try await revoker.revoke(lease, eventType: type, now: now, actor: AuditActor(authMethod: "reaper"))
-                        switch result {
-                        case .revoked:
-                            Timer(label: "leasehold_reaper_lag_seconds").recordInterval(since: lease.value.scheduledTime)
-                        case .retrying(let reason):
-                            logger.notice("revocation failed; will retry", metadata: ["lease.id": "\(id)", "reason": "\(reason)"])
-                        }
-                    } catch {
-                        logger.warning("reaper could not process a lease", metadata: ["lease.id": "\(id)", "error.type": "\(type(of: error))"])
-                    }
-                }
-                return true
+    private func revoke(_ id: String, services: BrokerServices, now: Date) async {
+        do {
+            guard let lease = try await services.leases.lease(id) else { return }
+            let type = lease.value.state == .pending ? "lease.failed" : (lease.value.expireTime <= now ? "lease.expire" : "lease.revoke")
+            let result = try await LeaseRevoker(services: services).revoke(
+                lease, eventType: type, now: now, actor: AuditActor(authMethod: "reaper"))
+            switch result {
+            case .revoked:
+                Timer(label: "leasehold_reaper_lag_seconds").recordInterval(since: lease.value.scheduledTime)
+            case .retrying(let reason):
+                logger.notice("revocation failed; will retry", metadata: ["lease.id": "\(id)", "reason": "\(reason)"])
             }
-            for _ in 0..<concurrency where addNext() {}
-            while await group.next() != nil { _ = addNext() }
+        } catch {
+            logger.warning("reaper could not process a lease", metadata: ["lease.id": "\(id)", "error.type": "\(type(of: error))"])
         }
+    }
+}
+
+/// The leases the reaper is revoking right now, so a pass never starts a second revocation of the same lease
+/// and never exceeds its concurrency.
+final class InFlightLeases: Sendable {
+    private let ids = Mutex(Set<String>())
+
+    /// Marks `id` as in flight unless it already is or `limit` revocations are running; returns whether it did.
+    func claim(_ id: String, limit: Int) -> Bool {
+        ids.withLock { ids in
+            guard ids.count < limit, !ids.contains(id) else { return false }
+            ids.insert(id)
+            return true
+        }
+    }
+
+    /// Marks `id` as done.
+    func release(_ id: String) {
+        ids.withLock { _ = $0.remove(id) }
     }
 }
 
