@@ -17,6 +17,8 @@ public struct LeaseReaper: Service {
     let concurrency: Int
     /// The longest sleep between two looks at the schedule.
     let maximumSleep: Duration
+    /// Paces the failing-leases gauge, which counts an index, to once every 10 seconds.
+    let failingGaugeUpdate = Pacer(interval: 10)
 
     /// Creates the reaper.
     public init(broker: Broker, logger: Logger, concurrency: Int = 32, maximumSleep: Duration = .seconds(1)) {
@@ -59,8 +61,10 @@ public struct LeaseReaper: Service {
             }
             let due = try await services.leases.due(at: now, limit: 1024)
             if due.isEmpty {
-                Gauge(label: "leasehold_leases_failing").record(
-                    try await services.store.base.keys(in: .leaseFailures, prefix: "", after: nil, limit: 100_000).count)
+                if failingGaugeUpdate.isDue(now: now) {
+                    Gauge(label: "leasehold_leases_failing").record(
+                        try await services.store.base.keys(in: .leaseFailures, prefix: "", after: nil, limit: 100_000).count)
+                }
                 guard let next = try await services.leases.nextScheduledTime() else { return maximumSleep }
                 let wait = next.timeIntervalSince(broker.now())
                 return wait <= 0 ? .milliseconds(20) : min(maximumSleep, .milliseconds(Int64(wait * 1000) + 1))
@@ -96,6 +100,23 @@ public struct LeaseReaper: Service {
             }
         } catch {
             logger.warning("reaper could not process a lease", metadata: ["lease.id": "\(id)", "error.type": "\(type(of: error))"])
+        }
+    }
+}
+
+/// Says yes at most once per interval.
+final class Pacer: Sendable {
+    private let last = Mutex(Date.distantPast)
+    let interval: TimeInterval
+
+    init(interval: TimeInterval) { self.interval = interval }
+
+    /// Whether the interval has passed since the last yes (and if so, starts a new one).
+    func isDue(now: Date) -> Bool {
+        last.withLock { last in
+            guard now.timeIntervalSince(last) >= interval else { return false }
+            last = now
+            return true
         }
     }
 }

@@ -58,11 +58,20 @@ public struct LeaseStore: Sendable {
     /// Complexity: O(log n + k) through the schedule index; never reads leases that are not due.
     func due(at now: Date, limit: Int) async throws -> [String] {
         let cutoff = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
-        let keys = try await store.base.keys(in: .leaseSchedule, prefix: "", after: nil, limit: limit)
-        return keys.compactMap { key in
-            guard let slash = key.firstIndex(of: "/"), let time = Int64(key[..<slash]), time <= cutoff else { return nil }
-            return String(key[key.index(after: slash)...])
+        var due: [String] = []
+        var cursor: String?
+        // Pages of the index, stopping at the first key scheduled after `now`: nothing is read past it.
+        while due.count < limit {
+            let size = min(128, limit - due.count)
+            let page = try await store.base.keys(in: .leaseSchedule, prefix: "", after: cursor, limit: size)
+            for key in page {
+                guard let slash = key.firstIndex(of: "/"), let time = Int64(key[..<slash]), time <= cutoff else { return due }
+                due.append(String(key[key.index(after: slash)...]))
+            }
+            guard page.count == size, let last = page.last else { return due }
+            cursor = last
         }
+        return due
     }
 
     /// The earliest scheduled time, if any lease is scheduled.
