@@ -56,8 +56,8 @@ public struct LeaseReaper: Service {
         let services = broker.makeServices(keys: keys)
         let now = broker.now()
         do {
-            for hash in try await services.tokens.expired(at: now, limit: 256) {
-                try await services.tokens.revokeExpired(hash: hash, now: now, commit: services.commit)
+            for entry in try await services.tokens.expired(at: now, limit: 256) {
+                try await services.tokens.revokeExpired(entry, now: now, commit: services.commit)
             }
             let due = try await services.leases.due(at: now, limit: 1024)
             if due.isEmpty {

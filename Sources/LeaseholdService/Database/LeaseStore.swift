@@ -5,10 +5,12 @@ import LeaseholdCore
 public struct LeaseStore: Sendable {
     let store: EncryptedStore
 
-    /// The reaper-index key of a lease: its scheduled time in milliseconds (fixed width, so keys sort by time).
-    static func scheduleKey(for lease: Lease) -> String {
-        let milliseconds = max(0, Int64((lease.scheduledTime.timeIntervalSince1970 * 1000).rounded(.down)))
-        return String(format: "%015lld", milliseconds) + "/" + lease.id
+    /// The reaper's index of leases by scheduled time.
+    static let schedule = TimeIndex(namespace: .leaseSchedule)
+
+    /// The reaper-index key of a lease.
+    static func scheduleKey(for lease: Lease) -> StoreKey {
+        schedule.key(at: lease.scheduledTime, id: lease.id)
     }
 
     /// Reads a lease.
@@ -20,7 +22,7 @@ public struct LeaseStore: Sendable {
     /// Stages a new lease (which must not exist) with its indexes.
     func insert(_ lease: Lease, in transaction: StoreTransaction) throws {
         try transaction.put(lease, at: StoreKey(.leases, lease.id), condition: .absent)
-        try transaction.put(true, at: StoreKey(.leaseSchedule, Self.scheduleKey(for: lease)))
+        try transaction.put(true, at: Self.scheduleKey(for: lease))
         if let tokenHash = lease.tokenHash {
             try transaction.put(true, at: StoreKey(.tokenLeases, "\(tokenHash)/\(lease.id)"))
         }
@@ -32,8 +34,8 @@ public struct LeaseStore: Sendable {
         let oldKey = Self.scheduleKey(for: previous.value)
         let newKey = Self.scheduleKey(for: lease)
         if oldKey != newKey {
-            transaction.delete(StoreKey(.leaseSchedule, oldKey))
-            try transaction.put(true, at: StoreKey(.leaseSchedule, newKey))
+            transaction.delete(oldKey)
+            try transaction.put(true, at: newKey)
         }
         if lease.revokeAttempts > 0 {
             try transaction.put(true, at: StoreKey(.leaseFailures, lease.id))
@@ -43,7 +45,7 @@ public struct LeaseStore: Sendable {
     /// Stages the removal of a lease and every index entry that names it.
     func remove(_ lease: Versioned<Lease>, in transaction: StoreTransaction) {
         transaction.delete(StoreKey(.leases, lease.value.id), condition: .version(lease.version))
-        transaction.delete(StoreKey(.leaseSchedule, Self.scheduleKey(for: lease.value)))
+        transaction.delete(Self.scheduleKey(for: lease.value))
         transaction.delete(StoreKey(.leaseFailures, lease.value.id))
         transaction.delete(StoreKey(.leaseSecrets, lease.value.id))
         if let tokenHash = lease.value.tokenHash {
@@ -57,29 +59,12 @@ public struct LeaseStore: Sendable {
     /// The leases whose scheduled time is at or before `now`, earliest first, at most `limit`.
     /// Complexity: O(log n + k) through the schedule index; never reads leases that are not due.
     func due(at now: Date, limit: Int) async throws -> [String] {
-        let cutoff = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
-        var due: [String] = []
-        var cursor: String?
-        // Pages of the index, stopping at the first key scheduled after `now`: nothing is read past it.
-        while due.count < limit {
-            let size = min(128, limit - due.count)
-            let page = try await store.base.keys(in: .leaseSchedule, prefix: "", after: cursor, limit: size)
-            for key in page {
-                guard let slash = key.firstIndex(of: "/"), let time = Int64(key[..<slash]), time <= cutoff else { return due }
-                due.append(String(key[key.index(after: slash)...]))
-            }
-            guard page.count == size, let last = page.last else { return due }
-            cursor = last
-        }
-        return due
+        try await Self.schedule.due(at: now, limit: limit, in: store.base).map(\.id)
     }
 
     /// The earliest scheduled time, if any lease is scheduled.
     func nextScheduledTime() async throws -> Date? {
-        guard let first = try await store.base.keys(in: .leaseSchedule, prefix: "", after: nil, limit: 1).first,
-            let slash = first.firstIndex(of: "/"), let milliseconds = Int64(first[..<slash])
-        else { return nil }
-        return Date(timeIntervalSince1970: TimeInterval(milliseconds) / 1000)
+        try await Self.schedule.earliest(in: store.base)
     }
 
     /// Lease ids under a prefix of the lease id space (for `revoke-prefix` and listing).

@@ -105,7 +105,7 @@ public struct TokenStore: Sendable {
             environment: request.environment, kind: request.kind)
         try transaction.put(entry, at: StoreKey(.tokens, hash), condition: .absent)
         try transaction.put(hash, at: StoreKey(.tokenAccessors, entry.accessor), condition: .absent)
-        if let key = Self.expiryKey(of: entry) { try transaction.put(true, at: StoreKey(.tokenExpiry, key)) }
+        if let key = Self.expiryKey(of: entry) { try transaction.put(true, at: key) }
         if let parent = request.parentHash {
             try transaction.put(true, at: StoreKey(.tokenChildren, "\(parent)/\(hash)"))
         }
@@ -126,10 +126,10 @@ public struct TokenStore: Sendable {
         guard decision.ttl.seconds > 0 else {
             throw LeaseholdError.invalidRequest("past the max TTL, cannot renew")
         }
-        if let old = Self.expiryKey(of: entry) { transaction.delete(StoreKey(.tokenExpiry, old)) }
+        if let old = Self.expiryKey(of: entry) { transaction.delete(old) }
         entry.expireTime = now.addingTimeInterval(TimeInterval(decision.ttl.seconds))
         entry.lastRenewalTime = now
-        if let new = Self.expiryKey(of: entry) { try transaction.put(true, at: StoreKey(.tokenExpiry, new)) }
+        if let new = Self.expiryKey(of: entry) { try transaction.put(true, at: new) }
         try transaction.put(entry, at: StoreKey(.tokens, entry.hash), condition: condition)
         return (entry, decision.warnings)
     }
@@ -167,35 +167,24 @@ public struct TokenStore: Sendable {
         }
     }
 
+    /// Tokens by expiry time, so expired tokens (and the leases they own) are revoked.
+    static let expiry = TimeIndex(namespace: .tokenExpiry)
+
     /// The expiry-index key of a token (`nil` for tokens that never expire).
-    static func expiryKey(of entry: TokenEntry) -> String? {
-        guard let expireTime = entry.expireTime else { return nil }
-        let milliseconds = max(0, Int64((expireTime.timeIntervalSince1970 * 1000).rounded(.down)))
-        return String(format: "%015lld", milliseconds) + "/" + entry.hash
+    static func expiryKey(of entry: TokenEntry) -> StoreKey? {
+        entry.expireTime.map { expiry.key(at: $0, id: entry.hash) }
     }
 
-    /// The hashes of tokens that expired at or before `now`, earliest first, at most `limit`.
-    /// Complexity: O(log n + k) through the expiry index.
-    func expired(at now: Date, limit: Int) async throws -> [String] {
-        let cutoff = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
-        return try await store.base.keys(in: .tokenExpiry, prefix: "", after: nil, limit: limit).compactMap { key in
-            guard let slash = key.firstIndex(of: "/"), let time = Int64(key[..<slash]), time <= cutoff else { return nil }
-            return String(key[key.index(after: slash)...])
-        }
+    /// The expiry-index entries of tokens that expired at or before `now`, earliest first, at most `limit`.
+    func expired(at now: Date, limit: Int) async throws -> [TimeIndex.Entry] {
+        try await Self.expiry.due(at: now, limit: limit, in: store.base)
     }
 
     /// Revokes an expired token and its descendants (their leases are scheduled for revocation), with an audit
-    /// row; a token that is gone or was renewed meanwhile is left alone.
-    func revokeExpired(hash: String, now: Date, commit: @Sendable (StoreBatch) async throws -> Void) async throws {
-        guard let stored = try await store.read(TokenEntry.self, at: StoreKey(.tokens, hash)) else {
-            // A stale index entry: drop it.
-            let transaction = StoreTransaction(store: store)
-            for key in try await store.base.allKeys(in: .tokenExpiry) where key.hasSuffix("/" + hash) {
-                transaction.delete(StoreKey(.tokenExpiry, key))
-            }
-            try await commit(transaction.batch(appending: AuditEvent(
-                time: now, requestID: "", type: "token.index_cleanup", operation: "delete", path: "auth/token",
-                actor: AuditActor(authMethod: "reaper"), remoteAddress: "", outcome: "allowed")))
+    /// row. An index entry whose token is gone is dropped; a token renewed meanwhile is left alone.
+    func revokeExpired(_ indexed: TimeIndex.Entry, now: Date, commit: @Sendable (StoreBatch) async throws -> Void) async throws {
+        guard let stored = try await store.read(TokenEntry.self, at: StoreKey(.tokens, indexed.id)) else {
+            try await commit(StoreBatch(operations: [.delete(StoreKey(.tokenExpiry, indexed.key), .none)]))
             return
         }
         guard stored.value.isExpired(at: now) else { return }
@@ -225,7 +214,7 @@ public struct TokenStore: Sendable {
 
     private func removeEntry(_ entry: TokenEntry, condition: StoreCondition, in transaction: StoreTransaction) {
         transaction.delete(StoreKey(.tokens, entry.hash), condition: condition)
-        if let key = Self.expiryKey(of: entry) { transaction.delete(StoreKey(.tokenExpiry, key)) }
+        if let key = Self.expiryKey(of: entry) { transaction.delete(key) }
         transaction.delete(StoreKey(.tokenAccessors, entry.accessor))
         if let parent = entry.parentHash {
             transaction.delete(StoreKey(.tokenChildren, "\(parent)/\(entry.hash)"))
