@@ -1,0 +1,73 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdService
+import Testing
+
+@Suite("Failure paths: source-address bounds and unreachable targets")
+struct FailurePathTests {
+    @Test(arguments: [
+        ("10.0.0.0/8", "10.1.2.3:5000", true), ("10.0.0.0/8", "11.0.0.1:5000", false), ("192.168.1.7", "192.168.1.7", true),
+        ("192.168.1.0/24", "192.168.2.1", false), ("::1/128", "[::1]:8200", true), ("fd00::/8", "[fe80::1]:1", false),
+        ("0.0.0.0/0", "203.0.113.9:1", true), ("10.0.0.0/8", "", false), ("10.0.0.0/8", "not-an-address", false),
+    ])
+    func cidrBlocksMatchOnlyTheirAddresses(block: String, address: String, expected: Bool) throws {
+        #expect(try CIDRBlock(block).contains(address) == expected)
+    }
+
+    @Test(arguments: ["10.0.0.0/33", "300.1.1.1/8", "abc", "10.0.0.0/-1", "::1/129"])
+    func malformedBlocksAreRefused(block: String) {
+        #expect(throws: LeaseholdError.self) { try CIDRBlock(block) }
+    }
+
+    @Test func loginsFromOutsideTheBoundBlocksFailLikeAnyOtherLogin() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            _ = try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle"])
+            #expect(try await api.send(.post, "auth/approle/role/bound", token: root, json: ["secret_id_bound_cidrs": ["10.0.0.0/8"]]).status == 204)
+            #expect(try await api.send(.post, "auth/approle/role/tokens", token: root, json: ["token_bound_cidrs": ["10.0.0.0/8"]]).status == 204)
+            #expect(try await api.send(.post, "auth/approle/role/badcidr", token: root, json: ["token_bound_cidrs": ["10.0.0.0/99"]]).status == 400)
+            for role in ["bound", "tokens"] {
+                let roleID = try await api.send(.get, "auth/approle/role/\(role)/role-id", token: root).data["role_id"] ?? ""
+                let secretID = try await api.send(.post, "auth/approle/role/\(role)/secret-id", token: root, json: [:]).data["secret_id"] ?? ""
+                // The in-process client has no address inside 10.0.0.0/8.
+                let login = try await api.send(.post, "auth/approle/login", json: ["role_id": roleID, "secret_id": secretID])
+                #expect(login.status == 400, "\(role)")
+                #expect(login.errors == ["invalid role or secret ID"])
+            }
+        }
+    }
+
+    @Test func anUnreachableTargetFailsIssuanceQuicklyAndIsReportedNotHidden() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            _ = try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"])
+            // Nothing listens on port 1.
+            let config = try await api.send(.post, "database/config/down", token: root, json: [
+                "plugin_name": "postgresql-database-plugin", "verify_connection": false, "allowed_roles": "*",
+                "connection_url": "postgresql://{{username}}:{{password}}@127.0.0.1:1/nowhere?sslmode=disable",
+                "username": "nobody", "password": "canary-admin-password",
+            ])
+            #expect(config.status == 204, "\(config.text)")
+            _ = try await api.send(.post, "database/roles/r", token: root, json: [
+                "db_name": "down", "creation_statements": "CREATE ROLE \"{{name}}\" LOGIN PASSWORD '{{password}}';",
+            ])
+            let started = ContinuousClock.now
+            let creds = try await api.send(.get, "database/creds/r", token: root)
+            #expect(creds.status == 500)
+            #expect(creds.errors.first?.contains("did not answer") == true, "\(creds.text)")
+            #expect(!creds.text.contains("canary-admin-password"))
+            #expect(ContinuousClock.now - started < .seconds(20))
+            // The pending lease is kept for the reaper, never dropped silently.
+            let pending = try await api.send(.list, "sys/leases/lookup/database/creds/r", token: root)
+            #expect(pending.status == 200)
+            let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+            #expect(records.contains { $0.event.type == "lease.failed" && $0.event.details["cleanup"] == "deferred to the reaper" })
+            let everything = try records.map { String(decoding: try $0.event.canonicalBytes(), as: UTF8.self) }.joined()
+            #expect(!everything.contains("canary-admin-password"))
+            // The reconciler reports the target it could not examine.
+            let report = try await api.send(.put, "sys/leases/reconcile", token: root, json: ["dry_run": true])
+            #expect(report.status == 200)
+            #expect(report.data["unreachable"]?.objectValue?["database/down"] != nil, "\(report.text)")
+        }
+    }
+}
