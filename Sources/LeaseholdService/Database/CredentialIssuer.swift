@@ -59,9 +59,8 @@ struct CredentialIssuer {
         let intent = StoreTransaction(store: context.services.store)
         try context.services.leases.insert(lease, in: intent)
         try await context.services.commit(intent.batch(appending: LeaseAudit.event("lease.pending", lease: lease, context: context)))
-        guard let pending = try await context.services.leases.lease(leaseID) else {
-            throw LeaseholdError(.internalError, "the pending lease vanished")
-        }
+        // Inserted with an `.absent` condition, so the stored row is at version 1 (no read needed).
+        let pending = Versioned(value: lease, version: 1)
 
         // 2. The user, on the target.
         let engine: any DatabaseEngine
