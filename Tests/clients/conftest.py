@@ -489,3 +489,13 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(session, config, items):
     # Stable: everything else keeps its order; tests that stop PostgreSQL run at the very end.
     items.sort(key=lambda item: item.get_closest_marker("stops_postgres") is not None)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2):
+    """Calls `predicate` until it returns something truthy or `timeout` seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)

@@ -3,18 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 
-from conftest import parse_json
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
+from conftest import parse_json, wait_until
 
 
 def test_bao_database_engine_end_to_end(db_server, pg_target, bao):

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import hvac
 import pytest
 from hvac import exceptions
 
-
-def wait_until(predicate, timeout: float, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
+from conftest import wait_until
 
 
 @pytest.fixture
