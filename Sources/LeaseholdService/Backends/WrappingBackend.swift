@@ -29,7 +29,7 @@ enum WrappingBackend {
 
     /// The `auth` block of a wrapped response (it contains a token: the whole record is encrypted at rest).
     struct StoredAuth: Codable, Sendable {
-        var clientToken: String
+        var clientToken: SecretValue
         var accessor: String
         var policies: [String]
         var metadata: [String: String]
@@ -39,7 +39,7 @@ enum WrappingBackend {
         var numUses: Int
 
         init(_ block: AuthBlock) {
-            clientToken = block.clientToken.revealed
+            clientToken = block.clientToken
             accessor = block.accessor
             policies = block.policies
             metadata = block.metadata
@@ -51,7 +51,7 @@ enum WrappingBackend {
 
         var block: AuthBlock {
             AuthBlock(
-                clientToken: SecretValue(clientToken), accessor: accessor, policies: policies, metadata: metadata,
+                clientToken: clientToken, accessor: accessor, policies: policies, metadata: metadata,
                 leaseDuration: leaseDuration, renewable: renewable, orphan: orphan, numUses: numUses)
         }
     }
