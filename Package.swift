@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -83,11 +86,29 @@ let package = Package(
             dependencies: ["LeaseholdCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: settings
         ),
+        // Workload identity verification: client certificates (swift-certificates), JWTs and JWKS (jwt-kit),
+        // and the outbound HTTPS calls to identity providers (JWKS, OIDC discovery, Kubernetes TokenReview).
+        .target(
+            name: "LeaseholdAuth",
+            dependencies: [
+                "LeaseholdCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: settings
+        ),
         // Use cases: seal lifecycle, tokens, policies, mounts, audit.
         .target(
             name: "LeaseholdService",
             dependencies: [
-                "LeaseholdCore", "LeaseholdPolicy", "LeaseholdSeal", "LeaseholdRoles",
+                "LeaseholdCore", "LeaseholdPolicy", "LeaseholdSeal", "LeaseholdRoles", "LeaseholdAuth",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -137,6 +158,11 @@ let package = Package(
                 "LeaseholdCore", "LeaseholdStoreSQLite", "LeaseholdStorePostgres",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ],
             path: "Tests/LeaseholdTestSupport",
             swiftSettings: settings
@@ -146,6 +172,20 @@ let package = Package(
         .testTarget(name: "LeaseholdSealTests", dependencies: ["LeaseholdSeal"], swiftSettings: settings),
         .testTarget(name: "LeaseholdConfigTests", dependencies: ["LeaseholdConfig"], swiftSettings: settings),
         .testTarget(name: "LeaseholdRolesTests", dependencies: ["LeaseholdRoles"], swiftSettings: settings),
+        .testTarget(
+            name: "LeaseholdAuthTests",
+            dependencies: [
+                "LeaseholdAuth", "LeaseholdCore", "LeaseholdTestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: settings
+        ),
         .testTarget(
             name: "LeaseholdEnginePostgresTests",
             dependencies: ["LeaseholdEnginePostgres", "LeaseholdTestSupport"],
@@ -160,8 +200,12 @@ let package = Package(
             name: "LeaseholdHTTPTests",
             dependencies: [
                 "LeaseholdHTTP", "LeaseholdService", "LeaseholdAuditChain", "LeaseholdTestSupport", "LeaseholdStoreSQLite",
-                "LeaseholdEnginePostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "LeaseholdEnginePostgres", "LeaseholdAuth", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,0 +1,106 @@
+import AsyncHTTPClient
+import Foundation
+import LeaseholdCore
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// An HTTP response from an identity provider, its body already bounded.
+public struct OutboundResponse: Sendable {
+    /// The status code.
+    public var status: Int
+    /// The body bytes (at most the client's `maximumResponseBytes`).
+    public var body: [UInt8]
+}
+
+/// HTTPS calls to identity providers (JWKS, OIDC discovery, Kubernetes TokenReview).
+///
+/// Every call verifies the server against `trustedCAPEM` when given (the system roots otherwise), has a deadline,
+/// and refuses responses larger than `maximumResponseBytes`, so a hostile or broken provider cannot hold a login
+/// forever or fill memory. Plain `http://` URLs are refused unless `allowsPlaintext` is set (tests and dev only).
+public struct OutboundHTTPClient: Sendable {
+    /// The deadline of one call, connection included.
+    public var timeout: Duration
+    /// The largest accepted response body.
+    public var maximumResponseBytes: Int
+    /// Whether `http://` URLs are allowed.
+    public var allowsPlaintext: Bool
+
+    /// Creates a client over the process-wide AsyncHTTPClient.
+    public init(timeout: Duration = .seconds(10), maximumResponseBytes: Int = 1 << 20, allowsPlaintext: Bool = false) {
+        self.timeout = timeout
+        self.maximumResponseBytes = maximumResponseBytes
+        self.allowsPlaintext = allowsPlaintext
+    }
+
+    /// `GET url`.
+    public func get(_ url: String, trustedCAPEM: String? = nil, bearer: SecretValue? = nil) async throws -> OutboundResponse {
+        try await send(url, method: .GET, body: nil, trustedCAPEM: trustedCAPEM, bearer: bearer)
+    }
+
+    /// `POST url` with a JSON body.
+    public func post(
+        _ url: String, json: [UInt8], trustedCAPEM: String? = nil, bearer: SecretValue? = nil
+    ) async throws -> OutboundResponse {
+        try await send(url, method: .POST, body: json, trustedCAPEM: trustedCAPEM, bearer: bearer)
+    }
+
+    private func send(
+        _ url: String, method: HTTPMethod, body: [UInt8]?, trustedCAPEM: String?, bearer: SecretValue?
+    ) async throws -> OutboundResponse {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), parsed.host != nil,
+            scheme == "https" || (scheme == "http" && allowsPlaintext)
+        else {
+            throw OutboundHTTPError("the URL must be an https:// URL")
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer " + bearer.revealed) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        if scheme == "https" {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.minimumTLSVersion = .tlsv12
+            if let trustedCAPEM, !trustedCAPEM.isEmpty {
+                do {
+                    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(trustedCAPEM.utf8)))
+                } catch {
+                    throw OutboundHTTPError("the CA certificate is not valid PEM")
+                }
+            }
+            request.tlsConfiguration = tls
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.nanoseconds)))
+        } catch {
+            throw OutboundHTTPError("the identity provider could not be reached")
+        }
+        var collected: ByteBuffer
+        do {
+            collected = try await response.body.collect(upTo: maximumResponseBytes)
+        } catch {
+            throw OutboundHTTPError("the identity provider's response was too large or incomplete")
+        }
+        return OutboundResponse(status: Int(response.status.code), body: collected.readBytes(length: collected.readableBytes) ?? [])
+    }
+}
+
+/// A failed call to an identity provider. The message names no secret and no response content.
+public struct OutboundHTTPError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong, safe to show.
+    public let description: String
+
+    init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

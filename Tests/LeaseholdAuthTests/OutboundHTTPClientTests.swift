@@ -1,0 +1,29 @@
+import LeaseholdAuth
+import Testing
+
+@Suite("Outbound HTTPS to identity providers")
+struct OutboundHTTPClientTests {
+    @Test("plain http and malformed URLs are refused before any connection")
+    func refusesPlaintextAndMalformedURLs() async throws {
+        let client = OutboundHTTPClient()
+        for url in ["http://127.0.0.1:1/keys", "ftp://example.com/x", "not a url", "https://"] {
+            await #expect(throws: OutboundHTTPError.self) { _ = try await client.get(url) }
+        }
+    }
+
+    @Test("an invalid CA PEM is refused")
+    func refusesInvalidCA() async throws {
+        await #expect(throws: OutboundHTTPError.self) {
+            _ = try await OutboundHTTPClient().get("https://127.0.0.1:1/", trustedCAPEM: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+        }
+    }
+
+    @Test("an unreachable provider fails within the deadline")
+    func unreachableProviderFailsFast() async throws {
+        let started = ContinuousClock.now
+        await #expect(throws: OutboundHTTPError.self) {
+            _ = try await OutboundHTTPClient(timeout: .seconds(2)).get("https://127.0.0.1:1/keys")
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}
