@@ -44,6 +44,9 @@ public struct TLSListenerConfiguration: Sendable, Hashable {
     public var requiresClientCertificate: Bool
     /// The lowest protocol version accepted.
     public var minimumVersion: Version
+    /// Whether the listener asks clients for a certificate (for `auth/cert` and direct mTLS) when no
+    /// ``clientCAFile`` is set; `tls_disable_client_certs` turns it off.
+    public var requestsClientCertificates: Bool
 
     /// Creates TLS settings.
     public init(
@@ -51,8 +54,10 @@ public struct TLSListenerConfiguration: Sendable, Hashable {
         keyFile: String,
         clientCAFile: String? = nil,
         requiresClientCertificate: Bool = false,
-        minimumVersion: Version = .tls12
+        minimumVersion: Version = .tls12,
+        requestsClientCertificates: Bool = true
     ) {
+        self.requestsClientCertificates = requestsClientCertificates
         self.certificateFile = certificateFile
         self.keyFile = keyFile
         self.clientCAFile = clientCAFile

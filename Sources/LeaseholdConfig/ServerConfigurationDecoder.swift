@@ -91,6 +91,7 @@ enum ServerConfigurationDecoder {
                 "tls_key_file",
                 "tls_client_ca_file",
                 "tls_require_and_verify_client_cert",
+                "tls_disable_client_certs",
                 "tls_min_version"
             )
             warnings.append("listener \(HCLError.excerpt(address)): TLS is disabled")
@@ -115,6 +116,10 @@ enum ServerConfigurationDecoder {
         if requiresClientCertificate, clientCA == nil {
             throw reader.error("tls_require_and_verify_client_cert needs tls_client_ca_file")
         }
+        let disablesClientCertificates = try reader.bool("tls_disable_client_certs") ?? false
+        if disablesClientCertificates, requiresClientCertificate || clientCA != nil {
+            throw reader.error("tls_disable_client_certs cannot be combined with tls_client_ca_file or tls_require_and_verify_client_cert")
+        }
         let versionName = try reader.string("tls_min_version") ?? TLSListenerConfiguration.Version.tls12.rawValue
         guard let version = TLSListenerConfiguration.Version(rawValue: versionName) else {
             if versionName == "tls10" || versionName == "tls11" {
@@ -129,7 +134,8 @@ enum ServerConfigurationDecoder {
             keyFile: key,
             clientCAFile: clientCA,
             requiresClientCertificate: requiresClientCertificate,
-            minimumVersion: version
+            minimumVersion: version,
+            requestsClientCertificates: !disablesClientCertificates
         )
     }
 

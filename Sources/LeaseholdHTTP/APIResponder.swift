@@ -93,7 +93,8 @@ public struct APIResponder: HTTPResponder {
         return LogicalRequest(
             operation: operation, path: path, data: RequestData(data), clientToken: clientToken(of: request),
             wrapTTL: try wrapTTL(of: request), remoteAddress: context.remoteAddress,
-            requestKey: request.headers[.requestKey].flatMap { $0.isEmpty ? nil : $0 })
+            requestKey: request.headers[.requestKey].flatMap { $0.isEmpty ? nil : $0 },
+            clientCertificate: await context.clientCertificateDER())
     }
 
     private func body(of request: Request) async throws -> [String: JSONValue] {

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOSSL
 
 /// The per-request context: Hummingbird's core storage plus the channel, for the peer address and, on TLS
 /// listeners, the client certificate.
@@ -14,6 +15,13 @@ public struct BrokerRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.channel = source.channel
+    }
+
+    /// The DER bytes of the client certificate presented in the TLS handshake, or `nil` on plaintext connections
+    /// and when none was presented. It is only what the client presented: `auth/cert` verifies it.
+    public func clientCertificateDER() async -> [UInt8]? {
+        guard let certificate = try? await channel.nioSSL_peerCertificate().get() else { return nil }
+        return try? certificate.toDERBytes()
     }
 
     /// The client's address as `ip:port`, or "" when unknown.

@@ -19,7 +19,7 @@ public enum BrokerServer {
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
         let server: HTTPServerBuilder =
             if let certificates {
-                try .tls(.vaultHTTP1(), tlsConfiguration: certificates.makeConfiguration())
+                try .tls(.vaultHTTP1(), configuration: certificates.makeChannelConfiguration())
             } else {
                 .vaultHTTP1()
             }

@@ -1,3 +1,4 @@
+import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
@@ -15,9 +16,16 @@ public struct ListenerTLSSettings: Sendable {
     public var requiresClientCertificate: Bool
     /// Whether TLS 1.3 is the minimum (TLS 1.2 otherwise; older versions are never accepted).
     public var requiresTLS13: Bool
+    /// Without ``clientCAFile``: whether clients are asked for a certificate, accepted as presented at the TLS
+    /// layer and verified later by `auth/cert` against its own trusted certificates.
+    public var requestsClientCertificates: Bool
 
     /// Creates settings.
-    public init(certificateFile: String, keyFile: String, clientCAFile: String? = nil, requiresClientCertificate: Bool = false, requiresTLS13: Bool = false) {
+    public init(
+        certificateFile: String, keyFile: String, clientCAFile: String? = nil, requiresClientCertificate: Bool = false,
+        requiresTLS13: Bool = false, requestsClientCertificates: Bool = true
+    ) {
+        self.requestsClientCertificates = requestsClientCertificates
         self.certificateFile = certificateFile
         self.keyFile = keyFile
         self.clientCAFile = clientCAFile
@@ -50,6 +58,19 @@ public final class ListenerCertificates: Sendable {
     public func reload() throws {
         let pair = try Self.read(settings)
         current.withLock { $0 = pair }
+    }
+
+    /// The listener's TLS channel configuration. With a client CA file, BoringSSL verifies presented
+    /// certificates against it; without one (and unless disabled), a presented certificate is accepted here — its
+    /// holder has still proven possession of the key in the handshake — and only `auth/cert` decides what it is
+    /// worth, against its own trusted certificates.
+    public func makeChannelConfiguration() -> TLSChannelConfiguration {
+        var configuration = makeConfiguration()
+        guard settings.clientCAFile == nil, settings.requestsClientCertificates else {
+            return TLSChannelConfiguration(tlsConfiguration: configuration)
+        }
+        configuration.certificateVerification = .optionalVerification
+        return TLSChannelConfiguration(tlsConfiguration: configuration) { _, promise in promise.succeed(.certificateVerified) }
     }
 
     /// The server TLS configuration: TLS 1.2 minimum, client certificates optional or required.

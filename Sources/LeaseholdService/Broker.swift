@@ -139,6 +139,12 @@ public final class Broker: Sendable {
         var caller: Versioned<TokenEntry>? = systemCaller.map { Versioned(value: $0, version: 0) }
         if systemCaller == nil, let token = request.clientToken {
             caller = try await services.tokens.lookup(token: token, now: now)
+        } else if systemCaller == nil, route.authentication == .token, !request.path.hasPrefix("auth/token/"),
+            let certificate = request.clientCertificate
+        {
+            // Direct mTLS: a certificate matching a cert entry with direct_authentication stands in for a token,
+            // for this request only (token endpoints excluded: there is no stored token to act on).
+            caller = try await CertBackend.directCaller(certificate, services: services, now: now).map { Versioned(value: $0, version: 0) }
         }
         var acl = ACL(policies: [])
         if let caller { acl = try await services.policies.acl(for: caller.value.policies, kind: caller.value.kind) }

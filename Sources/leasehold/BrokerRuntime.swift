@@ -127,7 +127,8 @@ struct BrokerRuntime {
             let loaded = try ListenerCertificates(
                 settings: ListenerTLSSettings(
                     certificateFile: tls.certificateFile, keyFile: tls.keyFile, clientCAFile: tls.clientCAFile,
-                    requiresClientCertificate: tls.requiresClientCertificate, requiresTLS13: tls.minimumVersion == .tls13))
+                    requiresClientCertificate: tls.requiresClientCertificate, requiresTLS13: tls.minimumVersion == .tls13,
+                    requestsClientCertificates: tls.requestsClientCertificates))
             reloadables.append(loaded)
             certificates = loaded
         } else if dev == nil {

@@ -112,4 +112,36 @@ public struct TestCertificateAuthority: Sendable {
     public func issueServer(commonName: String = "localhost") throws -> IssuedCertificate {
         try issue(commonName: commonName, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], usages: [.serverAuth])
     }
+
+    /// A PEM CRL signed by this CA that revokes `certificates`, made with the system's openssl.
+    public func makeCRL(revoking certificates: [IssuedCertificate]) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("leasehold-crl-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = try root.write(to: directory, name: "ca")
+        let revokedEntries: String = certificates.map { certificate in
+            let serial = certificate.certificate.serialNumber.bytes.map { String(format: "%02X", $0) }.joined()
+            return "R\t301231235959Z\t240101000000Z\t\(serial)\tunknown\t/CN=revoked\n"
+        }.joined()
+        try revokedEntries.write(to: directory.appendingPathComponent("index.txt"), atomically: true, encoding: .utf8)
+        try "01\n".write(to: directory.appendingPathComponent("crlnumber"), atomically: true, encoding: .utf8)
+        try """
+            [ca]
+            default_ca = test
+            [test]
+            database = \(directory.path)/index.txt
+            crlnumber = \(directory.path)/crlnumber
+            default_md = sha256
+            default_crl_days = 1
+            """.write(to: directory.appendingPathComponent("ca.cnf"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["ca", "-gencrl", "-config", directory.path + "/ca.cnf", "-cert", files.certificate, "-keyfile", files.key, "-out", directory.path + "/crl.pem"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        return try String(contentsOf: directory.appendingPathComponent("crl.pem"), encoding: .utf8)
+    }
 }

@@ -4,6 +4,7 @@ enum AuthRoutes {
         switch mount.type {
         case "approle": AppRoleBackend.routes
         case "userpass": UserpassBackend.routes
+        case "cert": CertBackend.routes
         default: []
         }
     }

@@ -4,7 +4,8 @@ import LeaseholdCore
 /// Issues the token of a successful login and shapes the response, the same way for every auth method.
 enum LoginIssuer {
     static func issue(
-        _ settings: TokenSettings, displayName: String, metadata: [String: String], context: OperationContext
+        _ settings: TokenSettings, displayName: String, metadata: [String: String], context: OperationContext,
+        boundCertificateFingerprint: String? = nil
     ) throws -> LogicalResponse {
         let mount = try context.requireMount()
         if !settings.boundCIDRs.isEmpty,
@@ -12,9 +13,10 @@ enum LoginIssuer {
         {
             throw LeaseholdError.permissionDenied
         }
-        let request = settings.makeTokenRequest(
+        var request = settings.makeTokenRequest(
             displayName: "\(mount.type)-\(displayName)", metadata: metadata, authMethod: mount.type,
             path: "auth/\(mount.path)login")
+        request.boundCertificateFingerprint = boundCertificateFingerprint
         let (token, entry) = try context.services.tokens.create(request, now: context.now, in: context.transaction)
         context.transaction.annotate("created_token_accessor", entry.accessor)
         context.transaction.annotate("login_identity", displayName)

@@ -1,4 +1,5 @@
 import Foundation
+import LeaseholdAuth
 import LeaseholdCore
 import LeaseholdPolicy
 import LeaseholdSeal
@@ -181,6 +182,12 @@ enum TokenBackend {
 
     private static func renew(_ entry: Versioned<TokenEntry>, token: SecretValue?, context: OperationContext) throws -> LogicalResponse {
         var current = entry.value
+        if let bound = current.boundCertificateFingerprint {
+            // A token from a cert login renews only with the very certificate it was issued to (CVE-2026-39388).
+            guard let presented = context.request.clientCertificate,
+                ConstantTime.equals(ClientCertificateVerifier.fingerprint(of: presented), bound)
+            else { throw LeaseholdError(.permissionDenied, "renewal requires the client certificate the token was issued to") }
+        }
         var condition = StoreCondition.version(entry.version)
         if current.hash == context.caller?.value.hash, current.numUses > 0 {
             // This request already staged one use of the caller, guarded by the version it read.

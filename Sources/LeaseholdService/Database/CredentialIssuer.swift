@@ -49,7 +49,7 @@ struct CredentialIssuer {
         var lease = Lease(
             id: leaseID, mount: mount.path, role: roleName, connection: role.connection, username: username.rawValue,
             state: .pending, issueTime: now, expireTime: now.addingTimeInterval(TimeInterval(ttl)),
-            maximumExpireTime: maximum, tokenHash: role.leasesOutliveToken ? nil : caller.hash,
+            maximumExpireTime: maximum, tokenHash: role.leasesOutliveToken || caller.hash.isEmpty ? nil : caller.hash,
             requester: AuditRecorder.actor(for: caller, token: nil, hasher: context.services.keys.auditHasher),
             environment: role.environment, revocationStatements: role.revocationStatements,
             renewStatements: role.renewStatements, requestKey: requestKey)

@@ -20,13 +20,16 @@ public struct LogicalRequest: Sendable {
     public var requestID: String
     /// An idempotency key (`X-Request-Key`): the same identity and key get the same credential back.
     public var requestKey: String?
+    /// The DER client certificate the client presented over TLS (unverified; `auth/cert` verifies it).
+    public var clientCertificate: [UInt8]?
 
     /// Creates a request.
     public init(
         operation: LogicalOperation, path: String, data: RequestData = RequestData(), clientToken: SecretValue? = nil,
         wrapTTL: TTL? = nil, remoteAddress: String = "", requestID: String = UUID().uuidString.lowercased(),
-        requestKey: String? = nil
+        requestKey: String? = nil, clientCertificate: [UInt8]? = nil
     ) {
+        self.clientCertificate = clientCertificate
         self.requestKey = requestKey
         self.operation = operation
         self.path = path

@@ -47,4 +47,8 @@ extension StoreNamespace {
     public static let appRoleSecretAccessors = StoreNamespace(rawValue: "approle-secret-accessors")
     /// Userpass users by `<mount><canonical username>`.
     public static let userpassUsers = StoreNamespace(rawValue: "userpass-users")
+    /// Cert auth trusted-certificate entries by `<mount><name>`.
+    public static let certRoles = StoreNamespace(rawValue: "cert-roles")
+    /// Cert auth revocation lists by `<mount><name>`.
+    public static let certRevocationLists = StoreNamespace(rawValue: "cert-crls")
 }

@@ -39,8 +39,11 @@ public struct TokenEntry: Sendable, Codable, Hashable {
     public var authMethod: String
     /// The environment the identity belongs to.
     public var environment: String
-    /// `service` for normal tokens, `wrapping` for single-use response-wrapping tokens.
+    /// `service` for normal tokens, `wrapping` for single-use response-wrapping tokens, `direct` for the
+    /// transient identity of a direct-mTLS request (never stored).
     public var kind: String
+    /// For tokens from a cert login: the SHA-256 fingerprint of that certificate; renewals must present it.
+    public var boundCertificateFingerprint: String? = nil
 
     /// Whether the token has expired at `now`.
     public func isExpired(at now: Date) -> Bool {

@@ -34,6 +34,8 @@ public struct TokenRequest: Sendable {
     public var environment: String = "default"
     /// `service` or `wrapping`.
     public var kind: String = "service"
+    /// For cert logins: the SHA-256 fingerprint of the certificate that renewals must present again.
+    public var boundCertificateFingerprint: String?
     /// A caller-chosen token value (root or sudo only).
     public var customID: SecretValue?
 
@@ -102,7 +104,8 @@ public struct TokenStore: Sendable {
             period: request.period.seconds, numUses: max(0, request.numUses), renewable: request.renewable && !lifetime.isZero,
             expireTime: lifetime.isZero ? nil : now.addingTimeInterval(TimeInterval(lifetime.seconds)),
             lastRenewalTime: nil, role: request.role, authMethod: request.authMethod,
-            environment: request.environment, kind: request.kind)
+            environment: request.environment, kind: request.kind,
+            boundCertificateFingerprint: request.boundCertificateFingerprint)
         try transaction.put(entry, at: StoreKey(.tokens, hash), condition: .absent)
         try transaction.put(hash, at: StoreKey(.tokenAccessors, entry.accessor), condition: .absent)
         if let key = Self.expiryKey(of: entry) { try transaction.put(true, at: key) }
