@@ -27,6 +27,11 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var logLevel: String?
     /// A directory of role definition files to load at startup (`roles_directory`).
     public var rolesDirectory: String?
+    /// Failed logins allowed per auth role (or user) and client address within ``loginFailureWindow``
+    /// before further attempts get 429 (`login_failure_limit`, default 10).
+    public var loginFailureLimit: Int
+    /// The window of ``loginFailureLimit`` (`login_failure_window`, default 5m).
+    public var loginFailureWindow: TTL
     /// Human-readable notes about settings that were ignored (unknown keys, unsupported features).
     public var warnings: [String]
 
@@ -41,8 +46,12 @@ public struct ServerConfiguration: Sendable, Hashable {
         disableMlock: Bool = false,
         logLevel: String? = nil,
         rolesDirectory: String? = nil,
+        loginFailureLimit: Int = 10,
+        loginFailureWindow: TTL = TTL(seconds: 300),
         warnings: [String] = []
     ) {
+        self.loginFailureLimit = loginFailureLimit
+        self.loginFailureWindow = loginFailureWindow
         self.storage = storage
         self.listeners = listeners
         self.seal = seal

@@ -23,6 +23,10 @@ enum ServerConfigurationDecoder {
         if let logLevel, !logLevels.contains(logLevel) {
             throw reader.error("invalid log_level \(HCLError.excerpt(logLevel))")
         }
+        let loginFailureLimit = try reader.integer("login_failure_limit") ?? 10
+        guard (1...1_000_000).contains(loginFailureLimit) else { throw reader.error("login_failure_limit must be at least 1") }
+        let loginFailureWindow = try reader.ttl("login_failure_window") ?? TTL(seconds: 300)
+        guard loginFailureWindow.seconds >= 1 else { throw reader.error("login_failure_window must be at least 1s") }
         if try reader.bool("ui") == true { warnings.append("ui is not supported and was ignored") }
         if try reader.string("cluster_addr") != nil {
             warnings.append("cluster_addr was ignored: clustering is not supported")
@@ -37,6 +41,8 @@ enum ServerConfigurationDecoder {
             disableMlock: try reader.bool("disable_mlock") ?? false,
             logLevel: logLevel,
             rolesDirectory: try reader.string("roles_directory"),
+            loginFailureLimit: loginFailureLimit,
+            loginFailureWindow: loginFailureWindow,
             warnings: warnings + reader.unreadKeyWarnings
         )
     }

@@ -18,7 +18,7 @@ public final class Broker: Sendable {
     let now: @Sendable () -> Date
     let policyCache = PolicyCache()
     /// Failed-login limits shared by every auth method.
-    let loginThrottle = LoginThrottle()
+    let loginThrottle: LoginThrottle
     let metrics = BrokerMetrics()
     /// The target-database engines, when the executable provides a factory.
     public let engines: DatabaseEngines?
@@ -29,8 +29,10 @@ public final class Broker: Sendable {
     /// Creates a broker over `store`.
     public init(
         store: any BrokerStore, seal: SealManager, limits: LeaseLimits, information: ServerInformation,
-        logger: Logger, engines: DatabaseEngines? = nil, now: @escaping @Sendable () -> Date = Date.init
+        logger: Logger, engines: DatabaseEngines? = nil, loginThrottle: LoginThrottle = LoginThrottle(),
+        now: @escaping @Sendable () -> Date = Date.init
     ) {
+        self.loginThrottle = loginThrottle
         self.engines = engines
         self.store = store
         self.seal = seal

@@ -63,7 +63,10 @@ struct BrokerRuntime {
             store: store, seal: seal,
             limits: LeaseLimits(defaultTTL: configuration.defaultLeaseTTL, maxTTL: configuration.maxLeaseTTL),
             information: ServerInformation(version: version, storageType: storageType, apiAddress: apiAddress),
-            logger: logger, engines: engines)
+            logger: logger, engines: engines,
+            loginThrottle: LoginThrottle(
+                maximumFailures: configuration.loginFailureLimit,
+                window: TimeInterval(configuration.loginFailureWindow.seconds)))
         if let dev {
             try await initializeDevelopmentServer(broker: broker, options: dev, apiAddress: apiAddress)
         } else if try await seal.autoUnsealIfConfigured() {

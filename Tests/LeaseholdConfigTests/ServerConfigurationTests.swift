@@ -34,6 +34,25 @@ struct ServerConfigurationTests {
         #expect(configuration.warnings == [#"listener "127.0.0.1:8200": TLS is disabled"#])
     }
 
+    @Test func loginFailureLimitsAreConfigurable() throws {
+        let base = "storage \"inmem\" {}\nlistener \"tcp\" { tls_disable = true }\n"
+        let defaults = try ServerConfiguration.parse(text: base)
+        #expect(defaults.loginFailureLimit == 10 && defaults.loginFailureWindow == TTL(seconds: 300))
+        let custom = try ServerConfiguration.parse(text: base + "login_failure_limit = 3\nlogin_failure_window = \"30s\"\n")
+        #expect(custom.loginFailureLimit == 3 && custom.loginFailureWindow == TTL(seconds: 30))
+        #expect(try parseError(base + "login_failure_limit = 0\n").contains("login_failure_limit"))
+        #expect(try parseError(base + "login_failure_window = \"0s\"\n").contains("login_failure_window"))
+    }
+
+    @Test func clientCertificateRequestsCanBeDisabledButNotMixedWithAClientCA() throws {
+        let listener = { (extra: String) in
+            "storage \"inmem\" {}\nlistener \"tcp\" {\n tls_cert_file = \"c.pem\"\n tls_key_file = \"k.pem\"\n\(extra)\n}\n"
+        }
+        #expect(try ServerConfiguration.parse(text: listener("")).listeners[0].tls?.requestsClientCertificates == true)
+        #expect(try ServerConfiguration.parse(text: listener("tls_disable_client_certs = true")).listeners[0].tls?.requestsClientCertificates == false)
+        #expect(try parseError(listener("tls_disable_client_certs = true\n tls_client_ca_file = \"ca.pem\"")).contains("tls_disable_client_certs"))
+    }
+
     @Test func fullHCL() throws {
         let configuration = try ServerConfiguration.parse(
             text: """

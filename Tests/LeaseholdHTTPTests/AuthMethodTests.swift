@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import LeaseholdCore
+import LeaseholdService
 import Testing
 
 @Suite("Auth methods: AppRole and userpass")
@@ -110,6 +111,78 @@ struct AuthMethodTests {
             }
             let limited = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)])
             #expect(limited.status == 429)
+        }
+    }
+
+    @Test func theFailureLimitIsConfigurable() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed(loginThrottle: LoginThrottle(maximumFailures: 2, window: 60))
+        try await harness.withClient { api in
+            let (roleID, secretID) = try await makeAppRole(api, root: root)
+            for _ in 0..<2 {
+                let failed = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": "nope-nope"])
+                #expect(failed.status == 400)
+            }
+            let limited = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)])
+            #expect(limited.status == 429)
+            // The window passes: the right secret works again.
+            harness.clock.advance(by: 61)
+            let login = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)])
+            #expect(login.status == 200)
+        }
+    }
+
+    /// Failed logins for a known and an unknown name give the same answer in statistically the same time: the
+    /// medians of interleaved samples stay within a factor of two (a missing dummy hash would be ~100× apart).
+    @Test func failedLoginsForKnownAndUnknownNamesAreIndistinguishable() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed(loginThrottle: LoginThrottle(maximumFailures: 1_000, window: 60))
+        try await harness.withClient { api in
+            let (roleID, _) = try await makeAppRole(api, root: root)
+            #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
+            #expect(try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["password": "correct horse battery"]).status == 204)
+            let pairs: [(known: (String, JSONValue), unknown: (String, JSONValue))] = [
+                (("auth/approle/login", ["role_id": .string(roleID), "secret_id": "wrong-secret-id"]),
+                 ("auth/approle/login", ["role_id": "no-such-role-id", "secret_id": "wrong-secret-id"])),
+                (("auth/userpass/login/alice", ["password": "wrong password"]),
+                 ("auth/userpass/login/mallory", ["password": "wrong password"])),
+            ]
+            for pair in pairs {
+                var known: [Duration] = []
+                var unknown: [Duration] = []
+                var bodies: Set<String> = []
+                for _ in 0..<15 {
+                    for (path, body) in [pair.known, pair.unknown] {
+                        let started = ContinuousClock.now
+                        let reply = try await api.send(.post, path, json: body)
+                        let elapsed = ContinuousClock.now - started
+                        #expect(reply.status == 400)
+                        bodies.insert(reply.text)
+                        if path == pair.known.0 && body == pair.known.1 { known.append(elapsed) } else { unknown.append(elapsed) }
+                    }
+                }
+                #expect(bodies.count == 1, "\(bodies)")
+                let ratio = Self.median(known) / Self.median(unknown)
+                #expect(ratio > 0.5 && ratio < 2.0, "median known/unknown = \(ratio) for \(pair.known.0)")
+            }
+        }
+    }
+
+    static func median(_ samples: [Duration]) -> Double {
+        let sorted = samples.sorted()
+        let middle = sorted[sorted.count / 2]
+        return Double(middle.components.seconds) + Double(middle.components.attoseconds) / 1e18
+    }
+
+    @Test func mountListingsShowAndFilterEnvironments() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "sys/auth/approle-prod", token: root, json: ["type": "approle", "config": ["environment": "prod"]]).status == 204)
+            #expect(try await api.send(.post, "sys/auth/approle-dev", token: root, json: ["type": "approle", "config": ["environment": "dev"]]).status == 204)
+            let all = try await api.send(.get, "sys/auth", token: root)
+            #expect(all.data["approle-prod/"]?.objectValue?["environment"] == "prod")
+            let prod = try await api.send(.get, "sys/auth?environment=prod", token: root)
+            #expect(Set(prod.data.keys) == ["approle-prod/"])
+            let bad = try await api.send(.get, "sys/mounts?environment=no%20spaces", token: root)
+            #expect(bad.status == 400)
         }
     }
 

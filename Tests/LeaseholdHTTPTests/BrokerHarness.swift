@@ -62,7 +62,7 @@ struct BrokerHarness {
     /// A fresh, uninitialized broker.
     static func make(
         maximumBodySize: Int = 1024 * 1024, limits: LeaseLimits = LeaseLimits(), withEngines: Bool = false,
-        clock: TestClock = TestClock()
+        clock: TestClock = TestClock(), loginThrottle: LoginThrottle = LoginThrottle()
     ) async throws -> BrokerHarness {
         let logger = Logger(label: "test")
         let engineFactory = withEngines ? PostgresEngineFactory(logger: logger) : nil
@@ -72,7 +72,8 @@ struct BrokerHarness {
         let broker = Broker(
             store: store, seal: seal, limits: limits,
             information: ServerInformation(version: "test", storageType: "sqlite", apiAddress: "http://127.0.0.1"),
-            logger: logger, engines: engineFactory.map { DatabaseEngines(factory: $0) }, now: { clock.now })
+            logger: logger, engines: engineFactory.map { DatabaseEngines(factory: $0) }, loginThrottle: loginThrottle,
+            now: { clock.now })
         let responder = APIResponder(
             broker: broker, limits: RequestLimits(maximumBodySize: maximumBodySize), renderMetrics: { "leasehold_test 1\n" })
         let application = Application(responder: responder, logger: logger)
@@ -81,8 +82,11 @@ struct BrokerHarness {
     }
 
     /// A broker initialized with one share and unsealed; returns the harness, the root token and the share.
-    static func unsealed(limits: LeaseLimits = LeaseLimits(), withEngines: Bool = false, clock: TestClock = TestClock()) async throws -> (BrokerHarness, String) {
-        let harness = try await make(limits: limits, withEngines: withEngines, clock: clock)
+    static func unsealed(
+        limits: LeaseLimits = LeaseLimits(), withEngines: Bool = false, clock: TestClock = TestClock(),
+        loginThrottle: LoginThrottle = LoginThrottle()
+    ) async throws -> (BrokerHarness, String) {
+        let harness = try await make(limits: limits, withEngines: withEngines, clock: clock, loginThrottle: loginThrottle)
         let root = try await harness.broker.initializeForDevelopment(rootTokenID: nil).rootToken.revealed
         return (harness, root)
     }

@@ -73,9 +73,13 @@ enum SystemBackend {
 
     // MARK: Mounts
 
+    /// `sys/mounts` or `sys/auth`; `?environment=E` keeps only the mounts of that environment.
     static func listMounts(_ context: OperationContext, auth: Bool) async throws -> LogicalResponse {
+        let environment = try context.data.string("environment").map { try DatabaseBackend.environmentName($0) }
         var data: [String: JSONValue] = [:]
-        for entry in try await context.services.mounts.entries(auth: auth) { data[entry.path] = entry.json }
+        for entry in try await context.services.mounts.entries(auth: auth) where environment == nil || entry.environment == environment {
+            data[entry.path] = entry.json
+        }
         return LogicalResponse(data: data, shape: .envelopeWithTopLevelData)
     }
 
@@ -172,10 +176,8 @@ enum SystemBackend {
             entry.listingVisibility = visibility
         }
         if let environment = try config.string("environment") ?? data.string("environment") {
-            guard !environment.isEmpty, environment.count <= 64,
-                environment.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
-            else { throw LeaseholdError.invalidRequest("invalid environment name") }
-            entry.environment = environment
+            guard !environment.isEmpty else { throw LeaseholdError.invalidRequest("invalid environment name") }
+            entry.environment = try DatabaseBackend.environmentName(environment)
         }
         guard entry.maxLeaseTTL <= limits.maxTTL.seconds else {
             throw LeaseholdError.invalidRequest("max_lease_ttl exceeds the system max_lease_ttl")

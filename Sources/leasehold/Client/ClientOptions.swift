@@ -46,7 +46,13 @@ struct ClientOptions: ParsableArguments {
         return nil
     }
 
+    /// A client for the configured address and TLS settings, sending the stored or given token.
     func makeClient() throws -> APIClient {
+        try makeClient(token: token)
+    }
+
+    /// A client that sends `token` (none when `nil`) instead of the configured one.
+    func makeClient(token: String?) throws -> APIClient {
         try APIClient(
             address: resolvedAddress, token: token,
             caCertificate: caCertificate ?? Self.environment("LEASEHOLD_CACERT", "VAULT_CACERT"),

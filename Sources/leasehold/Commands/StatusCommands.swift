@@ -83,27 +83,3 @@ struct OperatorCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// `leasehold login TOKEN`: verifies the token and stores it for later commands.
-struct LoginCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "login", abstract: "Authenticate with a token.")
-    @OptionGroup var options: ClientOptions
-    @Argument var token: String?
-
-    func run() async throws {
-        let value = token ?? readLine(strippingNewline: true) ?? ""
-        var client = try options.makeClient()
-        client = try APIClient(
-            address: client.address, token: value, caCertificate: options.caCertificate, clientCertificate: options.clientCertificate,
-            clientKey: options.clientKey, skipVerify: options.skipVerify)
-        let reply = try await client.send("GET", "auth/token/lookup-self")
-        let path = ClientOptions.tokenFilePath
-        guard FileManager.default.createFile(atPath: path, contents: Data(value.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ClientError(message: "cannot write \(path)")
-        }
-        print("Success! You are now authenticated. The token was stored in \(path).\n")
-        var data = reply.data ?? [:]
-        data["id"] = nil
-        OutputPrinter.table(data.filter { ["accessor", "policies", "ttl", "display_name", "renewable"].contains($0.key) })
-    }
-}
