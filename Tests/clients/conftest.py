@@ -45,6 +45,40 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class TestPKI:
+    """A throwaway PKI made with the system's openssl in a test's directory: nothing is committed."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        directory.mkdir(mode=0o700, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        return self.directory / name
+
+    def _openssl(self, *args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=COMMAND_TIMEOUT)
+
+    def authority(self, name: str) -> Path:
+        """Creates `name.pem`/`name.key`, a self-signed CA; returns the certificate's path."""
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                      "-keyout", str(self.path(f"{name}.key")), "-out", str(self.path(f"{name}.pem")), "-days", "2",
+                      "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE",
+                      "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        return self.path(f"{name}.pem")
+
+    def issue(self, name: str, authority: str, usage: str, common_name: str | None = None) -> tuple[Path, Path]:
+        """Issues `name.pem`/`name.key` signed by `authority` for serverAuth or clientAuth; returns (cert, key)."""
+        self._openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                      "-keyout", str(self.path(f"{name}.key")), "-out", str(self.path(f"{name}.csr")),
+                      "-subj", f"/CN={common_name or name}")
+        extensions = self.path(f"{name}.ext")
+        extensions.write_text(f"subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage={usage}\n")
+        self._openssl("x509", "-req", "-in", str(self.path(f"{name}.csr")), "-CA", str(self.path(f"{authority}.pem")),
+                      "-CAkey", str(self.path(f"{authority}.key")), "-CAcreateserial", "-out", str(self.path(f"{name}.pem")),
+                      "-days", "1", "-extfile", str(extensions))
+        return self.path(f"{name}.pem"), self.path(f"{name}.key")
+
+
 @dataclass
 class InitResult:
     root_token: str
@@ -61,12 +95,26 @@ class LeaseholdServer:
     port: int = field(default_factory=free_port)
     log_level: str = "info"
     extra_config: str = ""
+    # With a PKI, the listener serves TLS (certificate from the PKI's `listener-ca`) and asks for client
+    # certificates without a client CA, as `auth/cert` needs.
+    pki: TestPKI | None = None
     process: subprocess.Popen | None = None
     init: InitResult | None = None
 
     @property
     def addr(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.pki else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_cert(self) -> str | None:
+        """The CA that signed the listener's certificate, for clients' -ca-cert; None for plaintext."""
+        return str(self.pki.path("listener-ca.pem")) if self.pki else None
+
+    def enable_tls(self) -> None:
+        """Makes the listener serve TLS (call before start)."""
+        self.pki = TestPKI(self.workdir / "pki")
+        self.pki.authority("listener-ca")
+        self.pki.issue("listener", "listener-ca", "serverAuth", common_name="localhost")
 
     @property
     def data_dir(self) -> Path:
@@ -88,13 +136,18 @@ class LeaseholdServer:
         return path
 
     def write_config(self) -> None:
+        if self.pki:
+            tls = (f'tls_cert_file = "{self.pki.path("listener.pem")}"\n'
+                   f'  tls_key_file  = "{self.pki.path("listener.key")}"')
+        else:
+            tls = "tls_disable = true"
         self.config_path.write_text(
             f"""
 {self.storage_block}
 {self.extra_config}
 listener "tcp" {{
   address     = "127.0.0.1:{self.port}"
-  tls_disable = true
+  {tls}
 }}
 
 log_level = "{self.log_level}"
@@ -124,7 +177,7 @@ log_level = "{self.log_level}"
                     f"server exited with {self.process.returncode} before listening:\n{self.log_tail()}")
             try:
                 # 501 until initialized, 503 while sealed, 200 when unsealed: any answer means it is up.
-                response = requests.get(f"{self.addr}/v1/sys/health", timeout=1)
+                response = requests.get(f"{self.addr}/v1/sys/health", timeout=1, verify=self.ca_cert or True)
                 if response.status_code in (200, 501, 503):
                     return
             except requests.RequestException:
@@ -159,6 +212,7 @@ log_level = "{self.log_level}"
         headers = dict(kwargs.pop("headers", {}))
         if token:
             headers["X-Vault-Token"] = token
+        kwargs.setdefault("verify", self.ca_cert or True)
         return requests.request(method, f"{self.addr}/v1/{path}", headers=headers, timeout=10, **kwargs)
 
     def initialize(self, shares: int = 3, threshold: int = 2) -> InitResult:
@@ -256,6 +310,8 @@ def bao(request):
 
     def run(server: LeaseholdServer, *args: str, token: str | None = None, stdin: str | None = None):
         extra = {"VAULT_ADDR": server.addr}
+        if server.ca_cert:
+            extra["VAULT_CACERT"] = server.ca_cert
         if token:
             extra["VAULT_TOKEN"] = token
         return run_client([BAO_BIN, *args], client_environment(server.home, **extra), stdin)
@@ -269,6 +325,8 @@ def leasehold_cli():
 
     def run(server: LeaseholdServer, *args: str, token: str | None = None, stdin: str | None = None):
         extra = {"LEASEHOLD_ADDR": server.addr}
+        if server.ca_cert:
+            extra["LEASEHOLD_CACERT"] = server.ca_cert
         if token:
             extra["LEASEHOLD_TOKEN"] = token
         return run_client([str(LEASEHOLD_BIN), *args], client_environment(server.home, **extra), stdin)

@@ -84,7 +84,7 @@ enum CertBackend {
         if let value = try data.stringList("allowed_organizational_units") { role.constraints.organizationalUnits = value }
         if let value = try data.string("display_name"), !value.isEmpty { role.displayName = value }
         if let value = try data.bool("direct_authentication") { role.directAuthentication = value }
-        if let required = try data.stringList("required_extensions"), !required.isEmpty {
+        if let required = try data.stringList("required_extensions"), required.contains(where: { !$0.isEmpty }) {
             throw LeaseholdError.invalidRequest("required_extensions is not supported")
         }
         if try data.bool("ocsp_enabled") == true { throw LeaseholdError.invalidRequest("OCSP is not supported; use crls/:name") }
