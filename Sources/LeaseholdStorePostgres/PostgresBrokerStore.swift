@@ -181,19 +181,24 @@ public final class PostgresBrokerStore: BrokerStore {
         try await commits.submit(batch)
     }
 
-    /// Reads audit records with a sequence number greater than `sequence`, oldest first, at most `limit`.
-    public func auditRecords(after sequence: Int64, limit: Int) async throws -> [AuditRecord] {
+    /// Reads the audit records that match `query` (values bound as parameters), at most `limit`.
+    public func auditRecords(matching query: AuditQuery, limit: Int) async throws -> [AuditRecord] {
         guard limit > 0 else { return [] }
-        let columns = try await reading {
-            let rows = try await client.query(
-                """
+        try query.validate()
+        var bindings = PostgresBindings()
+        let conditions = AuditPredicate.conditions(for: query).map { Self.render($0, into: &bindings) }
+        bindings.append(Int64(limit))
+        let statement = PostgresQuery(
+            unsafeSQL: """
                 SELECT sequence, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), request_id, type,
                        operation, path, accessor, token_hmac, display_name, policies::text, auth_method,
                        remote_address, outcome, error_class, environment, details::text, previous_hash, hash
-                FROM audit_log WHERE sequence > \(sequence) ORDER BY sequence LIMIT \(limit)
+                FROM audit_log\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+                ORDER BY sequence \(query.newestFirst ? "DESC" : "ASC") LIMIT $\(bindings.count)
                 """,
-                logger: logger
-            )
+            binds: bindings)
+        let columns = try await reading {
+            let rows = try await client.query(statement, logger: logger)
             var columns: [AuditRecordColumns] = []
             for try await row in rows.decode(
                 (
@@ -227,6 +232,35 @@ public final class PostgresBrokerStore: BrokerStore {
             return columns
         }
         return try columns.map { try $0.makeRecord() }
+    }
+
+    /// PostgreSQL text for one predicate; its values are appended to `bindings` (`$n` placeholders).
+    private static func render(_ predicate: AuditPredicate, into bindings: inout PostgresBindings) -> String {
+        switch predicate {
+        case .any(let alternatives):
+            return "(" + alternatives.map { render($0, into: &bindings) }.joined(separator: " OR ") + ")"
+        case .compare(let operand, let comparison, let value):
+            let left: String
+            switch operand {
+            case .column(let column): left = column.rawValue
+            case .detail(let key):
+                bindings.append(key)
+                left = "(details->>$\(bindings.count))"
+            }
+            switch value {
+            case .text(let text): bindings.append(text)
+            case .integer(let integer): bindings.append(integer)
+            case .time(let time): bindings.append(time)
+            }
+            return "\(left) \(comparison.rawValue) $\(bindings.count)" + (comparison == .like ? " ESCAPE '\\'" : "")
+        }
+    }
+
+    /// Deletes audit records up to and including `sequence` (retention).
+    public func deleteAuditRecords(through sequence: Int64) async throws {
+        try await reading {
+            _ = try await client.query("DELETE FROM audit_log WHERE sequence <= \(sequence)", logger: logger)
+        }
     }
 
     /// Waits for queued commits, then stops the connection pool (``run()`` returns).

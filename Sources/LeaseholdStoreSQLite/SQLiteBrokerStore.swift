@@ -105,22 +105,56 @@ public final class SQLiteBrokerStore: BrokerStore {
         try await commits.submit(batch)
     }
 
-    /// Reads audit records with a sequence number greater than `sequence`, oldest first, at most `limit`.
-    public func auditRecords(after sequence: Int64, limit: Int) async throws -> [AuditRecord] {
+    /// Reads the audit records that match `query` (values bound as parameters), at most `limit`.
+    public func auditRecords(matching query: AuditQuery, limit: Int) async throws -> [AuditRecord] {
         guard limit > 0 else { return [] }
+        try query.validate()
+        var arguments: [DatabaseValue] = []
+        let conditions = AuditPredicate.conditions(for: query).map { Self.render($0, into: &arguments) }
+        arguments.append(limit.databaseValue)
+        let sql = """
+            SELECT sequence, time, request_id, type, operation, path, accessor, token_hmac, display_name,
+                   policies, auth_method, remote_address, outcome, error_class, environment, details,
+                   previous_hash, hash
+            FROM audit_log\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY sequence \(query.newestFirst ? "DESC" : "ASC") LIMIT ?
+            """
+        let statementArguments = StatementArguments(arguments.map { $0 as (any DatabaseValueConvertible)? })
         let columns = try await reading { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT sequence, time, request_id, type, operation, path, accessor, token_hmac, display_name,
-                           policies, auth_method, remote_address, outcome, error_class, environment, details,
-                           previous_hash, hash
-                    FROM audit_log WHERE sequence > ? ORDER BY sequence LIMIT ?
-                    """,
-                arguments: [sequence, limit]
-            ).map(Self.auditColumns(from:))
+            try Row.fetchAll(db, sql: sql, arguments: statementArguments).map(Self.auditColumns(from:))
         }
         return try columns.map { try $0.makeRecord() }
+    }
+
+    /// SQLite text for one predicate; its values go to `arguments`.
+    private static func render(_ predicate: AuditPredicate, into arguments: inout [DatabaseValue]) -> String {
+        switch predicate {
+        case .any(let alternatives):
+            return "(" + alternatives.map { render($0, into: &arguments) }.joined(separator: " OR ") + ")"
+        case .compare(let operand, let comparison, let value):
+            let left: String
+            switch operand {
+            case .column(let column): left = column.rawValue
+            case .detail(let key):
+                arguments.append(("$.\"" + key + "\"").databaseValue)
+                left = "json_extract(details, ?)"
+            }
+            switch value {
+            case .text(let text): arguments.append(text.databaseValue)
+            case .integer(let integer): arguments.append(integer.databaseValue)
+            case .time(let time): arguments.append(AuditEvent.timestamp(time).databaseValue)
+            }
+            return "\(left) \(comparison.rawValue) ?" + (comparison == .like ? " ESCAPE '\\'" : "")
+        }
+    }
+
+    /// Deletes audit records up to and including `sequence` (retention).
+    public func deleteAuditRecords(through sequence: Int64) async throws {
+        do {
+            try await pool.write { db in try db.execute(sql: "DELETE FROM audit_log WHERE sequence <= ?", arguments: [sequence]) }
+        } catch {
+            throw LeaseholdError(.storeUnavailable, "cannot delete audit records from the SQLite store", underlying: error)
+        }
     }
 
     /// Waits for queued commits, then closes the database (and deletes it if it is ``temporary(logger:)``).

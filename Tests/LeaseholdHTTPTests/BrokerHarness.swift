@@ -44,9 +44,10 @@ final class FailableStore: BrokerStore {
         if failing.withLock({ $0 }) { throw LeaseholdError(.storeUnavailable, "disk full (injected)") }
         try await base.commit(batch)
     }
-    func auditRecords(after sequence: Int64, limit: Int) async throws -> [AuditRecord] {
-        try await base.auditRecords(after: sequence, limit: limit)
+    func auditRecords(matching query: AuditQuery, limit: Int) async throws -> [AuditRecord] {
+        try await base.auditRecords(matching: query, limit: limit)
     }
+    func deleteAuditRecords(through sequence: Int64) async throws { try await base.deleteAuditRecords(through: sequence) }
     func close() async throws { try await base.close() }
 }
 

@@ -191,6 +191,54 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("audit queries filter by time, type, identity and details, with bound values and cursors", arguments: StoreKind.available)
+    func auditQueries(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store, _ in
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            var events: [AuditEvent] = []
+            for index in 0..<12 {
+                var event = Self.event("q\(index)", time: start.addingTimeInterval(Double(index) * 60), details: [
+                    "db_username": index % 3 == 0 ? "v-alice" : "v-bob'; DROP TABLE audit_log; --",
+                    "role": index % 2 == 0 ? "readonly" : "read_write",
+                ])
+                event.type = index % 4 == 0 ? "lease.issue" : (index % 4 == 1 ? "lease.revoke_failed" : "request")
+                event.environment = index < 6 ? "prod" : "dev"
+                events.append(event)
+            }
+            try await store.commit(StoreBatch(auditEvents: events))
+            func ids(_ configure: (inout AuditQuery) -> Void, limit: Int = 100) async throws -> [String] {
+                var query = AuditQuery()
+                configure(&query)
+                return try await store.auditRecords(matching: query, limit: limit).map(\.event.requestID)
+            }
+            #expect(try await ids { $0.details = ["db_username": "v-alice"] } == ["q0", "q3", "q6", "q9"])
+            #expect(try await ids { $0.details = ["db_username": "v-bob'; DROP TABLE audit_log; --", "role": "readonly"] } == ["q2", "q4", "q8", "q10"])
+            #expect(try await ids { $0.types = ["lease.*"] } == ["q0", "q1", "q4", "q5", "q8", "q9"])
+            // `_` in a prefix is literal, not a LIKE wildcard.
+            #expect(try await ids { $0.types = ["lease.revoke_*"] } == ["q1", "q5", "q9"])
+            #expect(try await ids { $0.types = ["lease.issue", "request"]; $0.environment = "dev" } == ["q6", "q7", "q8", "q10", "q11"])
+            #expect(try await ids { $0.since = start.addingTimeInterval(120); $0.until = start.addingTimeInterval(300) } == ["q2", "q3", "q4"])
+            #expect(try await ids { $0.accessor = "acc-q5" } == ["q5"])
+            #expect(try await ids { $0.displayName = "token-ci"; $0.authMethod = "nope" } == [])
+            // Cursors in both directions.
+            let firstPage = try await store.auditRecords(matching: AuditQuery(), limit: 5)
+            var next = AuditQuery()
+            next.after = firstPage.last?.sequence
+            #expect(try await store.auditRecords(matching: next, limit: 5).map(\.event.requestID) == ["q5", "q6", "q7", "q8", "q9"])
+            #expect(try await ids({ $0.newestFirst = true }, limit: 3) == ["q11", "q10", "q9"])
+            #expect(try await ids({ $0.newestFirst = true; $0.before = 10 }, limit: 2) == ["q8", "q7"])
+            // Hostile filter names are refused before any SQL.
+            await #expect(throws: LeaseholdError.self) { _ = try await ids { $0.details = ["x') OR 1=1 --": "y"] } }
+            await #expect(throws: LeaseholdError.self) { _ = try await ids { $0.types = ["%"] } }
+            // Retention deletes a prefix; the rest still verifies from its predecessor's hash.
+            let all = try await store.auditRecords(after: 0, limit: 100)
+            try await store.deleteAuditRecords(through: 4)
+            let kept = try await store.auditRecords(after: 0, limit: 100)
+            #expect(kept.map(\.sequence) == Array(5...12))
+            #expect(AuditChain.verify(kept, startingAfter: all[3].hash, previousSequence: 4) == nil)
+        }
+    }
+
     @Test("200 concurrent commits are all acknowledged and present", arguments: StoreKind.available)
     func groupCommit(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store, _ in

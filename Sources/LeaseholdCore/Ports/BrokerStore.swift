@@ -92,14 +92,26 @@ public protocol BrokerStore: Sendable {
     /// Applies the batch atomically and durably.
     func commit(_ batch: StoreBatch) async throws
 
-    /// Reads audit records with a sequence number greater than `sequence`, oldest first, at most `limit`.
-    func auditRecords(after sequence: Int64, limit: Int) async throws -> [AuditRecord]
+    /// Reads the audit records that match `query`, in its order, at most `limit`.
+    /// Complexity: index range scans on sequence and time; other filters are evaluated per row.
+    func auditRecords(matching query: AuditQuery, limit: Int) async throws -> [AuditRecord]
+
+    /// Deletes the audit records with a sequence up to and including `sequence` (retention), leaving the rest
+    /// of the chain and its head untouched.
+    func deleteAuditRecords(through sequence: Int64) async throws
 
     /// Flushes and releases resources. The store cannot be used afterwards.
     func close() async throws
 }
 
 extension BrokerStore {
+    /// Reads audit records with a sequence number greater than `sequence`, oldest first, at most `limit`.
+    public func auditRecords(after sequence: Int64, limit: Int) async throws -> [AuditRecord] {
+        var query = AuditQuery()
+        query.after = sequence
+        return try await auditRecords(matching: query, limit: limit)
+    }
+
     /// Lists every key of a namespace under `prefix`, paging internally.
     public func allKeys(in namespace: StoreNamespace, prefix: String = "") async throws -> [String] {
         var result: [String] = []

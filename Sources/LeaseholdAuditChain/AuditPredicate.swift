@@ -1,0 +1,78 @@
+import Foundation
+import LeaseholdCore
+
+/// An ``LeaseholdCore/AuditQuery`` as a small, dialect-neutral predicate tree that each store renders to its SQL
+/// with bound parameters (nothing from the query is ever spliced into the statement text).
+public indirect enum AuditPredicate: Sendable, Hashable {
+    /// Where a compared value comes from.
+    public enum Operand: Sendable, Hashable {
+        /// A column of `audit_log`, from a fixed list.
+        case column(AuditColumn)
+        /// A member of the `details` JSON object; the key is bound as a parameter.
+        case detail(String)
+    }
+
+    /// Comparison operators.
+    public enum Comparison: String, Sendable, Hashable {
+        case equal = "="
+        case greater = ">"
+        case less = "<"
+        case greaterOrEqual = ">="
+        /// `LIKE` with `\` as the escape character.
+        case like = "LIKE"
+    }
+
+    /// A bound value.
+    public enum Value: Sendable, Hashable {
+        case text(String)
+        case integer(Int64)
+        case time(Date)
+    }
+
+    /// `operand comparison value`.
+    case compare(Operand, Comparison, Value)
+    /// True when any of the predicates is.
+    case any([AuditPredicate])
+
+    /// The predicates (all must hold) for `query`.
+    public static func conditions(for query: AuditQuery) -> [AuditPredicate] {
+        var conditions: [AuditPredicate] = []
+        if let after = query.after { conditions.append(.compare(.column(.sequence), .greater, .integer(after))) }
+        if let before = query.before { conditions.append(.compare(.column(.sequence), .less, .integer(before))) }
+        if let since = query.since { conditions.append(.compare(.column(.time), .greaterOrEqual, .time(since))) }
+        if let until = query.until { conditions.append(.compare(.column(.time), .less, .time(until))) }
+        if !query.types.isEmpty {
+            conditions.append(.any(query.types.map { type in
+                type.hasSuffix("*")
+                    ? .compare(.column(.type), .like, .text(likeEscaped(String(type.dropLast())) + "%"))
+                    : .compare(.column(.type), .equal, .text(type))
+            }))
+        }
+        let exact: [(AuditColumn, String?)] = [
+            (.outcome, query.outcome), (.environment, query.environment), (.accessor, query.accessor),
+            (.displayName, query.displayName), (.authMethod, query.authMethod), (.path, query.path),
+        ]
+        for case (let column, let value?) in exact { conditions.append(.compare(.column(column), .equal, .text(value))) }
+        for (key, value) in query.details.sorted(by: { $0.key < $1.key }) {
+            conditions.append(.compare(.detail(key), .equal, .text(value)))
+        }
+        return conditions
+    }
+
+    /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+    static func likeEscaped(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+}
+
+/// The filterable columns of `audit_log`; their raw values are the column names.
+public enum AuditColumn: String, Sendable, Hashable {
+    case sequence, time, type, outcome, environment, accessor, path
+    case displayName = "display_name"
+    case authMethod = "auth_method"
+}
