@@ -108,7 +108,8 @@ let package = Package(
         .target(
             name: "LeaseholdService",
             dependencies: [
-                "LeaseholdCore", "LeaseholdPolicy", "LeaseholdSeal", "LeaseholdRoles", "LeaseholdAuth",
+                "LeaseholdCore", "LeaseholdPolicy", "LeaseholdSeal", "LeaseholdRoles", "LeaseholdAuth", "LeaseholdAuditChain",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -137,7 +138,7 @@ let package = Package(
             name: "leasehold",
             dependencies: [
                 "LeaseholdHTTP", "LeaseholdService", "LeaseholdConfig", "LeaseholdSeal", "LeaseholdRoles",
-                "LeaseholdStoreSQLite", "LeaseholdStorePostgres", "LeaseholdEnginePostgres",
+                "LeaseholdStoreSQLite", "LeaseholdStorePostgres", "LeaseholdEnginePostgres", "LeaseholdAuditChain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

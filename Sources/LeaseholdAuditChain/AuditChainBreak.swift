@@ -8,6 +8,12 @@ public struct AuditChainBreak: Sendable, Hashable, CustomStringConvertible {
         case deleted
         /// Records appear out of order: `sequence` is duplicated, moved back, or appears later than its place.
         case reordered
+        /// The newest records are missing: the chain ends before a signed checkpoint (or the retention anchor) says
+        /// it reached.
+        case truncated
+        /// The records are a consistent chain, but not the one a signed checkpoint covered (the chain was rewritten
+        /// and re-hashed), or a checkpoint's signature is not the broker's.
+        case rewritten
     }
 
     /// The sequence number where the break was detected.

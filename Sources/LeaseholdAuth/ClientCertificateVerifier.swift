@@ -157,7 +157,7 @@ public struct ClientCertificateVerifier: Sendable {
 
     /// The SHA-256 fingerprint of a DER certificate, lowercase hex.
     public static func fingerprint(of der: [UInt8]) -> String {
-        SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined()
+        Data(SHA256.hash(data: der)).hexString
     }
 
     static func identity(of certificate: Certificate, der: [UInt8]) -> ClientCertificateIdentity {

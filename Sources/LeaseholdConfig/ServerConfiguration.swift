@@ -32,6 +32,14 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var loginFailureLimit: Int
     /// The window of ``loginFailureLimit`` (`login_failure_window`, default 5m).
     public var loginFailureWindow: TTL
+    /// A signed audit checkpoint is written at least this often while records are added (`audit_checkpoint_interval`).
+    public var auditCheckpointInterval: TTL
+    /// …and after at most this many records (`audit_checkpoint_rows`).
+    public var auditCheckpointRows: Int
+    /// Audit records older than this are archived, then deleted (`audit_retention`; `nil`: kept forever).
+    public var auditRetention: TTL?
+    /// Where retention writes its archives (`audit_archive_directory`).
+    public var auditArchiveDirectory: String?
     /// Human-readable notes about settings that were ignored (unknown keys, unsupported features).
     public var warnings: [String]
 
@@ -48,8 +56,16 @@ public struct ServerConfiguration: Sendable, Hashable {
         rolesDirectory: String? = nil,
         loginFailureLimit: Int = 10,
         loginFailureWindow: TTL = TTL(seconds: 300),
+        auditCheckpointInterval: TTL = TTL(seconds: 300),
+        auditCheckpointRows: Int = 1000,
+        auditRetention: TTL? = nil,
+        auditArchiveDirectory: String? = nil,
         warnings: [String] = []
     ) {
+        self.auditCheckpointInterval = auditCheckpointInterval
+        self.auditCheckpointRows = auditCheckpointRows
+        self.auditRetention = auditRetention
+        self.auditArchiveDirectory = auditArchiveDirectory
         self.loginFailureLimit = loginFailureLimit
         self.loginFailureWindow = loginFailureWindow
         self.storage = storage

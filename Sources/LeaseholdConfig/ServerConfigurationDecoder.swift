@@ -27,6 +27,16 @@ enum ServerConfigurationDecoder {
         guard (1...1_000_000).contains(loginFailureLimit) else { throw reader.error("login_failure_limit must be at least 1") }
         let loginFailureWindow = try reader.ttl("login_failure_window") ?? TTL(seconds: 300)
         guard loginFailureWindow.seconds >= 1 else { throw reader.error("login_failure_window must be at least 1s") }
+        let checkpointInterval = try reader.ttl("audit_checkpoint_interval") ?? TTL(seconds: 300)
+        let checkpointRows = try reader.integer("audit_checkpoint_rows") ?? 1000
+        guard checkpointInterval.seconds >= 1, checkpointRows >= 1 else {
+            throw reader.error("audit_checkpoint_interval and audit_checkpoint_rows must be positive")
+        }
+        let retention = try reader.ttl("audit_retention")
+        let archiveDirectory = try reader.string("audit_archive_directory")
+        if let retention, retention.seconds > 0, archiveDirectory?.isEmpty ?? true {
+            throw reader.error("audit_retention needs audit_archive_directory: expired records are archived before deletion")
+        }
         if try reader.bool("ui") == true { warnings.append("ui is not supported and was ignored") }
         if try reader.string("cluster_addr") != nil {
             warnings.append("cluster_addr was ignored: clustering is not supported")
@@ -43,6 +53,10 @@ enum ServerConfigurationDecoder {
             rolesDirectory: try reader.string("roles_directory"),
             loginFailureLimit: loginFailureLimit,
             loginFailureWindow: loginFailureWindow,
+            auditCheckpointInterval: checkpointInterval,
+            auditCheckpointRows: checkpointRows,
+            auditRetention: retention.flatMap { $0.seconds > 0 ? $0 : nil },
+            auditArchiveDirectory: archiveDirectory,
             warnings: warnings + reader.unreadKeyWarnings
         )
     }

@@ -41,7 +41,7 @@ public final class Broker: Sendable {
         self.logger = logger
         self.now = now
         self.routes = [
-            ("sys/", SystemBackend.routes + WrappingBackend.routes + LeaseBackend.routes),
+            ("sys/", SystemBackend.routes + WrappingBackend.routes + LeaseBackend.routes + AuditLogBackend.routes),
             ("auth/token/", TokenBackend.routes),
         ]
     }

@@ -76,6 +76,14 @@ struct BrokerRuntime {
         var services: [any Service] = [
             EngineRunner(factory: engineFactory, engines: engines), LeaseReaper(broker: broker, logger: logger),
             ReconcilerService(broker: broker, logger: logger),
+            AuditMaintenanceService(
+                broker: broker,
+                settings: AuditMaintenanceSettings(
+                    checkpointInterval: .seconds(configuration.auditCheckpointInterval.seconds),
+                    checkpointRows: Int64(configuration.auditCheckpointRows),
+                    retention: configuration.auditRetention.map { .seconds($0.seconds) },
+                    archiveDirectory: configuration.auditArchiveDirectory),
+                logger: logger),
         ]
         for listener in configuration.listeners {
             services.append(

@@ -14,7 +14,7 @@ struct Leasehold: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, VersionCommand.self, StatusCommand.self, OperatorCommand.self, LoginCommand.self,
             TokenCommand.self, PolicyCommand.self, ReadCommand.self, WriteCommand.self, ListCommand.self,
-            DeleteCommand.self, SecretsCommand.self, AuthCommand.self, CredsCommand.self, LeaseCommand.self, RolesCommand.self, ReconcileCommand.self,
+            DeleteCommand.self, SecretsCommand.self, AuthCommand.self, AuditCommand.self, CredsCommand.self, LeaseCommand.self, RolesCommand.self, ReconcileCommand.self,
             DebugStoreWriterCommand.self,
         ])
 

@@ -47,6 +47,8 @@ extension StoreNamespace {
     public static let appRoleSecretAccessors = StoreNamespace(rawValue: "approle-secret-accessors")
     /// Userpass users by `<mount><canonical username>`.
     public static let userpassUsers = StoreNamespace(rawValue: "userpass-users")
+    /// The audit trail's own state: the Ed25519 checkpoint key, the newest checkpoint, the retention anchor.
+    public static let auditTrail = StoreNamespace(rawValue: "audit-trail")
     /// Cert auth trusted-certificate entries by `<mount><name>`.
     public static let certRoles = StoreNamespace(rawValue: "cert-roles")
     /// Cert auth revocation lists by `<mount><name>`.

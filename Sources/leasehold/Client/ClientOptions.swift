@@ -18,7 +18,7 @@ struct ClientOptions: ParsableArguments {
     @Flag(name: .customLong("tls-skip-verify"), help: "Do not verify the server's certificate (unsafe).")
     var skipVerify = false
 
-    @Option(name: .customLong("format"), help: "Output format: table or json.")
+    @Option(name: .customLong("format"), help: "Output format: table or json (audit listings also csv, jsonl).")
     var format: OutputFormat = .table
 
     /// The resolved server address.
@@ -62,8 +62,11 @@ struct ClientOptions: ParsableArguments {
     }
 }
 
-/// How client commands print results.
+/// How client commands print results. `csv` and `jsonl` apply to record listings (`audit list`, `audit export`);
+/// other commands print them as a table.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table
     case json
+    case csv
+    case jsonl
 }

@@ -1,0 +1,174 @@
+import Crypto
+import Foundation
+import LeaseholdAuditChain
+import LeaseholdCore
+
+/// What `sys/audit-log/verify` and `leasehold audit verify` report.
+public struct AuditVerificationReport: Sendable, Codable {
+    /// Whether the whole stored chain verified.
+    public var intact: Bool
+    /// Records verified.
+    public var records: Int
+    /// The first and last sequence present (0 when empty).
+    public var firstSequence: Int64
+    public var lastSequence: Int64
+    /// Checkpoint records verified (signature and coverage).
+    public var checkpoints: Int
+    /// The newest checkpoint the store knows of, which the chain must reach.
+    public var newestCheckpointSequence: Int64?
+    /// The retention anchor the chain starts after (0 when nothing was deleted).
+    public var anchorSequence: Int64
+    /// Where and how the chain is broken, when it is.
+    public var breakSequence: Int64?
+    public var breakKind: String?
+    /// The checkpoint public key (hex), for offline verification of exports.
+    public var publicKey: String
+
+    enum CodingKeys: String, CodingKey {
+        case intact, records, checkpoints
+        case firstSequence = "first_sequence"
+        case lastSequence = "last_sequence"
+        case newestCheckpointSequence = "newest_checkpoint_sequence"
+        case anchorSequence = "anchor_sequence"
+        case breakSequence = "break_sequence"
+        case breakKind = "break_kind"
+        case publicKey = "public_key"
+    }
+}
+
+/// The audit trail's integrity operations over one unsealed store: the sealed Ed25519 checkpoint key, signed
+/// checkpoints, whole-chain verification and retention.
+struct AuditTrail {
+    let services: BrokerServices
+
+    static let signingKeyKey = StoreKey(.auditTrail, "signing-key")
+    static let newestCheckpointKey = StoreKey(.auditTrail, "newest-checkpoint")
+    static let anchorKey = StoreKey(.auditTrail, "retention-anchor")
+
+    /// Where the chain starts after retention deleted its beginning.
+    struct Anchor: Codable {
+        var sequence: Int64
+        var hash: String
+    }
+
+    /// The checkpoint key, created (and sealed in the store) on first use.
+    func signingKey() async throws -> Curve25519.Signing.PrivateKey {
+        if let stored = try await services.store.read(SecretValue.self, at: Self.signingKeyKey),
+            let raw = Data(hexString: stored.value.revealed)
+        {
+            return try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        }
+        let key = Curve25519.Signing.PrivateKey()
+        let sealed = try services.store.seal(SecretValue(key.rawRepresentation.hexString), for: Self.signingKeyKey)
+        do {
+            try await services.commit(StoreBatch(operations: [.put(Self.signingKeyKey, sealed, .absent)]))
+            return key
+        } catch let error as LeaseholdError where error.code == .conflict {
+            return try await signingKey()
+        }
+    }
+
+    /// The public checkpoint key, hex.
+    func publicKey() async throws -> String {
+        try await signingKey().publicKey.rawRepresentation.hexString
+    }
+
+    /// The newest record, or `nil` for an empty table.
+    func newestRecord() async throws -> AuditRecord? {
+        var query = AuditQuery()
+        query.newestFirst = true
+        return try await services.store.base.auditRecords(matching: query, limit: 1).first
+    }
+
+    /// Signs the current head and appends the checkpoint to the chain (and keeps it as the newest known one).
+    /// Returns `nil` when the table is empty or the newest record is already a checkpoint.
+    @discardableResult
+    func checkpoint(now: Date, actor: AuditActor, requestID: String) async throws -> AuditCheckpoint? {
+        guard let newest = try await newestRecord(), newest.event.type != AuditCheckpoint.eventType else { return nil }
+        let checkpoint = try AuditCheckpoint.sign(sequence: newest.sequence, hash: newest.hash, time: now, key: try await signingKey())
+        let event = AuditEvent(
+            time: now, requestID: requestID, type: AuditCheckpoint.eventType, operation: "update", path: "sys/audit-log/checkpoint",
+            actor: actor, remoteAddress: "", outcome: "allowed", details: checkpoint.details)
+        let sealed = try services.store.seal(checkpoint, for: Self.newestCheckpointKey)
+        try await services.commit(StoreBatch(operations: [.put(Self.newestCheckpointKey, sealed, .none)], auditEvents: [event]))
+        return checkpoint
+    }
+
+    /// Walks the whole stored chain from the retention anchor, checking links, hashes, checkpoints, and that the
+    /// chain reaches the newest checkpoint kept in the encrypted store.
+    func verify() async throws -> AuditVerificationReport {
+        let publicKey = try await publicKey()
+        let anchor = try await services.store.read(Anchor.self, at: Self.anchorKey)?.value
+        let start = anchor.flatMap { anchor in Data(hexString: anchor.hash).map { AuditChainHead(sequence: anchor.sequence, hash: $0) } } ?? .genesis
+        var verifier = AuditChainVerifier(startingAfter: start, trustedKey: publicKey)
+        var firstSequence: Int64 = 0
+        var cursor: Int64 = 0
+        while verifier.failure == nil {
+            let page = try await services.store.base.auditRecords(after: cursor, limit: 1000)
+            guard let last = page.last else { break }
+            if firstSequence == 0 { firstSequence = page[0].sequence }
+            verifier.consume(page)
+            cursor = last.sequence
+        }
+        let newest = try await services.store.read(AuditCheckpoint.self, at: Self.newestCheckpointKey)?.value
+        verifier.finish(reaching: newest)
+        return AuditVerificationReport(
+            intact: verifier.failure == nil, records: verifier.recordCount, firstSequence: firstSequence,
+            lastSequence: verifier.head.sequence, checkpoints: verifier.checkpointCount,
+            newestCheckpointSequence: newest?.sequence, anchorSequence: start.sequence,
+            breakSequence: verifier.failure?.sequence, breakKind: verifier.failure?.kind.rawValue, publicKey: publicKey)
+    }
+
+    /// Exports every record older than `cutoff` (JSON lines, fsynced) into `directory`, then deletes them and
+    /// moves the anchor, so the rest of the chain still verifies. Returns the archive path, or `nil` when nothing
+    /// was old enough. The newest record is never deleted.
+    func applyRetention(cutoff: Date, directory: String, now: Date) async throws -> String? {
+        guard let newest = try await newestRecord() else { return nil }
+        var query = AuditQuery()
+        query.until = cutoff
+        query.before = newest.sequence
+        guard var expected = try await services.store.base.auditRecords(after: 0, limit: 1).first?.sequence else { return nil }
+        var lines: [String] = []
+        var last: AuditRecord?
+        paging: while true {
+            query.after = last?.sequence
+            let page = try await services.store.base.auditRecords(matching: query, limit: 1000)
+            for record in page {
+                // Stop at the first gap (a record too young to delete), so the deleted part is a prefix.
+                guard record.sequence == expected else { break paging }
+                expected += 1
+                lines.append(try AuditRecordDocument(record).jsonLine())
+                last = record
+            }
+            if page.count < 1000 { break }
+        }
+        guard let last else { return nil }
+        let path = try AuditArchive.write(lines: lines, directory: directory, through: last.sequence, now: now)
+        let anchor = Anchor(sequence: last.sequence, hash: last.hash.hexString)
+        let event = AuditEvent(
+            time: now, requestID: "", type: "audit.retention", operation: "delete", path: "sys/audit-log",
+            actor: AuditActor(authMethod: "retention"), remoteAddress: "", outcome: "allowed",
+            details: ["deleted_through": String(last.sequence), "anchor_hash": anchor.hash, "archive": path])
+        try await services.commit(StoreBatch(operations: [.put(Self.anchorKey, try services.store.seal(anchor, for: Self.anchorKey), .none)], auditEvents: [event]))
+        try await services.store.base.deleteAuditRecords(through: last.sequence)
+        return path
+    }
+}
+
+/// Archive files of records removed by retention: `audit-<first>-<last>-<time>.jsonl`, mode 0600, fsynced.
+enum AuditArchive {
+    static func write(lines: [String], directory: String, through last: Int64, now: Date) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let stamp = Int64(now.timeIntervalSince1970)
+        let path = (directory as NSString).appendingPathComponent("audit-through-\(last)-\(stamp).jsonl")
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw LeaseholdError(.internalError, "cannot create the audit archive file") }
+        defer { close(descriptor) }
+        let bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
+        let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+        guard written == bytes.count, fsync(descriptor) == 0 else {
+            throw LeaseholdError(.internalError, "cannot write the audit archive file")
+        }
+        return path
+    }
+}
