@@ -4,6 +4,8 @@ enum AuthRoutes {
         switch mount.type {
         case "approle": AppRoleBackend.routes
         case "userpass": UserpassBackend.routes
+        case "jwt", "oidc": JWTBackend.routes
+        case "kubernetes": KubernetesBackend.routes
         default: []
         }
     }

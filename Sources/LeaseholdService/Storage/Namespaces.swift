@@ -47,4 +47,12 @@ extension StoreNamespace {
     public static let appRoleSecretAccessors = StoreNamespace(rawValue: "approle-secret-accessors")
     /// Userpass users by `<mount><canonical username>`.
     public static let userpassUsers = StoreNamespace(rawValue: "userpass-users")
+    /// JWT/OIDC auth configurations by mount path.
+    public static let jwtConfigs = StoreNamespace(rawValue: "jwt-configs")
+    /// JWT/OIDC roles by `<mount><name>`.
+    public static let jwtRoles = StoreNamespace(rawValue: "jwt-roles")
+    /// Kubernetes auth configurations by mount path (the reviewer JWT is encrypted with the rest of the entry).
+    public static let kubernetesConfigs = StoreNamespace(rawValue: "kubernetes-configs")
+    /// Kubernetes roles by `<mount><name>`.
+    public static let kubernetesRoles = StoreNamespace(rawValue: "kubernetes-roles")
 }
