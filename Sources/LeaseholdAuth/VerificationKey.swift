@@ -1,6 +1,7 @@
 import Foundation
 import JWTKit
 import LeaseholdCore
+import X509
 
 /// A public key bound to its algorithm family, and optionally to one algorithm (a JWK's `alg`).
 ///
@@ -31,24 +32,28 @@ public struct VerificationKey: Sendable {
         self.pinnedAlgorithm = pinnedAlgorithm
     }
 
-    /// Parses a PEM public key: RSA (at least 2048 bits), EC P-256, EC P-384 or Ed25519.
+    /// Parses a PEM public key — RSA (at least 2048 bits), EC P-256, EC P-384 or Ed25519 — or a PEM certificate,
+    /// whose public key is used (as Vault does; the certificate's validity and issuer are not consulted).
     public init(pem: String) throws(JWTValidationError) {
         guard pem.utf8.count <= Self.maximumPEMLength, pem.contains("-----BEGIN") else {
             throw .configuration("a public key is not valid PEM")
         }
-        if let key = try? Insecure.RSA.PublicKey(pem: pem) {
-            material = .rsa(key)
-        } else if let key = try? ES256PublicKey(pem: pem) {
-            material = .p256(key)
-        } else if let key = try? ES384PublicKey(pem: pem) {
-            material = .p384(key)
-        } else if let key = try? EdDSA.PublicKey(pem: pem) {
-            material = .ed25519(key)
-        } else {
-            throw .configuration("a public key is not a supported PEM public key (RSA of at least 2048 bits, EC P-256 or P-384, or Ed25519)")
+        var keyPEM = pem
+        if pem.contains("-----BEGIN CERTIFICATE-----") {
+            guard let extracted = try? Certificate(pemEncoded: pem).publicKey.serializeAsPEM().pemString else {
+                throw .configuration("a public key certificate is not valid PEM")
+            }
+            keyPEM = extracted
         }
-        keyID = nil
-        pinnedAlgorithm = nil
+        self.init(material: try Self.material(publicKeyPEM: keyPEM))
+    }
+
+    private static func material(publicKeyPEM pem: String) throws(JWTValidationError) -> Material {
+        if let key = try? Insecure.RSA.PublicKey(pem: pem) { return .rsa(key) }
+        if let key = try? ES256PublicKey(pem: pem) { return .p256(key) }
+        if let key = try? ES384PublicKey(pem: pem) { return .p384(key) }
+        if let key = try? EdDSA.PublicKey(pem: pem) { return .ed25519(key) }
+        throw .configuration("a public key is not a supported PEM public key (RSA of at least 2048 bits, EC P-256 or P-384, or Ed25519)")
     }
 
     /// The key's family.

@@ -116,6 +116,15 @@ struct JWTValidationTests {
         }
     }
 
+    @Test("a PEM certificate stands for its public key")
+    func certificateKeys() async throws {
+        let issued = try TestCertificateAuthority().issue(commonName: "signer")
+        let verifier = try VerificationKey(pem: issued.certificatePEM)
+        let token = try CompactJWT(
+            try TestJWT.sign(Self.claims(), key: .p256(issued.privateKey), algorithm: "ES256"), allowed: SignatureAlgorithm.defaultSupported)
+        #expect(try await verifier.verify(token).string("sub") == "svc-1")
+    }
+
     @Test("PEM keys: RSA under 2048 bits and garbage are refused")
     func pemKeys() throws {
         let small = try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))
