@@ -64,6 +64,8 @@ struct JWTAuthTests {
             #expect(role.data["bound_audiences"] == .strings(["leasehold"]))
             #expect(role.data["clock_skew_leeway"] == 0)
             #expect(try await api.send(.list, "auth/jwt/role", token: root).data["keys"] == .strings(["ci"]))
+            #expect(try await api.send(.delete, "auth/jwt/role/ci", token: root).status == 204)
+            #expect(try await login(api, jwt).text == #"{"errors":["role \"ci\" could not be found"]}"#)
 
             let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
             let everything = try records.map { String(decoding: try $0.event.canonicalBytes(), as: UTF8.self) }.joined()

@@ -259,6 +259,18 @@ struct KubernetesAuthTests {
             let badCA = try await api.send(
                 .post, "auth/kubernetes/config", token: root, json: ["kubernetes_host": "https://k8s.test", "kubernetes_ca_cert": "junk"])
             #expect(badCA.text == #"{"errors":["kubernetes_ca_cert is not a valid PEM certificate bundle"]}"#)
+
+            let valid = try await api.send(
+                .post, "auth/kubernetes/role/r", token: root,
+                json: ["bound_service_account_names": ["web"], "bound_service_account_namespaces": ["apps"], "token_ttl": "10m"])
+            #expect(valid.status == 204)
+            let read = try await api.send(.get, "auth/kubernetes/role/r", token: root)
+            #expect(read.data["alias_name_source"] == "serviceaccount_uid")
+            #expect(read.data["token_ttl"] == 600)
+            #expect(try await api.send(.list, "auth/kubernetes/role", token: root).data["keys"] == .strings(["r"]))
+            #expect(try await api.send(.delete, "auth/kubernetes/role/r", token: root).status == 204)
+            #expect(try await api.send(.get, "auth/kubernetes/role/r", token: root).status == 404)
+            #expect(try await api.send(.list, "auth/kubernetes/role", token: root).status == 404)
         }
     }
 }

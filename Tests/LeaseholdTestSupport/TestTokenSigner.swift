@@ -5,9 +5,13 @@ import _CryptoExtras
 
 /// A private key made in the test process for signing JWTs, with its public half as PEM and as a JWK.
 public enum TestSigningKey: Sendable {
+    /// An RSA key (RS*, PS*).
     case rsa(_RSA.Signing.PrivateKey)
+    /// A P-256 key (ES256).
     case p256(P256.Signing.PrivateKey)
+    /// A P-384 key (ES384).
     case p384(P384.Signing.PrivateKey)
+    /// An Ed25519 key (EdDSA).
     case ed25519(Curve25519.Signing.PrivateKey)
 
     /// A fresh 2048-bit RSA key.

@@ -7,7 +7,8 @@ import LeaseholdCore
 ///
 /// A login parses the token within fixed bounds, refuses algorithms outside `jwt_supported_algs` (never `none` or
 /// `HS*`), verifies the signature with a configured or published key of the algorithm's family, then checks the
-/// claims. Every refusal after parsing reads `error validating token: token is not valid`.
+/// claims. Every refusal after parsing reads `error validating token: token is not valid`, except Vault's own
+/// `audience claim found in JWT but no audiences bound to the role` (only for correctly signed tokens).
 enum JWTBackend {
     static let routes: [Route] = [
         Route("config", handlers: [.read: readConfig, .update: writeConfig]),
