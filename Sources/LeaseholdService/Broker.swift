@@ -1,4 +1,5 @@
 import Foundation
+import LeaseholdAuth
 import LeaseholdCore
 import LeaseholdPolicy
 import Logging
@@ -19,6 +20,8 @@ public final class Broker: Sendable {
     let policyCache = PolicyCache()
     /// Failed-login limits shared by every auth method.
     let loginThrottle: LoginThrottle
+    /// Identity providers' signing keys, fetched once and shared by every JWT login.
+    let jwksCache = JWKSCache()
     let metrics = BrokerMetrics()
     /// The target-database engines, when the executable provides a factory.
     public let engines: DatabaseEngines?
@@ -104,7 +107,7 @@ public final class Broker: Sendable {
             tokens: TokenStore(store: encrypted, hasher: keys.tokenHasher, limits: limits, leases: leases),
             policies: PolicyStore(store: encrypted, cache: policyCache), mounts: MountTable(store: encrypted),
             seal: seal, limits: limits, information: information, leases: leases, engines: engines,
-            reaperSignal: reaperSignal, loginThrottle: loginThrottle, commit: { [self] batch in try await self.commit(batch) })
+            reaperSignal: reaperSignal, loginThrottle: loginThrottle, jwksCache: jwksCache, commit: { [self] batch in try await self.commit(batch) })
     }
 
     private func route(

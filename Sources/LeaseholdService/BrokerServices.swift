@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import LeaseholdAuth
 import LeaseholdCore
 
 /// The unsealed services a request works with, built from the store and the unsealed keys.
@@ -16,6 +17,8 @@ struct BrokerServices: Sendable {
     let engines: DatabaseEngines?
     let reaperSignal: ReaperSignal
     let loginThrottle: LoginThrottle
+    /// Identity providers' signing keys, shared by every JWT login.
+    let jwksCache: JWKSCache
     /// Commits a batch immediately (for intent records that must be durable before the target is touched).
     let commit: @Sendable (StoreBatch) async throws -> Void
 

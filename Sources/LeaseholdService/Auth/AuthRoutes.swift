@@ -5,6 +5,8 @@ enum AuthRoutes {
         case "approle": AppRoleBackend.routes
         case "userpass": UserpassBackend.routes
         case "cert": CertBackend.routes
+        case "jwt", "oidc": JWTBackend.routes
+        case "kubernetes": KubernetesBackend.routes
         default: []
         }
     }

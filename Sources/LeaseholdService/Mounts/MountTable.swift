@@ -7,7 +7,7 @@ public struct MountTable: Sendable {
     /// Secrets-engine types that can be mounted.
     public static let engineTypes: Set<String> = ["database"]
     /// Auth-method types that can be mounted (besides the built-in `token`).
-    public static let authTypes: Set<String> = ["approle", "userpass", "cert"]
+    public static let authTypes: Set<String> = ["approle", "userpass", "cert", "jwt", "oidc", "kubernetes"]
 
     /// The mounts every installation has; they cannot be disabled or moved.
     static let builtInEngines: [MountEntry] = [

@@ -53,4 +53,12 @@ extension StoreNamespace {
     public static let certRoles = StoreNamespace(rawValue: "cert-roles")
     /// Cert auth revocation lists by `<mount><name>`.
     public static let certRevocationLists = StoreNamespace(rawValue: "cert-crls")
+    /// JWT/OIDC auth configurations by mount path.
+    public static let jwtConfigs = StoreNamespace(rawValue: "jwt-configs")
+    /// JWT/OIDC roles by `<mount><name>`.
+    public static let jwtRoles = StoreNamespace(rawValue: "jwt-roles")
+    /// Kubernetes auth configurations by mount path (the reviewer JWT is encrypted with the rest of the entry).
+    public static let kubernetesConfigs = StoreNamespace(rawValue: "kubernetes-configs")
+    /// Kubernetes roles by `<mount><name>`.
+    public static let kubernetesRoles = StoreNamespace(rawValue: "kubernetes-roles")
 }

@@ -1,0 +1,35 @@
+import LeaseholdAuth
+import LeaseholdCore
+
+/// What the JWT and Kubernetes logins share: failed-login limits and the translation of validation failures into
+/// caller-safe errors.
+enum IdentityLogin {
+    /// The most characters of a role name used in a throttle key or echoed in an error.
+    static let maximumRoleNameLength = 128
+
+    /// Runs `attempt` unless the (mount, role, client address) key has too many recent failures, and counts a
+    /// failure when it is refused — by a ``JWTValidationError`` (translated by `refusal`) or a 400/403 error.
+    static func throttled(
+        _ context: OperationContext, role: String, refusal: (JWTValidationError) -> LeaseholdError,
+        _ attempt: () async throws -> LogicalResponse
+    ) async throws -> LogicalResponse {
+        let key = "\(try context.requireMount().path)|\(role.prefix(maximumRoleNameLength))|\(CIDRBlock.host(of: context.request.remoteAddress))"
+        try await context.services.loginThrottle.check(key, now: context.now)
+        do {
+            let response = try await attempt()
+            await context.services.loginThrottle.recordSuccess(key)
+            return response
+        } catch let error as JWTValidationError {
+            await context.services.loginThrottle.recordFailure(key, now: context.now)
+            throw refusal(error)
+        } catch let error as LeaseholdError where error.code == .invalidRequest || error.code == .permissionDenied {
+            await context.services.loginThrottle.recordFailure(key, now: context.now)
+            throw error
+        }
+    }
+
+    /// A configuration error from LeaseholdAuth as a 400.
+    static func invalid(_ error: JWTValidationError) -> LeaseholdError {
+        LeaseholdError.invalidRequest(error.description)
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import LeaseholdAuth
+import LeaseholdCore
+
+/// The JWT auth method (`auth/<mount>/…`, mount type `jwt` or `oidc`): `config`, `role/:name`, and `login` with a
+/// signed JWT. Only the non-interactive `jwt` role type exists; the OIDC browser flow is not offered.
+///
+/// A login parses the token within fixed bounds, refuses algorithms outside `jwt_supported_algs` (never `none` or
+/// `HS*`), verifies the signature with a configured or published key of the algorithm's family, then checks the
+/// claims. Every refusal after parsing reads `error validating token: token is not valid`, except Vault's own
+/// `audience claim found in JWT but no audiences bound to the role` (only for correctly signed tokens).
+enum JWTBackend {
+    static let routes: [Route] = [
+        Route("config", handlers: [.read: readConfig, .update: writeConfig]),
+        Route("role", handlers: [.list: listRoles]),
+        Route("role/:role", handlers: [.read: readRole, .update: writeRole, .delete: deleteRole]),
+        Route("login", authentication: .none, handlers: [.update: login]),
+    ]
+
+    /// The longest user-claim value accepted as an identity.
+    static let maximumIdentityLength = 256
+
+    static func configKey(_ context: OperationContext) throws -> StoreKey {
+        StoreKey(.jwtConfigs, try context.requireMount().path)
+    }
+
+    static func roleKey(_ context: OperationContext, _ name: String) throws -> StoreKey {
+        StoreKey(.jwtRoles, try context.requireMount().path + name.lowercased())
+    }
+
+    static func config(_ context: OperationContext) async throws -> JWTAuthConfig? {
+        try await context.services.store.read(JWTAuthConfig.self, at: try configKey(context))?.value
+    }
+
+    // MARK: Config
+
+    static func readConfig(_ context: OperationContext) async throws -> LogicalResponse {
+        guard let config = try await config(context) else { throw LeaseholdError.notFound }
+        return LogicalResponse(data: config.json)
+    }
+
+    static func writeConfig(_ context: OperationContext) async throws -> LogicalResponse {
+        let key = try configKey(context)
+        let existing = try await context.services.store.read(JWTAuthConfig.self, at: key)
+        let config = try await JWTAuthConfig(parsing: context.data, cache: context.services.jwksCache, now: context.now)
+        try context.transaction.put(config, at: key, condition: existing.map { .version($0.version) } ?? .absent)
+        return .noContent
+    }
+
+    // MARK: Roles
+
+    static func listRoles(_ context: OperationContext) async throws -> LogicalResponse {
+        try await context.listMountKeys(in: .jwtRoles)
+    }
+
+    static func readRole(_ context: OperationContext) async throws -> LogicalResponse {
+        guard let role = try await context.services.store.read(JWTRole.self, at: try roleKey(context, try context.name("role")))
+        else { throw LeaseholdError.notFound }
+        return LogicalResponse(data: role.value.json)
+    }
+
+    static func writeRole(_ context: OperationContext) async throws -> LogicalResponse {
+        let key = try roleKey(context, try context.name("role"))
+        let existing = try await context.services.store.read(JWTRole.self, at: key)
+        let role = try JWTRole(parsing: context.data, over: existing?.value)
+        try context.transaction.put(role, at: key, condition: existing.map { .version($0.version) } ?? .absent)
+        return .noContent
+    }
+
+    static func deleteRole(_ context: OperationContext) async throws -> LogicalResponse {
+        context.transaction.delete(try roleKey(context, try context.name("role")))
+        return .noContent
+    }
+
+    // MARK: Login
+
+    static func login(_ context: OperationContext) async throws -> LogicalResponse {
+        guard let config = try await config(context) else { throw LeaseholdError.invalidRequest("could not load configuration") }
+        let roleName = (try context.data.string("role")).flatMap { $0.isEmpty ? nil : $0 } ?? config.defaultRole
+        guard !roleName.isEmpty else { throw LeaseholdError.invalidRequest("missing role") }
+        let jwt = SecretValue(try context.data.string("jwt") ?? "")
+        guard !jwt.revealed.isEmpty else { throw LeaseholdError.invalidRequest("missing token") }
+        return try await IdentityLogin.throttled(context, role: roleName, refusal: refusal) {
+            let role = try await role(named: roleName, context)
+            let claims = try await verifiedClaims(jwt, config: config, role: role, context: context)
+            let identity = try identity(from: claims, role: role)
+            var metadata = mappedMetadata(from: claims, role: role)
+            metadata["role"] = roleName.lowercased()
+            return try LoginIssuer.issue(role.token, displayName: identity, metadata: metadata, context: context)
+        }
+    }
+
+    static func refusal(_ error: JWTValidationError) -> LeaseholdError {
+        error == .audienceWithoutBinding
+            ? LeaseholdError.invalidRequest(error.description)
+            : LeaseholdError.invalidRequest("error validating token: \(error)")
+    }
+
+    static func role(named name: String, _ context: OperationContext) async throws -> JWTRole {
+        let valid = name.count <= IdentityLogin.maximumRoleNameLength
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+        guard valid, let role = try await context.services.store.read(JWTRole.self, at: try roleKey(context, name))?.value else {
+            throw LeaseholdError.invalidRequest(valid ? "role \"\(name)\" could not be found" : "role could not be found")
+        }
+        return role
+    }
+
+    /// Parses and verifies `jwt`, and checks its claims against `role`.
+    static func verifiedClaims(
+        _ jwt: SecretValue, config: JWTAuthConfig, role: JWTRole, context: OperationContext
+    ) async throws(JWTValidationError) -> JWTClaimSet {
+        let token = try CompactJWT(jwt.revealed, allowed: config.supportedAlgorithms)
+        var claims: JWTClaimSet?
+        for key in try await config.candidateKeys(for: token, cache: context.services.jwksCache, now: context.now) {
+            if let verified = try? await key.verify(token) {
+                claims = verified
+                break
+            }
+        }
+        guard let claims else { throw .badSignature }
+        try role.expectations(under: config).check(claims, now: context.now.timeIntervalSince1970)
+        return claims
+    }
+
+    /// The user claim (the identity leases are counted by); a configured groups claim must be a list of strings.
+    static func identity(from claims: JWTClaimSet, role: JWTRole) throws(JWTValidationError) -> String {
+        guard let user = claims.string(role.userClaim), !user.isEmpty, user.count <= maximumIdentityLength else {
+            throw .missingIdentityClaim
+        }
+        if !role.groupsClaim.isEmpty {
+            switch claims.value(at: role.groupsClaim) {
+            case .string?: break
+            case .array(let groups)? where groups.allSatisfy({ $0.stringValue != nil }): break
+            default: throw .missingIdentityClaim
+            }
+        }
+        return user
+    }
+
+    /// Token metadata from `claim_mappings`: scalar claims as text; absent or structured claims are left out.
+    static func mappedMetadata(from claims: JWTClaimSet, role: JWTRole) -> [String: String] {
+        var metadata: [String: String] = [:]
+        for (claim, target) in role.claimMappings {
+            if let text = claims.scalarText(at: claim) { metadata[target] = String(text.prefix(1024)) }
+        }
+        return metadata
+    }
+}

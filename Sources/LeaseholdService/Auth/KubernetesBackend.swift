@@ -1,0 +1,135 @@
+import LeaseholdAuth
+import LeaseholdCore
+
+/// The Kubernetes auth method (`auth/<mount>/…`): `config`, `role/:name`, and `login` with a service-account token.
+///
+/// A login parses the token within fixed bounds, verifies it offline against `pem_keys` when some are configured,
+/// checks issuer (unless disabled), times and the role's audience, requires the role to bind the token's service
+/// account name and namespace, and — when `kubernetes_host` is set — has the API server review the token (the
+/// reviewed account must be the one the token names). Every refusal after the role is found is
+/// `403 permission denied`, whichever check failed.
+enum KubernetesBackend {
+    static let routes: [Route] = [
+        Route("config", handlers: [.read: readConfig, .update: writeConfig]),
+        Route("role", handlers: [.list: listRoles]),
+        Route("role/:role", handlers: [.read: readRole, .update: writeRole, .delete: deleteRole]),
+        Route("login", authentication: .none, handlers: [.update: login]),
+    ]
+
+    /// The algorithms Kubernetes signs service-account tokens with.
+    static let algorithms: [SignatureAlgorithm] = SignatureAlgorithm.allCases.filter { $0 != .edDSA }
+
+    static func configKey(_ context: OperationContext) throws -> StoreKey {
+        StoreKey(.kubernetesConfigs, try context.requireMount().path)
+    }
+
+    static func roleKey(_ context: OperationContext, _ name: String) throws -> StoreKey {
+        StoreKey(.kubernetesRoles, try context.requireMount().path + name.lowercased())
+    }
+
+    // MARK: Config
+
+    static func readConfig(_ context: OperationContext) async throws -> LogicalResponse {
+        guard let config = try await context.services.store.read(KubernetesAuthConfig.self, at: try configKey(context)) else {
+            throw LeaseholdError.notFound
+        }
+        return LogicalResponse(data: config.value.json)
+    }
+
+    static func writeConfig(_ context: OperationContext) async throws -> LogicalResponse {
+        let key = try configKey(context)
+        let existing = try await context.services.store.read(KubernetesAuthConfig.self, at: key)
+        let config = try KubernetesAuthConfig(parsing: context.data)
+        try context.transaction.put(config, at: key, condition: existing.map { .version($0.version) } ?? .absent)
+        return LogicalResponse(warnings: config.warnings)
+    }
+
+    // MARK: Roles
+
+    static func listRoles(_ context: OperationContext) async throws -> LogicalResponse {
+        try await context.listMountKeys(in: .kubernetesRoles)
+    }
+
+    static func readRole(_ context: OperationContext) async throws -> LogicalResponse {
+        guard let role = try await context.services.store.read(KubernetesRole.self, at: try roleKey(context, try context.name("role")))
+        else { throw LeaseholdError.notFound }
+        return LogicalResponse(data: role.value.json)
+    }
+
+    static func writeRole(_ context: OperationContext) async throws -> LogicalResponse {
+        let key = try roleKey(context, try context.name("role"))
+        let existing = try await context.services.store.read(KubernetesRole.self, at: key)
+        let role = try KubernetesRole(parsing: context.data, over: existing?.value)
+        try context.transaction.put(role, at: key, condition: existing.map { .version($0.version) } ?? .absent)
+        return .noContent
+    }
+
+    static func deleteRole(_ context: OperationContext) async throws -> LogicalResponse {
+        context.transaction.delete(try roleKey(context, try context.name("role")))
+        return .noContent
+    }
+
+    // MARK: Login
+
+    static func login(_ context: OperationContext) async throws -> LogicalResponse {
+        guard let config = try await context.services.store.read(KubernetesAuthConfig.self, at: try configKey(context))?.value else {
+            throw LeaseholdError(.internalError, "could not load backend configuration")
+        }
+        let roleName = try context.data.string("role") ?? ""
+        guard !roleName.isEmpty else { throw LeaseholdError.invalidRequest("missing role") }
+        let jwt = SecretValue(try context.data.string("jwt") ?? "")
+        guard !jwt.revealed.isEmpty else { throw LeaseholdError.invalidRequest("missing jwt") }
+        return try await IdentityLogin.throttled(context, role: roleName, refusal: { _ in LeaseholdError.permissionDenied }) {
+            let role = try await role(named: roleName, context)
+            let account = try await verifiedAccount(jwt, config: config, role: role, context: context)
+            let metadata = [
+                "service_account_namespace": account.namespace, "service_account_name": account.name,
+                "service_account_uid": account.uid, "role": roleName.lowercased(),
+            ]
+            return try LoginIssuer.issue(role.token, displayName: role.identity(of: account), metadata: metadata, context: context)
+        }
+    }
+
+    static func role(named name: String, _ context: OperationContext) async throws -> KubernetesRole {
+        let valid = name.count <= IdentityLogin.maximumRoleNameLength
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+        guard valid, let role = try await context.services.store.read(KubernetesRole.self, at: try roleKey(context, name))?.value else {
+            throw LeaseholdError.invalidRequest(valid ? "invalid role name \"\(name)\"" : "invalid role name")
+        }
+        return role
+    }
+
+    /// The service account `jwt` authenticates, once every check has passed.
+    static func verifiedAccount(
+        _ jwt: SecretValue, config: KubernetesAuthConfig, role: KubernetesRole, context: OperationContext
+    ) async throws(JWTValidationError) -> ServiceAccountIdentity {
+        let token = try CompactJWT(jwt.revealed, allowed: algorithms)
+        let claims: JWTClaimSet
+        if config.pemKeys.isEmpty {
+            claims = try token.unverifiedClaims()
+        } else {
+            var verified: JWTClaimSet?
+            for key in config.verificationKeys where key.isCandidate(for: token) {
+                if let result = try? await key.verify(token) {
+                    verified = result
+                    break
+                }
+            }
+            guard let verified else { throw .badSignature }
+            claims = verified
+        }
+        var expectations = ClaimExpectations()
+        expectations.issuer = config.expectedIssuer
+        expectations.audiences = role.audience.isEmpty ? [] : [role.audience]
+        expectations.refusesUnboundAudience = false
+        expectations.requiresTimeClaim = false
+        try expectations.check(claims, now: context.now.timeIntervalSince1970)
+        let account = try ServiceAccountIdentity(claims: claims)
+        guard role.binds(account) else { throw .boundClaimMismatch }
+        if let reviewer = config.reviewer {
+            let reviewed = try await reviewer.review(jwt, audience: role.audience, bearer: config.reviewerJWT ?? jwt)
+            guard reviewed == account else { throw .badSignature }
+        }
+        return account
+    }
+}
