@@ -15,6 +15,7 @@ struct BrokerServices: Sendable {
     let leases: LeaseStore
     let engines: DatabaseEngines?
     let reaperSignal: ReaperSignal
+    let auditSignal: AuditDeliverySignal
     let loginThrottle: LoginThrottle
     /// Commits a batch immediately (for intent records that must be durable before the target is touched).
     let commit: @Sendable (StoreBatch) async throws -> Void

@@ -51,4 +51,8 @@ extension StoreNamespace {
     public static let certRoles = StoreNamespace(rawValue: "cert-roles")
     /// Cert auth revocation lists by `<mount><name>`.
     public static let certRevocationLists = StoreNamespace(rawValue: "cert-crls")
+    /// Enabled audit devices by path (`file/`).
+    public static let auditDevices = StoreNamespace(rawValue: "audit-devices")
+    /// `<device id>` → the last audit sequence the device's sink acknowledged.
+    public static let auditCursors = StoreNamespace(rawValue: "audit-cursors")
 }
