@@ -8,26 +8,26 @@ import LeaseholdService
 /// parsers work; Leasehold's own fields (chain position and hashes, event type, outcome, environment, details) are
 /// under `leasehold`. Only what the stored row holds is rendered, and the row never holds a secret: the client
 /// token appears as its keyed hash.
-public struct AuditEntryFormat: Sendable {
+struct AuditEntryFormat: Sendable {
     /// How messages are framed.
-    public let framing: AuditSinkSettings.Framing
+    let framing: AuditSinkSettings.Framing
     private let hostname: String
 
     /// Creates the format.
-    public init(framing: AuditSinkSettings.Framing) {
+    init(framing: AuditSinkSettings.Framing) {
         self.framing = framing
         hostname = Self.localHostname()
     }
 
     /// The JSON entry, without a trailing newline.
-    public func json(_ record: AuditRecord) throws -> [UInt8] {
+    func json(_ record: AuditRecord) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(VaultAuditEntry(record)))
     }
 
     /// One message: the JSON entry, or an RFC 5424 syslog message carrying it.
-    public func message(_ record: AuditRecord) throws -> [UInt8] {
+    func message(_ record: AuditRecord) throws -> [UInt8] {
         switch framing {
         case .jsonLines:
             return try json(record)
@@ -39,7 +39,7 @@ public struct AuditEntryFormat: Sendable {
     }
 
     /// One message framed for a byte stream: a line of JSON, or an octet-counted syslog message (RFC 6587).
-    public func streamFrame(_ record: AuditRecord) throws -> [UInt8] {
+    func streamFrame(_ record: AuditRecord) throws -> [UInt8] {
         let message = try message(record)
         switch framing {
         case .jsonLines: return message + [UInt8(ascii: "\n")]

@@ -34,7 +34,7 @@ public actor AuditSinkRegistry: Service {
 
     /// Keeps the running sinks in step with the device table until graceful shutdown, then stops them all.
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown { await self.followDeviceTable() }
+        await cancelWhenGracefulShutdown { await self.followDeviceTable() }
         for entry in running.values { entry.task.cancel() }
         for entry in running.values { await entry.task.value }
         running = [:]

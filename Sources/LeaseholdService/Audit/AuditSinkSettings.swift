@@ -43,8 +43,6 @@ public struct AuditSinkSettings: Sendable, Hashable {
     /// Whether delivery starts from the oldest stored row instead of the rows committed after enabling.
     public var startsAtOldest: Bool
 
-    /// The device types that can be enabled.
-    public static let types: Set<String> = ["file", "socket", "syslog", "webhook"]
     /// Option names whose values are secret: never shown in reads.
     static func isSecretOption(_ name: String) -> Bool { name.lowercased().hasPrefix("header.") }
 
