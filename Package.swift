@@ -134,11 +134,24 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+        // Audit sinks: committed audit rows to files, syslog and socket receivers, and webhooks.
+        .target(
+            name: "LeaseholdAuditSinks",
+            dependencies: [
+                "LeaseholdCore", "LeaseholdService",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: settings
+        ),
         .executableTarget(
             name: "leasehold",
             dependencies: [
                 "LeaseholdHTTP", "LeaseholdService", "LeaseholdConfig", "LeaseholdSeal", "LeaseholdRoles",
                 "LeaseholdStoreSQLite", "LeaseholdStorePostgres", "LeaseholdEnginePostgres", "LeaseholdAuditChain",
+                "LeaseholdAuditSinks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -205,7 +218,9 @@ let package = Package(
             name: "LeaseholdHTTPTests",
             dependencies: [
                 "LeaseholdHTTP", "LeaseholdService", "LeaseholdAuditChain", "LeaseholdTestSupport", "LeaseholdStoreSQLite",
-                "LeaseholdEnginePostgres", "LeaseholdAuth", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "LeaseholdEnginePostgres", "LeaseholdAuth", "LeaseholdAuditSinks",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -27,6 +27,8 @@ public final class Broker: Sendable {
     public let engines: DatabaseEngines?
     /// Wakes the reaper when a lease is scheduled sooner than it planned to look.
     public let reaperSignal = ReaperSignal()
+    /// Wakes the audit sinks after each commit that appended audit rows.
+    public let auditSignal = AuditDeliverySignal()
     private let routes: [(prefix: String, routes: [Route])]
 
     /// Creates a broker over `store`.
@@ -44,7 +46,7 @@ public final class Broker: Sendable {
         self.logger = logger
         self.now = now
         self.routes = [
-            ("sys/", SystemBackend.routes + WrappingBackend.routes + LeaseBackend.routes + AuditLogBackend.routes),
+            ("sys/", SystemBackend.routes + WrappingBackend.routes + LeaseBackend.routes + AuditLogBackend.routes + AuditDeviceBackend.routes),
             ("auth/token/", TokenBackend.routes),
         ]
     }
@@ -107,7 +109,8 @@ public final class Broker: Sendable {
             tokens: TokenStore(store: encrypted, hasher: keys.tokenHasher, limits: limits, leases: leases),
             policies: PolicyStore(store: encrypted, cache: policyCache), mounts: MountTable(store: encrypted),
             seal: seal, limits: limits, information: information, leases: leases, engines: engines,
-            reaperSignal: reaperSignal, loginThrottle: loginThrottle, jwksCache: jwksCache, commit: { [self] batch in try await self.commit(batch) })
+            reaperSignal: reaperSignal, auditSignal: auditSignal, loginThrottle: loginThrottle, jwksCache: jwksCache,
+            commit: { [self] batch in try await self.commit(batch) })
     }
 
     private func route(
@@ -197,6 +200,7 @@ public final class Broker: Sendable {
         defer { metrics.recordCommit(since: started) }
         do {
             try await store.commit(batch)
+            if !batch.auditEvents.isEmpty { auditSignal.rowsCommitted() }
         } catch let error as LeaseholdError where error.code == .conflict {
             throw error
         } catch {

@@ -16,6 +16,7 @@ struct BrokerServices: Sendable {
     let leases: LeaseStore
     let engines: DatabaseEngines?
     let reaperSignal: ReaperSignal
+    let auditSignal: AuditDeliverySignal
     let loginThrottle: LoginThrottle
     /// Identity providers' signing keys, shared by every JWT login.
     let jwksCache: JWKSCache

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import LeaseholdAuditSinks
 import HummingbirdTLS
 import LeaseholdConfig
 import LeaseholdCore
@@ -85,6 +86,8 @@ struct BrokerRuntime {
                     archiveDirectory: configuration.auditArchiveDirectory),
                 logger: logger),
         ]
+        let auditSinks = AuditSinkRegistry(broker: broker, logger: logger, makeSink: AuditSinks.make)
+        services.append(auditSinks)
         for listener in configuration.listeners {
             services.append(
                 try makeApplication(
@@ -92,7 +95,7 @@ struct BrokerRuntime {
         }
         let roles = configuration.rolesDirectory.map { RolesDirectory(path: $0, broker: broker, logger: logger) }
         if let roles { services.append(RolesDirectoryLoader(roles: roles, broker: broker)) }
-        services.append(ReloadOnHangup(certificates: certificates, roles: roles, logger: logger))
+        services.append(ReloadOnHangup(certificates: certificates, roles: roles, auditSinks: auditSinks, logger: logger))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("leasehold started", metadata: ["version": "\(version)", "storage.type": "\(storageType)"])
@@ -175,10 +178,11 @@ struct BrokerRuntime {
     }
 }
 
-/// Re-reads listener certificates when the process receives SIGHUP.
+/// Re-reads listener certificates and the roles directory, and reopens audit files, when the process receives SIGHUP.
 struct ReloadOnHangup: Service {
     let certificates: [ListenerCertificates]
     let roles: RolesDirectory?
+    let auditSinks: AuditSinkRegistry
     let logger: Logger
 
     func run() async throws {
@@ -193,6 +197,8 @@ struct ReloadOnHangup: Service {
                 }
             }
             await roles?.apply()
+            await auditSinks.reopenAll()
+            logger.notice("audit sinks reopened")
         }
     }
 }

@@ -61,4 +61,8 @@ extension StoreNamespace {
     public static let kubernetesConfigs = StoreNamespace(rawValue: "kubernetes-configs")
     /// Kubernetes roles by `<mount><name>`.
     public static let kubernetesRoles = StoreNamespace(rawValue: "kubernetes-roles")
+    /// Enabled audit devices by path (`file/`).
+    public static let auditDevices = StoreNamespace(rawValue: "audit-devices")
+    /// `<device id>` → the last audit sequence the device's sink acknowledged.
+    public static let auditCursors = StoreNamespace(rawValue: "audit-cursors")
 }

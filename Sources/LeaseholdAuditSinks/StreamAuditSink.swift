@@ -1,0 +1,127 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdService
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Sends framed rows over one TCP connection (TLS when configured): JSON lines for `socket`, octet-counted
+/// RFC 5424 messages (RFC 6587) for `syslog`.
+///
+/// A batch counts as delivered once the receiver's TCP stack acknowledged every byte of it (Linux `TCP_INFO`,
+/// no unacknowledged segments), not merely when the bytes reached the local send buffer. A connection that closed
+/// or broke before that fails the whole batch, which is sent again on a new connection: the receiver may see a
+/// batch twice (deduplicate on `leasehold.sequence`), never a gap.
+actor StreamAuditSink: AuditSink {
+    private let host: String
+    private let port: Int
+    private let tls: NIOSSLContext?
+    private let format: AuditEntryFormat
+    private var channel: (any Channel)?
+    /// The longest wait for the receiver's acknowledgement or a connection.
+    private let timeout: Duration = .seconds(10)
+
+    init(host: String, port: Int, trust: AuditSinkSettings.TrustedCertificates?, format: AuditEntryFormat) throws {
+        self.host = host
+        self.port = port
+        self.format = format
+        tls = try trust.map { trust in
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.trustRoots = try TrustedRoots.load(trust)
+            return try NIOSSLContext(configuration: configuration)
+        }
+    }
+
+    func deliver(_ records: [AuditRecord]) async throws(AuditDeliveryFailure) {
+        var buffer = ByteBuffer()
+        do {
+            for record in records { buffer.writeBytes(try format.streamFrame(record)) }
+        } catch {
+            throw AuditDeliveryFailure(delivered: 0, reason: "a row could not be encoded")
+        }
+        do {
+            let channel = try await connectedChannel()
+            try await channel.writeAndFlush(buffer)
+            try await waitUntilAcknowledged(channel)
+        } catch {
+            await dropConnection()
+            throw AuditDeliveryFailure(delivered: 0, reason: Self.reason(error))
+        }
+    }
+
+    func close() async { await dropConnection() }
+
+    private func dropConnection() async {
+        try? await channel?.close()
+        channel = nil
+    }
+
+    private func connectedChannel() async throws -> any Channel {
+        if let channel, channel.isActive { return channel }
+        await dropConnection()
+        let tls = self.tls
+        let serverHostname = Self.isIPAddress(host) ? nil : host
+        let connected = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+            .channelInitializer { channel in
+                guard let tls else { return channel.eventLoop.makeSucceededVoidFuture() }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                }
+            }
+            .connect(host: host, port: port).get()
+        channel = connected
+        return connected
+    }
+
+    /// Polls the socket until no sent segment is unacknowledged, failing if the connection goes away first.
+    private func waitUntilAcknowledged(_ channel: any Channel) async throws {
+        #if os(Linux)
+        guard let provider = channel as? any SocketOptionProvider else { return }
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
+            let info = try await provider.getTCPInfo().get()
+            if info.tcpi_unacked == 0 { return }
+            guard ContinuousClock.now < deadline else { throw ChannelError.connectTimeout(.seconds(10)) }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #endif
+    }
+
+    private static func isIPAddress(_ host: String) -> Bool {
+        host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
+    }
+
+    /// A short, secret-free reason for logs.
+    static func reason(_ error: any Error) -> String {
+        switch error {
+        case let error as IOError: "I/O error: \(String(cString: strerror(error.errnoCode)))"
+        case is NIOConnectionError: "connection failed"
+        case let error as NIOSSLError: "TLS error: \(error)"
+        case is ChannelError: "connection lost or timed out"
+        default: "\(type(of: error))"
+        }
+    }
+}
+
+/// Loads the trust roots of an audit sink's TLS client.
+enum TrustedRoots {
+    static func load(_ trust: AuditSinkSettings.TrustedCertificates) throws -> NIOSSLTrustRoots {
+        let pem: String
+        switch trust {
+        case .system: return .default
+        case .pem(let text): pem = text
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw LeaseholdError.invalidRequest("the CA file \(path.prefix(256)) cannot be read")
+            }
+            pem = String(decoding: data, as: UTF8.self)
+        }
+        guard let certificates = try? NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)), !certificates.isEmpty else {
+            throw LeaseholdError.invalidRequest("the CA certificates are not valid PEM")
+        }
+        return .certificates(certificates)
+    }
+}

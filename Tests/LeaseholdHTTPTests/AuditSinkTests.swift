@@ -1,0 +1,261 @@
+import Foundation
+import HTTPTypes
+import LeaseholdCore
+import LeaseholdService
+import LeaseholdTestSupport
+import NIOSSL
+import Testing
+
+@Suite("Audit sinks: committed rows streamed to files, syslog and webhooks")
+struct AuditSinkTests {
+    /// Rows for the sinks: authenticated reads, each leaving one audit row.
+    private func produceRows(_ count: Int, api: APIClient, token: String) async throws {
+        for _ in 0..<count { _ = try await api.send(.get, "auth/token/lookup-self", token: token) }
+    }
+
+    /// The sequence of the audit row of the request that enabled a device at `path`.
+    private func enableRowSequence(_ harness: BrokerHarness, path: String) async throws -> Int64 {
+        let records = try await harness.sqlite.auditRecords(after: 0, limit: 100_000)
+        return try #require(records.last { $0.event.path == "sys/audit/" + path }?.sequence)
+    }
+
+    @Test func webhookOutageAndRecoveryDeliversEveryRowOnceInOrder() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        let receiver = WebhookReceiver()
+        let port = try await receiver.start()
+        try await harness.withClient { api in
+            try await harness.withAuditSinks { _ in
+                let enabled = try await api.send(
+                    .put, "sys/audit/hook", token: root,
+                    json: ["type": "webhook", "options": ["url": .string("http://127.0.0.1:\(port)/audit"), "header.Authorization": "Bearer canary-hook-credential"]])
+                #expect(enabled.status == 204)
+                let first = try await enableRowSequence(harness, path: "hook")
+                try await produceRows(5, api: api, token: root)
+                let head = try await harness.headSequence()
+                #expect(try await eventually { receiver.deliveries.count == Int(head - first + 1) })
+
+                await receiver.stop()
+                try await produceRows(5, api: api, token: root)
+                try await Task.sleep(for: .milliseconds(600))  // several failed attempts with backoff
+                _ = try await receiver.start(port: port)
+                try await produceRows(2, api: api, token: root)
+                let finalHead = try await harness.headSequence()
+                #expect(try await eventually { receiver.deliveries.count >= Int(finalHead - first + 1) })
+                try await Task.sleep(for: .milliseconds(300))  // nothing more arrives
+
+                let deliveries = receiver.deliveries
+                let sequences = deliveries.compactMap { AuditEntryJSON.sequence(ofEntry: $0.body) }
+                #expect(sequences == Array(first...finalHead))
+                #expect(deliveries.map(\.sequenceHeader) == sequences.map(String.init))
+                #expect(deliveries.allSatisfy { $0.authorization == "Bearer canary-hook-credential" })
+                // The device list never shows the header's value.
+                let listed = try await api.send(.get, "sys/audit", token: root)
+                #expect(listed.data["hook/"]?.objectValue?["type"] == "webhook")
+                #expect(!listed.text.contains("canary-hook-credential"))
+            }
+        }
+        await receiver.stop()
+    }
+
+    @Test func tcpSyslogOutageAndRecoveryDeliversEveryRowOnceInOrder() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        let receiver = SyslogReceiver()
+        let port = try await receiver.start()
+        try await harness.withClient { api in
+            try await harness.withAuditSinks { _ in
+                let enabled = try await api.send(
+                    .put, "sys/audit/siem", token: root,
+                    json: ["type": "syslog", "options": ["address": .string("127.0.0.1:\(port)"), "protocol": "tcp", "facility": "LOCAL3", "tag": "leasehold-test"]])
+                #expect(enabled.status == 204)
+                let first = try await enableRowSequence(harness, path: "siem")
+                try await produceRows(5, api: api, token: root)
+                let head = try await harness.headSequence()
+                #expect(try await eventually { receiver.sequences.count == Int(head - first + 1) })
+
+                await receiver.stop()
+                try await produceRows(5, api: api, token: root)
+                try await Task.sleep(for: .milliseconds(600))
+                _ = try await receiver.start(port: port)
+                try await produceRows(2, api: api, token: root)
+                let finalHead = try await harness.headSequence()
+                #expect(try await eventually { receiver.sequences.count >= Int(finalHead - first + 1) })
+                try await Task.sleep(for: .milliseconds(300))
+
+                #expect(receiver.sequences == Array(first...finalHead))
+                let message = try #require(receiver.messages.first)
+                // <LOCAL3 * 8 + info>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - MSG
+                #expect(message.hasPrefix("<158>1 "))
+                let fields = message.split(separator: " ", maxSplits: 7).map(String.init)
+                #expect(fields[3] == "leasehold-test")
+                #expect(fields[5] == "audit")
+                #expect(fields[6] == "-")
+            }
+        }
+        await receiver.stop()
+    }
+
+    @Test func tlsSyslogVerifiesTheReceiverAgainstTheConfiguredCA() async throws {
+        let authority = try TestCertificateAuthority()
+        let server = try authority.issue(commonName: "syslog", ipAddresses: ["127.0.0.1"], usages: [.serverAuth])
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: [.certificate(try NIOSSLCertificate(bytes: server.derBytes, format: .der))],
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(server.privateKeyPEM.utf8), format: .pem)))
+        configuration.minimumTLSVersion = .tlsv12
+        let receiver = SyslogReceiver(tls: try NIOSSLContext(configuration: configuration))
+        let port = try await receiver.start()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trusted = directory.appendingPathComponent("ca.pem").path
+        try authority.certificatePEM.write(toFile: trusted, atomically: true, encoding: .utf8)
+        let stranger = directory.appendingPathComponent("other-ca.pem").path
+        try TestCertificateAuthority(commonName: "Other CA").certificatePEM.write(toFile: stranger, atomically: true, encoding: .utf8)
+
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            try await harness.withAuditSinks { _ in
+                let address = JSONValue.string("127.0.0.1:\(port)")
+                _ = try await api.send(
+                    .put, "sys/audit/untrusted", token: root,
+                    json: ["type": "syslog", "options": ["address": address, "protocol": "tls", "tls_ca_file": .string(stranger)]])
+                _ = try await api.send(
+                    .put, "sys/audit/trusted", token: root,
+                    json: ["type": "syslog", "options": ["address": address, "protocol": "tls", "tls_ca_file": .string(trusted)]])
+                let first = try await enableRowSequence(harness, path: "trusted")
+                try await produceRows(3, api: api, token: root)
+                let head = try await harness.headSequence()
+                #expect(try await eventually { receiver.sequences.count >= Int(head - first + 1) })
+                try await Task.sleep(for: .milliseconds(300))
+                // Only the device that trusts the receiver's CA delivered anything.
+                #expect(receiver.sequences == Array(first...head))
+            }
+        }
+        await receiver.stop()
+    }
+
+    @Test func fileSinkWritesVaultShapedLinesAndReopensAfterRotation() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-file-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("audit.log").path
+        let rotated = directory.appendingPathComponent("audit.log.1").path
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            try await harness.withAuditSinks { registry in
+                #expect(try await api.send(.put, "sys/audit/file", token: root, json: ["type": "file", "options": ["file_path": .string(path)]]).status == 204)
+                let first = try await enableRowSequence(harness, path: "file")
+                _ = try await api.send(.get, "sys/mounts", token: "s.not-a-valid-token")
+                let head = try await harness.headSequence()
+                #expect(try await eventually { Self.lines(path).count == Int(head - first + 1) })
+                let attributes = try FileManager.default.attributesOfItem(atPath: path)
+                #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+                let entry = try #require(AuditEntryJSON.object(Self.lines(path).last ?? ""))
+                #expect(entry["type"] == "response")
+                #expect(entry["error"] == "permission denied")
+                #expect(entry["request"]?.objectValue?["path"] == "sys/mounts")
+                #expect(entry["request"]?.objectValue?["operation"] == "read")
+                #expect(entry["auth"]?.objectValue?["client_token"]?.stringValue?.hasPrefix("hmac-sha256:") == true)
+                let extra = try #require(entry["leasehold"]?.objectValue)
+                #expect(extra["outcome"] == "denied")
+                #expect(extra["event_type"] == "request")
+                #expect(extra["hash"]?.stringValue?.count == 64)
+                #expect(extra["previous_hash"]?.stringValue?.count == 64)
+
+                // Rotation: rename, then SIGHUP (reopenAll); new rows go to a new file, none lost or repeated.
+                try FileManager.default.moveItem(atPath: path, toPath: rotated)
+                await registry.reopenAll()
+                try await produceRows(3, api: api, token: root)
+                let finalHead = try await harness.headSequence()
+                #expect(try await eventually { (Self.lines(rotated) + Self.lines(path)).count >= Int(finalHead - first + 1) })
+                let sequences = (Self.lines(rotated) + Self.lines(path)).compactMap(AuditEntryJSON.sequence(ofEntry:))
+                #expect(sequences == Array(first...finalHead))
+                #expect(!Self.lines(path).isEmpty)
+            }
+        }
+    }
+
+    @Test func plantedSecretsNeverReachSinkOutput() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-canary-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("audit.log").path
+        let syslog = SyslogReceiver()
+        let syslogPort = try await syslog.start()
+        let webhook = WebhookReceiver()
+        let webhookPort = try await webhook.start()
+        let (harness, root) = try await BrokerHarness.unsealed()
+        let password = "canary-password-\(UUID().uuidString)"
+        let secretID = "canary-secret-id-\(UUID().uuidString)"
+        let planted = try await harness.withClient { api -> [String] in
+            try await harness.withAuditSinks { _ in
+                _ = try await api.send(.put, "sys/audit/file", token: root, json: ["type": "file", "options": ["file_path": .string(path), "start": "oldest"]])
+                _ = try await api.send(.put, "sys/audit/siem", token: root, json: ["type": "syslog", "options": ["address": .string("127.0.0.1:\(syslogPort)")]])
+                _ = try await api.send(.put, "sys/audit/hook", token: root, json: ["type": "webhook", "options": ["url": .string("http://127.0.0.1:\(webhookPort)/audit")]])
+
+                let token = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["default"]]).clientToken
+                _ = try await api.send(.get, "auth/token/lookup-self", token: token)
+                _ = try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"])
+                _ = try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["password": .string(password), "policies": "default"])
+                let userToken = try await api.send(.post, "auth/userpass/login/alice", json: ["password": .string(password)]).clientToken
+                _ = try await api.send(.post, "auth/userpass/login/alice", json: ["password": "canary-wrong-password"])
+                _ = try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle"])
+                _ = try await api.send(.post, "auth/approle/role/app", token: root, json: ["token_policies": "default"])
+                _ = try await api.send(.post, "auth/approle/role/app/custom-secret-id", token: root, json: ["secret_id": .string(secretID)])
+                let roleID = try await api.send(.get, "auth/approle/role/app/role-id", token: root).data["role_id"]?.stringValue ?? ""
+                let appToken = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)]).clientToken
+                let generated = try await api.send(.post, "auth/approle/role/app/secret-id", token: root).data["secret_id"]?.stringValue ?? ""
+                _ = try await api.send(.get, "auth/token/lookup-self", token: "s.canary-invalid-token")
+
+                let head = try await harness.headSequence()
+                #expect(try await eventually {
+                    let fileHead: Int64? = Self.lines(path).last.flatMap { AuditEntryJSON.sequence(ofEntry: $0) }
+                    let webhookHead: Int64? = webhook.deliveries.last.flatMap { AuditEntryJSON.sequence(ofEntry: $0.body) }
+                    return fileHead == head && syslog.sequences.last == head && webhookHead == head
+                })
+                return [root, token, userToken, appToken, password, "canary-wrong-password", secretID, generated, "s.canary-invalid-token"]
+            }
+        }
+        let output = Self.lines(path).joined() + syslog.messages.joined() + webhook.deliveries.map(\.body).joined()
+        #expect(output.contains("auth/userpass/login/alice"))
+        for secret in planted {
+            #expect(!secret.isEmpty)
+            #expect(!output.contains(secret))
+        }
+        await syslog.stop()
+        await webhook.stop()
+    }
+
+    @Test func deviceOptionsAreCheckedAndThePathsNeedSudo() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let refused: [JSONValue] = [
+                ["type": "file", "options": ["file_path": "relative.log"]],
+                ["type": "file", "options": ["file_path": "/tmp/x.log", "mode": "0666"]],
+                ["type": "syslog", "options": ["address": "127.0.0.1:514", "protocol": "carrier-pigeon"]],
+                ["type": "webhook", "options": ["url": "http://siem.example.com/audit"]],
+                ["type": "webhook", "options": ["url": "https://user:pw@siem.example.com/audit"]],
+                ["type": "kafka"],
+            ]
+            for body in refused {
+                #expect(try await api.send(.put, "sys/audit/bad", token: root, json: body).status == 400)
+            }
+            #expect(try await api.send(.get, "sys/audit", token: root).data.isEmpty)
+            _ = try await api.send(.put, "sys/policies/acl/operator", token: root, json: ["policy": "path \"sys/audit*\" { capabilities = [\"create\", \"update\", \"read\", \"delete\"] }"])
+            let operatorToken = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["operator"]]).clientToken
+            let body: JSONValue = ["type": "file", "options": ["file_path": "/tmp/leasehold-never-written.log"]]
+            #expect(try await api.send(.put, "sys/audit/file", token: operatorToken, json: body).status == 403)
+            #expect(try await api.send(.get, "sys/audit", token: operatorToken).status == 403)
+            #expect(try await api.send(.put, "sys/audit/file", token: root, json: body).status == 204)
+            #expect(try await api.send(.put, "sys/audit/file", token: root, json: body).status == 400)
+            #expect(try await api.send(.delete, "sys/audit/file", token: operatorToken).status == 403)
+            #expect(try await api.send(.delete, "sys/audit/file", token: root).status == 204)
+            #expect(try await api.send(.get, "sys/audit", token: root).data.isEmpty)
+        }
+    }
+
+    private static func lines(_ path: String) -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
