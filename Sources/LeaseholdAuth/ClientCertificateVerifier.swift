@@ -145,7 +145,7 @@ public struct ClientCertificateVerifier: Sendable {
             (constraints.organizationalUnits, Self.attributes(.RDNAttributeType.organizationalUnitName, of: leaf), "organizational unit"),
         ]
         for check in checks where !check.patterns.isEmpty {
-            guard check.values.contains(where: { value in check.patterns.contains { GlobPattern.matches($0, value) } }) else {
+            guard check.values.contains(where: { WildcardPattern.anyMatches(check.patterns, $0) }) else {
                 throw ClientCertificateRejection("the client certificate's \(check.what) is not allowed")
             }
         }

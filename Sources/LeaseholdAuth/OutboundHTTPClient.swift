@@ -15,6 +15,7 @@ public struct OutboundResponse: Sendable {
 
 /// HTTPS calls to identity providers (JWKS, OIDC discovery, Kubernetes TokenReview).
 ///
+/// Redirects are not followed (a provider's URL is configured, not discovered).
 /// Every call verifies the server against `trustedCAPEM` when given (the system roots otherwise), has a deadline,
 /// and refuses responses larger than `maximumResponseBytes`, so a hostile or broken provider cannot hold a login
 /// forever or fill memory. Plain `http://` URLs are refused unless `allowsPlaintext` is set (tests and dev only).
@@ -44,6 +45,16 @@ public struct OutboundHTTPClient: Sendable {
     ) async throws -> OutboundResponse {
         try await send(url, method: .POST, body: json, trustedCAPEM: trustedCAPEM, bearer: bearer)
     }
+
+    /// One process-wide client that fails fast: a refused connection or an untrusted certificate is an answer,
+    /// not something to retry until the deadline.
+    private static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     private func send(
         _ url: String, method: HTTPMethod, body: [UInt8]?, trustedCAPEM: String?, bearer: SecretValue?
@@ -75,7 +86,7 @@ public struct OutboundHTTPClient: Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.nanoseconds)))
+            response = try await Self.client.execute(request, timeout: .nanoseconds(Int64(timeout.nanoseconds)))
         } catch {
             throw OutboundHTTPError("the identity provider could not be reached")
         }

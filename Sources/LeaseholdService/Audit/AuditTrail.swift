@@ -119,6 +119,16 @@ struct AuditTrail {
             breakSequence: verifier.failure?.sequence, breakKind: verifier.failure?.kind.rawValue, publicKey: publicKey)
     }
 
+    /// The smallest sequence every enabled audit device has acknowledged (`nil` without devices).
+    func slowestDeliveredSequence() async throws -> Int64? {
+        var slowest: Int64?
+        for device in try await AuditDeviceTable(store: services.store).devices() {
+            let delivered = try await services.store.read(AuditCursor.self, at: device.cursorKey)?.value.sequence ?? 0
+            slowest = min(slowest ?? delivered, delivered)
+        }
+        return slowest
+    }
+
     /// Exports every record older than `cutoff` (JSON lines, fsynced) into `directory`, then deletes them and
     /// moves the anchor, so the rest of the chain still verifies. Returns the archive path, or `nil` when nothing
     /// was old enough. The newest record is never deleted.
@@ -126,7 +136,8 @@ struct AuditTrail {
         guard let newest = try await newestRecord() else { return nil }
         var query = AuditQuery()
         query.until = cutoff
-        query.before = newest.sequence
+        // Never delete the newest record, nor one an audit device has not delivered yet.
+        query.before = min(newest.sequence, (try await slowestDeliveredSequence()).map { $0 + 1 } ?? newest.sequence)
         guard var expected = try await services.store.base.auditRecords(after: 0, limit: 1).first?.sequence else { return nil }
         var lines: [String] = []
         var last: AuditRecord?

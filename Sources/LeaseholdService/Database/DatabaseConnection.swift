@@ -25,7 +25,7 @@ public struct DatabaseConnection: Sendable, Codable, Hashable {
 
     /// Whether `role` may use this connection.
     public func allows(role: String) -> Bool {
-        allowedRoles.contains { pattern in GlobPattern.matches(pattern, role) }
+        WildcardPattern.anyMatches(allowedRoles, role)
     }
 
     /// The `data` of a config read: never the password or private key.

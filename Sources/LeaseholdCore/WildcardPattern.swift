@@ -1,6 +1,7 @@
-/// A wildcard pattern (Vault's globs for bound claims and service accounts): `*` matches any run of characters
-/// (including none) and every other character matches itself. `team-*` matches `team-a` and `team-` but not `teams`; `*` alone matches everything. Matching is linear in
-/// practice and at worst proportional to the product of the two lengths, both bounded by the callers.
+/// A wildcard pattern (Vault's globs for bound claims, service accounts, certificate names and `allowed_roles`):
+/// `*` matches any run of characters (including none) and every other character matches itself. `team-*` matches
+/// `team-a` and `team-` but not `teams`; `*` alone matches everything. Matching is linear in practice and at worst
+/// proportional to the product of the two lengths, both bounded by the callers.
 public struct WildcardPattern: Sendable, Hashable {
     private let pattern: [Character]
 
