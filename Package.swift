@@ -211,7 +211,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LeaseholdStoreTests",
-            dependencies: ["LeaseholdStoreSQLite", "LeaseholdStorePostgres", "LeaseholdTestSupport"],
+            dependencies: [
+                "LeaseholdStoreSQLite", "LeaseholdStorePostgres", "LeaseholdTestSupport", "LeaseholdAuditChain",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: settings
         ),
         .testTarget(

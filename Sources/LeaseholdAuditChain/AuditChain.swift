@@ -38,6 +38,22 @@ public enum AuditChain {
         }
     }
 
+    /// The nearby position (within ``reorderWindow``) at which an intact record would hash correctly, when it was
+    /// moved rather than modified.
+    static func movedFrom(_ record: AuditRecord) -> Int64? {
+        for distance in 1...reorderWindow {
+            for candidate in [record.sequence - distance, record.sequence + distance] where candidate >= 1 {
+                if (try? hash(previous: record.previousHash, sequence: candidate, event: record.event)) == record.hash {
+                    return candidate
+                }
+            }
+        }
+        return nil
+    }
+
+    /// How far a moved record is searched for (only at a break, so at most twice this many hashes).
+    static let reorderWindow: Int64 = 256
+
     /// Checks that `records` continue the chain after the record `previousSequence` whose hash is `previousHash`.
     ///
     /// Pass ``genesisHash`` and `0` to verify from the start. Returns the first break, or `nil` when every record is
@@ -60,7 +76,7 @@ public enum AuditChain {
             }
             let recomputed = try? hash(previous: record.previousHash, sequence: record.sequence, event: record.event)
             if recomputed != record.hash {
-                return AuditChainBreak(sequence: record.sequence, kind: .altered)
+                return AuditChainBreak(sequence: record.sequence, kind: movedFrom(record) == nil ? .altered : .reordered)
             }
             if record.previousHash != expectedPrevious.hash {
                 // The record itself is intact, so its predecessor was rewritten (with a recomputed hash) or replaced.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import LeaseholdAuditChain
 import LeaseholdCore
@@ -397,5 +398,93 @@ struct StoreConformanceTests {
             environment: "test",
             details: details
         )
+    }
+}
+
+/// Direct changes to the audit table, as someone with write access to the store could make them.
+enum AuditTampering: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case altered, deleted, reordered, truncated, rewritten
+
+    var testDescription: String { rawValue }
+}
+
+@Suite("Audit tampering is located by the chain verifier and signed checkpoints")
+struct AuditTamperingTests {
+    @Test(arguments: StoreKind.available, AuditTampering.allCases)
+    func tamperingIsReportedAtTheRightRow(kind: StoreKind, tampering: AuditTampering) async throws {
+        try await StoreFixture.withStore(kind) { store, fixture in
+            try await store.commit(StoreBatch(auditEvents: (1...10).map { StoreConformanceTests.event("t\($0)") }))
+            let key = Curve25519.Signing.PrivateKey()
+            let firstTen = try await store.auditRecords(after: 0, limit: 100)
+            let checkpoint = try AuditCheckpoint.sign(sequence: 10, hash: firstTen[9].hash, time: Date(), key: key)
+            var checkpointEvent = StoreConformanceTests.event("checkpoint")
+            checkpointEvent.type = AuditCheckpoint.eventType
+            checkpointEvent.details = checkpoint.details
+            try await store.commit(StoreBatch(auditEvents: [checkpointEvent]))
+            try await store.commit(StoreBatch(auditEvents: (12...14).map { StoreConformanceTests.event("t\($0)") }))
+            let original = try await store.auditRecords(after: 0, limit: 100)
+
+            let expected: AuditChainBreak
+            switch tampering {
+            case .altered:
+                try await Self.execute("UPDATE audit_log SET display_name = 'mallory' WHERE sequence = 5", fixture)
+                expected = AuditChainBreak(sequence: 5, kind: .altered)
+            case .deleted:
+                try await Self.execute("DELETE FROM audit_log WHERE sequence = 5", fixture)
+                expected = AuditChainBreak(sequence: 5, kind: .deleted)
+            case .reordered:
+                try await Self.execute("UPDATE audit_log SET sequence = 1000 WHERE sequence = 5", fixture)
+                try await Self.execute("UPDATE audit_log SET sequence = 5 WHERE sequence = 6", fixture)
+                try await Self.execute("UPDATE audit_log SET sequence = 6 WHERE sequence = 1000", fixture)
+                expected = AuditChainBreak(sequence: 5, kind: .reordered)
+            case .truncated:
+                try await Self.execute("DELETE FROM audit_log WHERE sequence >= 9", fixture)
+                expected = AuditChainBreak(sequence: 9, kind: .truncated)
+            case .rewritten:
+                // Change row 3 and re-hash everything after it: a consistent chain, but not the signed one.
+                var events = original.map(\.event)
+                events[2].actor.displayName = "mallory"
+                let relinked = try AuditChain.link(Array(events[2...]), after: AuditChainHead(sequence: 2, hash: original[1].hash))
+                for record in relinked {
+                    try await Self.execute(
+                        "UPDATE audit_log SET display_name = '\(record.event.actor.displayName)', previous_hash = \(Self.blob(record.previousHash, kind)), hash = \(Self.blob(record.hash, kind)) WHERE sequence = \(record.sequence)",
+                        fixture)
+                }
+                expected = AuditChainBreak(sequence: 10, kind: .rewritten)
+            }
+            var verifier = AuditChainVerifier(trustedKey: key.publicKey.rawRepresentation.hexString)
+            verifier.consume(try await store.auditRecords(after: 0, limit: 100))
+            verifier.finish(reaching: checkpoint)
+            #expect(verifier.failure == expected)
+        }
+    }
+
+    @Test func anUntamperedChainWithCheckpointsVerifiesAndAForgedCheckpointDoesNot() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let records = try AuditChain.link((1...5).map { StoreConformanceTests.event("v\($0)") }, after: .genesis)
+        let good = try AuditCheckpoint.sign(sequence: 5, hash: records[4].hash, time: Date(), key: key)
+        let forged = try AuditCheckpoint.sign(sequence: 5, hash: records[4].hash, time: Date(), key: Curve25519.Signing.PrivateKey())
+        for (checkpoint, intact) in [(good, true), (forged, false)] {
+            var event = StoreConformanceTests.event("checkpoint")
+            event.type = AuditCheckpoint.eventType
+            event.details = checkpoint.details
+            let chain = records + (try AuditChain.link([event], after: AuditChainHead(sequence: 5, hash: records[4].hash)))
+            var verifier = AuditChainVerifier(trustedKey: key.publicKey.rawRepresentation.hexString)
+            verifier.consume(chain)
+            verifier.finish(reaching: good)
+            #expect((verifier.failure == nil) == intact)
+            if intact { #expect(verifier.checkpointCount == 1 && verifier.recordCount == 6) }
+        }
+    }
+
+    static func execute(_ sql: String, _ fixture: StoreFixture) async throws {
+        switch fixture.kind {
+        case .sqlite: try StoreSQLiteAdministration.execute(sql, inDatabaseAt: fixture.address)
+        case .postgres: try await fixture.database?.execute(sql)
+        }
+    }
+
+    static func blob(_ data: Data, _ kind: StoreKind) -> String {
+        kind == .sqlite ? "X'\(data.hexString)'" : "decode('\(data.hexString)', 'hex')"
     }
 }
