@@ -18,6 +18,18 @@ public enum JSONValue: Sendable, Hashable {
         if case .string(let value) = self { return value }
         return nil
     }
+
+    /// The elements, or `nil` when this is not an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
+    /// The number, or `nil` when this is not a number.
+    public var numberValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,

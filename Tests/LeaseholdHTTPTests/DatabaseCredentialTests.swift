@@ -348,6 +348,9 @@ struct DatabaseCredentialTests {
             #expect(try await target.roleExists(live))
             #expect(try await target.roleExists(bystander))
             #expect(try await target.roleExists(foreign))
+            let reconciled = try await harness.store.auditRecords(after: 0, limit: 10_000).filter { $0.event.type == "lease.reconcile" }
+            #expect(reconciled.map { $0.event.details["db_username"] } == [orphan])
+            #expect(reconciled.first?.event.details["lease_id"] == "database/creds/reader/lost")
             try await target.database.execute("DROP ROLE \(bystander)")
             try await target.database.execute("DROP ROLE \"\(foreign)\"")
         }

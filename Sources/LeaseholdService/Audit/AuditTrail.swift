@@ -183,3 +183,12 @@ enum AuditArchive {
         return path
     }
 }
+
+extension Broker {
+    /// Archives and deletes the audit records older than `cutoff` now (what the maintenance service does
+    /// periodically); returns the archive's path, or `nil` when nothing was old enough.
+    public func applyAuditRetention(cutoff: Date, directory: String) async throws -> String? {
+        let trail = AuditTrail(services: makeServices(keys: try await seal.keys()))
+        return try await trail.applyRetention(cutoff: cutoff, directory: directory, now: now())
+    }
+}

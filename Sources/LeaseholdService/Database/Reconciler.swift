@@ -88,9 +88,12 @@ struct Reconciler: Sendable {
                 let ours = users.filter { ManagedUserMarker(comment: $0.leaseID)?.clusterID == clusterID }
                 report.managedUsers += ours.count
                 for user in ours where try await !hasLiveLease(user) {
-                    var orphan = ReconciliationReport.Orphan(connection: key, username: user.username, leaseID: user.leaseID, action: "would revoke")
+                    // The marker names the lease the user was made for; reports and audit rows carry that lease id.
+                    let leaseID = ManagedUserMarker(comment: user.leaseID)?.leaseID
+                    var orphan = ReconciliationReport.Orphan(connection: key, username: user.username, leaseID: leaseID, action: "would revoke")
                     if !dryRun {
-                        orphan.action = try await revoke(user, engine: engine, connection: key, now: now, actor: actor, requestID: requestID)
+                        orphan.action = try await revoke(
+                            user, leaseID: leaseID, engine: engine, connection: key, now: now, actor: actor, requestID: requestID)
                     }
                     report.orphans.append(orphan)
                 }
@@ -107,7 +110,8 @@ struct Reconciler: Sendable {
     }
 
     private func revoke(
-        _ user: ManagedDatabaseUser, engine: any DatabaseEngine, connection: String, now: Date, actor: AuditActor, requestID: String
+        _ user: ManagedDatabaseUser, leaseID: String?, engine: any DatabaseEngine, connection: String, now: Date, actor: AuditActor,
+        requestID: String
     ) async throws -> String {
         let action: String
         do {
@@ -121,7 +125,7 @@ struct Reconciler: Sendable {
         let event = AuditEvent(
             time: now, requestID: requestID, type: "lease.reconcile", operation: "delete", path: connection, actor: actor,
             remoteAddress: "", outcome: action == "revoked" ? "allowed" : "error", environment: "default",
-            details: ["db_username": user.username, "lease_id": user.leaseID ?? "", "connection": connection, "action": action])
+            details: ["db_username": user.username, "lease_id": leaseID ?? "", "connection": connection, "action": action])
         try await services.commit(StoreBatch(auditEvents: [event]))
         return action
     }

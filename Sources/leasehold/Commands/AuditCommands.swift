@@ -54,10 +54,7 @@ struct AuditPager {
         let reply = try await client.send("GET", "sys/audit-log" + KeyValueArguments.query(query))
         let data = try JSONEncoder().encode(reply.data?["records"] ?? .array([]))
         let records = try JSONDecoder().decode([AuditRecordDocument].self, from: data)
-        let next = reply.data?["next_cursor"].flatMap { value -> Int64? in
-            if case .number(let number) = value { return Int64(number) }
-            return nil
-        }
+        let next = reply.data?["next_cursor"]?.numberValue.map { Int64($0) }
         return (records, next)
     }
 }

@@ -1,0 +1,173 @@
+import Foundation
+import HTTPTypes
+import LeaseholdCore
+import LeaseholdService
+import LeaseholdTestSupport
+import Testing
+
+/// The policy auditors get (also in docs/examples/auditor.hcl).
+let auditorPolicy = """
+    path "sys/audit-log" { capabilities = ["read"] }
+    path "sys/audit-log/*" { capabilities = ["read"] }
+    """
+
+@Suite("Audit log for auditors: queries, lease history, verification")
+struct AuditLogTests {
+    /// A token holding only the auditor policy.
+    func auditorToken(_ api: APIClient, root: String) async throws -> String {
+        #expect(try await api.send(.put, "sys/policies/acl/auditor", token: root, json: ["policy": .string(auditorPolicy)]).status == 204)
+        return try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["auditor"], "display_name": "alice-auditor"]).clientToken
+    }
+
+    @Test func theAuditAPIRefusesTokensWithoutTheAuditorPolicy() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let plain = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["default"]]).clientToken
+            let auditor = try await auditorToken(api, root: root)
+            for path in ["sys/audit-log", "sys/audit-log/verify", "sys/audit-log/lease?lease_id=x", "sys/audit-log/holder?db_username=x"] {
+                #expect(try await api.send(.get, path, token: plain).status == 403, "\(path)")
+                #expect(try await api.send(.get, path).status == 403, "\(path) without a token")
+            }
+            #expect(try await api.send(.get, "sys/audit-log", token: auditor).status == 200)
+            #expect(try await api.send(.get, "sys/audit-log/verify", token: auditor).status == 200)
+            // Checkpoints need sudo, which the auditor policy does not give.
+            #expect(try await api.send(.put, "sys/audit-log/checkpoint", token: auditor, json: [:]).status == 403)
+        }
+    }
+
+    @Test func queriesFilterByIdentityTypeAndOutcomeAndPageWithCursors() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let auditor = try await auditorToken(api, root: root)
+            let worker = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["default"], "display_name": "worker"]).clientToken
+            for _ in 0..<5 { _ = try await api.send(.get, "sys/mounts", token: worker) }
+            let denied = try await api.send(.get, "sys/audit-log?display_name=token-worker&outcome=denied", token: auditor)
+            #expect(denied.status == 200, "\(denied.text)")
+            let records = denied.data["records"]?.arrayValue ?? []
+            #expect(records.count == 5)
+            #expect(records.allSatisfy { $0.objectValue?["path"] == "sys/mounts" })
+            #expect(records.first?.objectValue?["actor"]?.objectValue?["display_name"] == "token-worker")
+            // Pages of two, following next_cursor.
+            var seen: [JSONValue] = []
+            var cursor: String?
+            repeat {
+                let page = try await api.send(.get, "sys/audit-log?display_name=token-worker&limit=2" + (cursor.map { "&after=\($0)" } ?? ""), token: auditor)
+                seen += page.data["records"]?.arrayValue ?? []
+                cursor = page.data["next_cursor"]?.numberValue.map { String(Int64($0)) }
+            } while cursor != nil
+            #expect(seen.count == 5)
+            let bad = try await api.send(.get, "sys/audit-log?limit=5000", token: auditor)
+            #expect(bad.status == 400)
+            let hostile = try await api.send(.get, "sys/audit-log?type=%25%27%3B", token: auditor)
+            #expect(hostile.status == 400)
+        }
+    }
+
+    @Test func verificationFindsTruncationAfterACheckpointAndAlterationInTheStore() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            for _ in 0..<5 { _ = try await api.send(.get, "sys/mounts", token: root) }
+            let checkpoint = try await api.send(.put, "sys/audit-log/checkpoint", token: root, json: [:])
+            #expect(checkpoint.status == 200, "\(checkpoint.text)")
+            #expect(checkpoint.data["created"] == true)
+            let intact = try await api.send(.get, "sys/audit-log/verify", token: root)
+            #expect(intact.data["intact"] == true, "\(intact.text)")
+            #expect(intact.data["checkpoints"] == 1)
+            let covered = Int(checkpoint.data["sequence"]?.numberValue ?? 0)
+            // Someone with write access to the store deletes the newest rows, checkpoint included.
+            try StoreSQLiteAdministration.execute("DELETE FROM audit_log WHERE sequence >= \(covered - 1)", inDatabaseAt: harness.sqlite.path)
+            let truncated = try await api.send(.get, "sys/audit-log/verify", token: root)
+            #expect(truncated.data["intact"] == false)
+            #expect(truncated.data["break_kind"] == "truncated")
+            #expect(truncated.data["break_sequence"] == .int(covered - 1))
+            try StoreSQLiteAdministration.execute("UPDATE audit_log SET outcome = 'denied' WHERE sequence = 2", inDatabaseAt: harness.sqlite.path)
+            let altered = try await api.send(.get, "sys/audit-log/verify", token: root)
+            #expect(altered.data["break_kind"] == "altered")
+            #expect(altered.data["break_sequence"] == 2)
+        }
+    }
+
+    @Test func retentionArchivesAndDeletesOldRowsAndTheRestStillVerifies() async throws {
+        let clock = TestClock()
+        let (harness, root) = try await BrokerHarness.unsealed(clock: clock)
+        let archive = FileManager.default.temporaryDirectory.appendingPathComponent("leasehold-archive-\(UUID().uuidString)").path
+        try await harness.withClient { api in
+            for _ in 0..<4 { _ = try await api.send(.get, "sys/mounts", token: root) }
+            clock.advance(by: 86_400 * 2)
+            for _ in 0..<3 { _ = try await api.send(.get, "sys/mounts", token: root) }
+            let before = try await harness.store.auditRecords(after: 0, limit: 1000)
+            let path = try await harness.broker.applyAuditRetention(cutoff: clock.now.addingTimeInterval(-86_400), directory: archive)
+            let archived = try #require(path.flatMap { FileManager.default.contents(atPath: $0) })
+            let lines = String(decoding: archived, as: UTF8.self).split(separator: "\n")
+            let after = try await harness.store.auditRecords(after: 0, limit: 1000)
+            #expect(lines.count + after.count == before.count + 1)  // +1: the retention record itself
+            #expect(after.first?.sequence == Int64(lines.count + 1))
+            let report = try await api.send(.get, "sys/audit-log/verify", token: root)
+            #expect(report.data["intact"] == true, "\(report.text)")
+            #expect(report.data["anchor_sequence"] == .int(lines.count))
+        }
+        try? FileManager.default.removeItem(atPath: archive)
+    }
+}
+
+@Suite("Audit log: lease history over real PostgreSQL", .enabled(if: DatabaseTarget.isAvailable), .serialized)
+struct LeaseHistoryTests {
+    @Test func everyLeasePathIsRecordedWithIdentityAndEnvironmentAndTheHolderIsFound() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true, clock: TestClock.system)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target, role: ["default_ttl": "1h"])
+            #expect(try await api.send(.post, "database/roles/short", token: root, json: ["db_name": "pg", "creation_statements": .string(target.groupRoleStatement), "default_ttl": "1s"]).status == 204)
+            #expect(try await api.send(.post, "database/roles/broken", token: root, json: ["db_name": "pg", "creation_statements": "GRANT no_such_role_anywhere TO \"{{name}}\";"]).status == 204)
+            _ = try await api.send(.put, "sys/policies/acl/app", token: root, json: ["policy": "path \"database/creds/*\" { capabilities = [\"read\"] }\npath \"sys/leases/*\" { capabilities = [\"update\"] }"])
+            let app = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["app"], "display_name": "payments"]).clientToken
+            func issue(_ role: String) async throws -> (lease: String, username: String) {
+                let creds = try await api.send(.get, "database/creds/\(role)", token: app)
+                return (creds.object["lease_id"]?.stringValue ?? "", creds.data["username"]?.stringValue ?? "")
+            }
+            let renewed = try await issue("reader")
+            #expect(try await api.send(.put, "sys/leases/renew", token: app, json: ["lease_id": .string(renewed.lease), "increment": 600]).status == 200)
+            #expect(try await api.send(.put, "sys/leases/revoke", token: app, json: ["lease_id": .string(renewed.lease)]).status == 204)
+            let forced = try await issue("reader")
+            #expect(try await api.send(.put, "sys/leases/revoke-force/\(forced.lease)", token: root, json: [:]).status == 204)
+            let expiring = try await issue("short")
+            // Wait for the reaper's audit row, not just the dropped user: the row is committed after the drop.
+            try await harness.withReaper {
+                for _ in 0..<100 {
+                    let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+                    if records.contains(where: { $0.event.type == "lease.expire" && $0.event.details["lease_id"] == expiring.lease }) { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            #expect(try await !target.roleExists(expiring.username))
+            #expect(try await api.send(.get, "database/creds/broken", token: app).status >= 400)
+
+            let auditor = try await AuditLogTests().auditorToken(api, root: root)
+            func timeline(_ lease: String) async throws -> [String: JSONValue] {
+                try await api.send(.get, "sys/audit-log/lease?lease_id=\(lease)", token: auditor).data
+            }
+            let history = try await timeline(renewed.lease)
+            #expect(history["db_username"]?.stringValue == renewed.username)
+            #expect(history["identity"]?.objectValue?["display_name"] == "token-payments")
+            #expect(history["environment"] == "default")
+            #expect(history["renewals"] == 1)
+            #expect(history["ended_by"] == "lease.revoke")
+            // The lease's own steps, and the requests that caused them (annotated with the lease id).
+            let types = (history["events"]?.arrayValue ?? []).compactMap { $0.objectValue?["type"]?.stringValue }
+            #expect(types.filter { $0.hasPrefix("lease.") } == ["lease.pending", "lease.issue", "lease.renew", "lease.revoke"])
+            #expect(types.filter { $0 == "request" }.count == 3)
+            #expect(try await timeline(forced.lease)["ended_by"] == "lease.force")
+            let expired = try await timeline(expiring.lease)
+            #expect(expired["ended_by"] == "lease.expire", "\(expired)")
+            let failed = try await api.send(.get, "sys/audit-log?type=lease.failed&display_name=token-payments", token: auditor)
+            #expect((failed.data["records"]?.arrayValue ?? []).count == 1)
+            // Who held the renewed user while it was live; nobody after its revocation.
+            let issuedAt = try #require(history["issued_at"]?.stringValue)
+            let holder = try await api.send(.get, "sys/audit-log/holder?db_username=\(renewed.username)&time=\(issuedAt)", token: auditor)
+            #expect(holder.data["lease_id"]?.stringValue == renewed.lease, "\(holder.text)")
+            let later = try await api.send(.get, "sys/audit-log/holder?db_username=\(renewed.username)", token: auditor)
+            #expect(later.status == 404)
+        }
+        try await target.drop()
+    }
+}
