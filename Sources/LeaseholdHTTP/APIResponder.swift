@@ -37,6 +37,9 @@ public struct APIResponder: HTTPResponder {
     }
 
     public func respond(to request: Request, context: BrokerRequestContext) async throws -> Response {
+        if request.uri.path == AuditWebPage.basePath || request.uri.path.hasPrefix(AuditWebPage.basePath + "/") {
+            return await AuditWebPage(broker: broker).respond(to: request, context: context)
+        }
         let isHead = request.method == .head
         do {
             let logical = try await makeLogicalRequest(from: request, context: context)

@@ -10,6 +10,7 @@ enum AuditLogBackend {
         Route("sys/audit-log", handlers: [.read: query]),
         Route("sys/audit-log/lease", handlers: [.read: leaseTimeline]),
         Route("sys/audit-log/holder", handlers: [.read: holder]),
+        Route("sys/audit-log/active", handlers: [.read: activeLeases]),
         Route("sys/audit-log/verify", handlers: [.read: verify]),
         Route("sys/audit-log/checkpoint", sudo: [.update, .create], handlers: [.update: checkpoint]),
     ]
@@ -106,6 +107,25 @@ enum AuditLogBackend {
             throw LeaseholdError(.notFound, "no lease held database user \(username.prefix(128)) at that time")
         }
         return try await timeline(leaseID: leaseID, context: context)
+    }
+
+    /// The leases that hold a database user now (optionally of one role or environment), at most 1,000.
+    static func activeLeases(_ context: OperationContext) async throws -> LogicalResponse {
+        let role = try context.data.string("role").flatMap { $0.isEmpty ? nil : $0 }
+        let environment = try context.data.string("environment").flatMap { $0.isEmpty ? nil : $0 }
+        var leases: [JSONValue] = []
+        for id in try await context.services.leases.ids(withPrefix: "") where leases.count < 1000 {
+            guard let lease = try await context.services.leases.lease(id)?.value, lease.state == .active,
+                role.map({ $0 == lease.role }) ?? true, environment.map({ $0 == lease.environment }) ?? true
+            else { continue }
+            leases.append([
+                "lease_id": .string(lease.id), "db_username": .string(lease.username), "role": .string(lease.role),
+                "connection": .string(lease.connection), "mount": .string(lease.mount), "environment": .string(lease.environment),
+                "display_name": .string(lease.requester.displayName), "auth_method": .string(lease.requester.authMethod),
+                "issued_at": .string(AuditEvent.timestamp(lease.issueTime)), "expire_time": .string(AuditEvent.timestamp(lease.expireTime)),
+            ])
+        }
+        return LogicalResponse(data: ["leases": .array(leases)])
     }
 
     // MARK: Integrity
