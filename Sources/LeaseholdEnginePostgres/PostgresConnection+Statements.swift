@@ -26,14 +26,20 @@ extension PostgresConnection {
         )
     }
 
+    /// Executes already rendered template statements (see the slice variant).
+    func executeTemplateStatements(_ statements: [String], secrets: [String], logger: Logger) async throws {
+        try await executeTemplateStatements(statements[...], secrets: secrets, logger: logger)
+    }
+
     /// Executes already rendered template statements; a failure becomes a ``TargetDatabaseFailure`` naming the
-    /// 1-based statement, with the server message dropped for statements that carried `secrets`.
+    /// 1-based statement (its position in the whole template), with the server message dropped for statements that
+    /// carried `secrets`.
     func executeTemplateStatements(
-        _ statements: [String],
+        _ statements: ArraySlice<String>,
         secrets: [String],
         logger: Logger
     ) async throws {
-        for (offset, statement) in statements.enumerated() {
+        for (offset, statement) in zip(statements.indices, statements) {
             do {
                 try await query(PostgresQuery(unsafeSQL: statement), logger: logger)
             } catch {

@@ -2,13 +2,15 @@ import LeaseholdCore
 import PostgresNIO
 
 extension PostgresDatabaseEngine {
-    /// Creates the user in one transaction: `SET LOCAL` timeouts, a transaction-scoped advisory lock that serializes
-    /// creations on this target (concurrent `GRANT … ON ALL TABLES IN SCHEMA` otherwise fail with
-    /// `tuple concurrently updated`), the rendered creation statements, `GRANT <bookkeeping role> TO <user>` and
-    /// `COMMENT ON ROLE <user> IS <lease id>` and, for a non-superuser admin, `GRANT <user> TO CURRENT_USER` (which
-    /// `REASSIGN OWNED`/`DROP OWNED` need at revocation on PostgreSQL 15 and earlier), all rendered by the server
-    /// with `format`. Transient failures
-    /// (`40001`, `40P01`, `tuple concurrently updated`) retry the whole transaction.
+    /// Creates the user in one transaction: `SET LOCAL` timeouts, the rendered creation statements up to the first
+    /// one that changes object privileges, the bookkeeping (`GRANT <bookkeeping role> TO <user>`,
+    /// `COMMENT ON ROLE <user> IS <lease id>` and, for a non-superuser admin, `GRANT <user> TO CURRENT_USER`, which
+    /// `REASSIGN OWNED`/`DROP OWNED` need at revocation on PostgreSQL 15 and earlier; all rendered by the server
+    /// with `format`), then the transaction-scoped advisory lock that serializes object-privilege changes on this
+    /// target (concurrent `GRANT … ON ALL TABLES IN SCHEMA` otherwise fail with `tuple concurrently updated`) and
+    /// the remaining statements. The lock is thus held only from the first grant to the commit, and templates
+    /// without object grants (group-role membership) never wait for it. Transient failures (`40001`, `40P01`,
+    /// `tuple concurrently updated`) retry the whole transaction.
     ///
     /// Refuses, before connecting: passwords outside printable ASCII or with quotes or backslashes, lease ids with
     /// control characters or longer than 512 bytes, and templates whose placeholders are not quoted (see
@@ -20,13 +22,16 @@ extension PostgresDatabaseEngine {
             throw LeaseholdError.invalidRequest("the lease id must be 1 to 512 bytes without control characters")
         }
         let (statements, secrets) = try renderCreation(request)
+        let lockedFrom = try StatementTemplate(request.creationStatements).firstObjectPrivilegeStatement ?? statements.count
         try await reporting("creating the database user") { [self] in
             try await ensureBookkeepingRole()
             do {
                 try await TransientRetry.run {
                     try await inTransaction { connection in
-                        try await takeCatalogLock(on: connection)
-                        try await connection.executeTemplateStatements(statements, secrets: secrets, logger: logger)
+                        // A template that grants before creating anything keeps the lock for the whole transaction.
+                        if lockedFrom == 0 { try await takeCatalogLock(on: connection) }
+                        try await connection.executeTemplateStatements(
+                            statements[..<(lockedFrom == 0 ? statements.count : lockedFrom)], secrets: secrets, logger: logger)
                         do {
                             try await connection.executeServerRendered(
                                 """
@@ -41,6 +46,10 @@ extension PostgresDatabaseEngine {
                             )
                         } catch {
                             throw TargetDatabaseFailure(error)
+                        }
+                        if lockedFrom > 0, lockedFrom < statements.count {
+                            try await takeCatalogLock(on: connection)
+                            try await connection.executeTemplateStatements(statements[lockedFrom...], secrets: secrets, logger: logger)
                         }
                     }
                 }

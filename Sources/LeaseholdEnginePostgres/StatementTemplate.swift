@@ -81,6 +81,20 @@ public struct StatementTemplate: Sendable {
     }
 
     /// Whether any statement uses `placeholder`.
+    /// The 0-based index of the first statement that changes privileges on database objects (`GRANT … ON`,
+    /// `REVOKE … ON`, `ALTER DEFAULT PRIVILEGES`, `REASSIGN`/`DROP OWNED`): concurrent ones rewrite the same catalog
+    /// rows and fail with `tuple concurrently updated`, so they run under the target's lock. Judged on the template
+    /// text only, never on substituted values. `nil` when no statement does.
+    var firstObjectPrivilegeStatement: Int? {
+        statements.firstIndex { statement in
+            let text = statement.segments.map { if case .text(let part) = $0 { part } else { " " } }.joined()
+            let words = text.uppercased().split(whereSeparator: { $0.isWhitespace || $0 == ";" || $0 == "(" || $0 == ")" })
+            let (grantsOrRevokes, hasOn) = (words.first == "GRANT" || words.first == "REVOKE", words.contains("ON"))
+            return (grantsOrRevokes && hasOn) || words.starts(with: ["ALTER", "DEFAULT", "PRIVILEGES"])
+                || words.starts(with: ["REASSIGN", "OWNED"]) || words.starts(with: ["DROP", "OWNED"])
+        }
+    }
+
     public func uses(_ placeholder: StatementPlaceholder) -> Bool {
         statements.contains { $0.placeholders.contains(placeholder) }
     }

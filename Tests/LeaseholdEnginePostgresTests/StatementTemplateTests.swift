@@ -10,6 +10,22 @@ struct StatementTemplateTests {
         .expiration: SecretValue("2030-01-02 03:04:05+00"), .database: SecretValue("app"),
     ]
 
+    /// The creation lock covers object-privilege statements only, judged on template text (a password or name
+    /// spelling "GRANT … ON" changes nothing).
+    @Test func findsTheFirstObjectPrivilegeStatement() throws {
+        let cases: [([String], Int?)] = [
+            (["CREATE ROLE \"{{name}}\" LOGIN PASSWORD '{{password}}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\";"], 1),
+            (["CREATE ROLE \"{{name}}\" LOGIN IN ROLE app_readers;", "GRANT app_writers TO \"{{name}}\";"], nil),
+            (["CREATE ROLE \"{{name}}\" LOGIN;", "grant\n  usage on schema s to \"{{name}}\";", "GRANT SELECT ON t TO \"{{name}}\";"], 1),
+            (["CREATE ROLE \"{{name}}\" COMMENT 'x';", "ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT ON TABLES TO \"{{name}}\";"], 1),
+            (["GRANT SELECT ON t TO existing;", "CREATE ROLE \"{{name}}\";"], 0),
+            (["CREATE ROLE \"{{name}}\" PASSWORD '{{password}}';"], nil),
+        ]
+        for (statements, expected) in cases {
+            #expect(try StatementTemplate(statements).firstObjectPrivilegeStatement == expected, "\(statements)")
+        }
+    }
+
     @Test func splitsOnTopLevelSemicolonsOnly() throws {
         let template = try StatementTemplate([
             "CREATE ROLE \"{{name}}\" PASSWORD '{{password}}'; GRANT \"a;b\" TO \"{{name}}\";",
