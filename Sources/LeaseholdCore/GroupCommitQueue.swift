@@ -1,6 +1,7 @@
-/// Queues concurrent commits so that one writer applies many of them in a single physical transaction.
+/// Queues concurrent commits so that one writer applies many of them in a single physical transaction (store
+/// commits; also the target engines' revocations, where many users are dropped in one transaction).
 ///
-/// Callers ``submit(_:)`` a batch and wait. The first caller that finds no writer active becomes the *leader*: it takes
+/// Callers ``submit(_:)`` a batch and wait for its own `Output`. The first caller that finds no writer active becomes the *leader*: it takes
 /// every queued batch (up to ``maximumGroupSize``), hands the group to the `apply` closure given at creation, and
 /// resumes each waiter with its own result. While the leader is inside `apply`, new submissions queue up and form the
 /// next group. When the leader's own batch is done it hands leadership to the oldest waiter, so no caller drains the
@@ -11,14 +12,14 @@
 /// fails with that error. No waiter is resumed before `apply` returned, so nobody is acknowledged before the commit.
 ///
 /// Cancelling a waiting caller does not withdraw its batch; the batch is applied or fails with its group.
-public actor GroupCommitQueue<Batch: Sendable> {
+public actor GroupCommitQueue<Batch: Sendable, Output: Sendable> {
     /// Applies a group of batches in one transaction and returns one result per batch, in order.
-    public typealias Apply = @Sendable ([Batch]) async throws -> [Result<Void, any Error>]
+    public typealias Apply = @Sendable ([Batch]) async throws -> [Result<Output, any Error>]
 
     /// Why a waiting caller was woken.
     private enum Wakeup: Sendable {
         /// The caller's batch was applied (or failed) as part of another leader's group.
-        case finished(Result<Void, any Error>)
+        case finished(Result<Output, any Error>)
         /// The caller is the new leader; its batch is no longer queued.
         case lead
     }
@@ -47,10 +48,12 @@ public actor GroupCommitQueue<Batch: Sendable> {
         self.apply = apply
     }
 
-    /// Queues a batch and returns once it is durably applied, or throws the error its group or batch failed with.
+    /// Queues a batch and returns its output once it is durably applied, or throws the error its group or batch
+    /// failed with.
     ///
     /// Throws ``LeaseholdError/Code/storeUnavailable`` after ``close()``.
-    public func submit(_ batch: Batch) async throws {
+    @discardableResult
+    public func submit(_ batch: Batch) async throws -> Output {
         guard !isClosed else { throw LeaseholdError(.storeUnavailable, "the store is closed") }
         if hasLeader {
             let wakeup = await withCheckedContinuation { continuation in
@@ -59,7 +62,7 @@ public actor GroupCommitQueue<Batch: Sendable> {
             if case .finished(let result) = wakeup { return try result.get() }
         }
         hasLeader = true
-        try await lead(with: batch)
+        return try await lead(with: batch)
     }
 
     /// Refuses new batches and waits until every batch already queued has been applied.
@@ -70,12 +73,12 @@ public actor GroupCommitQueue<Batch: Sendable> {
     }
 
     /// Applies the leader's batch together with the oldest queued batches, then passes leadership on.
-    private func lead(with batch: Batch) async throws {
+    private func lead(with batch: Batch) async throws -> Output {
         let followers = waiters.prefix(maximumGroupSize - 1)
         waiters.removeFirst(followers.count)
         let group = [batch] + followers.map(\.batch)
 
-        var results: [Result<Void, any Error>]
+        var results: [Result<Output, any Error>]
         do {
             results = try await apply(group)
             if results.count != group.count {
@@ -94,7 +97,7 @@ public actor GroupCommitQueue<Batch: Sendable> {
             follower.continuation.resume(returning: .finished(result))
         }
         handOverLeadership()
-        try results[0].get()
+        return try results[0].get()
     }
 
     /// Wakes the oldest waiter as the next leader, or marks the queue idle.

@@ -22,7 +22,16 @@ extension PostgresDatabaseEngine {
     /// short server messages. With custom `statements` (placeholders `{{name}}`, `{{username}}`, `{{database}}`),
     /// sessions are terminated first and the statements run in one transaction; the outcome is `.dropped` when the
     /// role is gone afterwards, `.disabledOnly` otherwise. Every identifier is rendered with `format('%I')`.
+    ///
+    /// Default revocations that arrive concurrently (the reaper, `revoke-prefix`) are dropped together, many users
+    /// per transaction (``revokeTogether(_:)``); a batch that fails falls back to this path user by user.
     public func revokeUser(_ username: DatabaseUsername, statements: [String]) async throws -> RevocationOutcome {
+        guard statements.isEmpty else { return try await revokeIndividually(username, statements: statements) }
+        return try await revocations.submit(username)
+    }
+
+    /// Revokes one user as described in ``revokeUser(_:statements:)``, without batching.
+    func revokeIndividually(_ username: DatabaseUsername, statements: [String]) async throws -> RevocationOutcome {
         let custom = statements.isEmpty ? nil : try StatementTemplate(statements).render(templateValues(username: username, extra: [:]))
         return try await reporting("revoking the database user") { [self] in
             switch try await membership(of: username) {
@@ -106,11 +115,16 @@ extension PostgresDatabaseEngine {
 
     /// Terminates the user's sessions and waits up to two seconds for them to end.
     func terminateSessions(of username: DatabaseUsername) async throws {
+        try await terminateSessions(of: [username.rawValue])
+    }
+
+    /// Terminates the sessions of `usernames` and waits up to two seconds for them to end.
+    func terminateSessions(of usernames: [String]) async throws {
         // The only condition in WHERE is the user name: pg_terminate_backend runs in the target list, for the
-        // user's own sessions only (a second WHERE condition could be evaluated first, on every backend).
+        // users' own sessions only (a second WHERE condition could be evaluated first, on every backend).
         var terminated = 0
         let signalled = try await client.query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = \(username.rawValue)",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY(\(usernames))",
             logger: logger
         )
         for try await _ in signalled.decode(Bool.self) { terminated += 1 }
@@ -118,7 +132,7 @@ extension PostgresDatabaseEngine {
         for _ in 0..<100 {
             var remaining = 0
             let rows = try await client.query(
-                "SELECT count(*)::int FROM pg_stat_activity WHERE usename = \(username.rawValue)",
+                "SELECT count(*)::int FROM pg_stat_activity WHERE usename = ANY(\(usernames))",
                 logger: logger
             )
             for try await count in rows.decode(Int.self) { remaining = count }
@@ -192,5 +206,89 @@ extension PostgresDatabaseEngine {
             try? await connection.close()
             throw TargetDatabaseFailure.unwrap(error)
         }
+    }
+
+    /// Revokes a group of users that asked for the default revocation at about the same time: one membership
+    /// query, `NOLOGIN` and session termination for all, then one transaction (under the catalog lock when any of
+    /// them holds privileges or objects) with `REASSIGN OWNED BY a, b, … TO <heir>; DROP OWNED BY a, b, …;
+    /// DROP ROLE a, b, …`, so shared catalog rows are rewritten once per batch instead of once per user. Users
+    /// with dependencies in other databases, roles this broker does not manage, or any failure send the group
+    /// down the individual path, one user at a time, where each gets its own outcome.
+    func revokeTogether(_ usernames: [DatabaseUsername]) async -> [Result<RevocationOutcome, any Error>] {
+        let unique = Array(Set(usernames.map(\.rawValue))).sorted()
+        if unique.count > 1 {
+            do {
+                let outcomes = try await reporting("revoking database users") { [self] in try await dropTogether(unique) }
+                return usernames.map { .success(outcomes[$0.rawValue] ?? .alreadyAbsent) }
+            } catch {
+                logger.debug("batched revocation failed; revoking one by one", metadata: ["users": "\(unique.count)"])
+            }
+        }
+        var results: [Result<RevocationOutcome, any Error>] = []
+        for username in usernames {
+            do {
+                results.append(.success(try await revokeIndividually(username, statements: [])))
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        return results
+    }
+
+    /// The batch path of ``revokeTogether(_:)``; throws to fall back to the individual path.
+    private func dropTogether(_ usernames: [String]) async throws -> [String: RevocationOutcome] {
+        let rows = try await client.query(
+            """
+            SELECT r.rolname::text, EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
+                                            WHERE m.member = r.oid AND b.rolname = \(configuration.bookkeepingRole))
+            FROM pg_roles r WHERE r.rolname = ANY(\(usernames))
+            """,
+            logger: logger
+        )
+        var managed: [String] = []
+        for try await (name, isManaged) in rows.decode((String, Bool).self) {
+            guard isManaged else { throw LeaseholdError.invalidRequest("a role in the batch is not managed by this broker") }
+            managed.append(name)
+        }
+        var outcomes = Dictionary(uniqueKeysWithValues: usernames.map { ($0, RevocationOutcome.alreadyAbsent) })
+        guard !managed.isEmpty else { return outcomes }
+        try await client.withConnection { connection in
+            try await connection.executeServerRendered(
+                "SELECT format('ALTER ROLE %I NOLOGIN', name) FROM unnest(\(managed)::text[]) AS name", logger: logger)
+        }
+        try await terminateSessions(of: managed)
+        let dependencies = try await client.query(
+            """
+            SELECT DISTINCT d.datname::text FROM pg_database d
+            WHERE d.datallowconn AND EXISTS (
+                SELECT 1 FROM pg_shdepend s JOIN pg_roles r ON r.oid = s.refobjid
+                WHERE s.refclassid = 'pg_authid'::regclass AND r.rolname = ANY(\(managed))
+                  AND (s.dbid = d.oid OR (s.dbid = 0 AND d.datname = \(configuration.database))))
+            """,
+            logger: logger
+        )
+        var databases: [String] = []
+        for try await name in dependencies.decode(String.self) { databases.append(name) }
+        guard databases.allSatisfy({ $0 == configuration.database }) else {
+            throw LeaseholdError(.internalError, "users in the batch hold objects in other databases")
+        }
+        try await inTransaction { connection in
+            if !databases.isEmpty {
+                try await takeCatalogLock(on: connection)
+                try await connection.executeServerRendered(
+                    """
+                    SELECT format('REASSIGN OWNED BY %s TO %I', string_agg(format('%I', name), ', '), \(configuration.effectiveHeirRole))
+                    FROM unnest(\(managed)::text[]) AS name
+                    UNION ALL
+                    SELECT format('DROP OWNED BY %s', string_agg(format('%I', name), ', ')) FROM unnest(\(managed)::text[]) AS name
+                    """,
+                    logger: logger)
+            }
+            try await connection.executeServerRendered(
+                "SELECT format('DROP ROLE %s', string_agg(format('%I', name), ', ')) FROM unnest(\(managed)::text[]) AS name",
+                logger: logger)
+        }
+        for name in managed { outcomes[name] = .dropped }
+        return outcomes
     }
 }

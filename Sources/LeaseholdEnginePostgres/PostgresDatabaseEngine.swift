@@ -2,6 +2,7 @@ import Foundation
 import LeaseholdCore
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The ``LeaseholdCore/DatabaseEngine`` for PostgreSQL targets, over a bounded `PostgresClient` pool.
 ///
@@ -34,6 +35,8 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
     /// Whether grant-changing transactions take the advisory lock of ``takeCatalogLock(on:)``; off only in
     /// measurements.
     let serializesCreation: Bool
+    /// Concurrent default revocations, dropped together in one transaction (see ``revokeTogether(_:)``).
+    let revocations: GroupCommitQueue<DatabaseUsername, RevocationOutcome>
     private let closed: AsyncStream<Never>
     private let closedContinuation: AsyncStream<Never>.Continuation
 
@@ -59,6 +62,12 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
         self.logger = logger
         client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
         (closed, closedContinuation) = AsyncStream.makeStream(of: Never.self)
+        let reference = EngineReference()
+        revocations = GroupCommitQueue(maximumGroupSize: 64) { usernames in
+            guard let engine = reference.engine else { throw LeaseholdError(.targetUnavailable, "the database engine was replaced") }
+            return await engine.revokeTogether(usernames)
+        }
+        reference.engine = self
     }
 
     /// Runs the connection pool until ``shutdown()`` is called or the task is cancelled. Calls wait while it is not
@@ -216,5 +225,19 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
             values[.database] = SecretValue(configuration.database)
         }
         return values
+    }
+}
+
+/// A weak reference from the revocation queue's closure back to its engine (no retain cycle).
+final class EngineReference: Sendable {
+    private struct Weak {
+        weak var engine: PostgresDatabaseEngine?
+    }
+
+    private let storage = Mutex(Weak())
+
+    var engine: PostgresDatabaseEngine? {
+        get { storage.withLock { $0.engine } }
+        set { storage.withLock { $0.engine = newValue } }
     }
 }

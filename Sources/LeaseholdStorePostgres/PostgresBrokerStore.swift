@@ -25,7 +25,7 @@ import PostgresNIO
 /// bounded by the server-side `statement_timeout` given at creation.
 public final class PostgresBrokerStore: BrokerStore {
     private let client: PostgresClient
-    private let commits: GroupCommitQueue<StoreBatch>
+    private let commits: GroupCommitQueue<StoreBatch, Void>
     private let logger: Logger
     private let closed: AsyncStream<Never>
     private let closedContinuation: AsyncStream<Never>.Continuation

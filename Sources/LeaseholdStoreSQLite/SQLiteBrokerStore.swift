@@ -14,7 +14,7 @@ public final class SQLiteBrokerStore: BrokerStore {
     /// The database file's path.
     public let path: String
     private let pool: DatabasePool
-    private let commits: GroupCommitQueue<StoreBatch>
+    private let commits: GroupCommitQueue<StoreBatch, Void>
     private let temporaryDirectory: URL?
     private let logger: Logger
 

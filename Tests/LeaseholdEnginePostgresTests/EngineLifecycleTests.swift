@@ -175,6 +175,68 @@ struct EngineLifecycleTests {
         }
     }
 
+    /// Concurrent default revocations are dropped together; objects are reassigned, live sessions end, and an
+    /// unmanaged role in the same burst sends the batch down the individual path, where only it is refused.
+    @Test func concurrentRevocationsAreBatchedAndStillCorrect() async throws {
+        try await TargetFixture.with { fixture in
+            try await fixture.withEngine { engine in
+                var usernames: [DatabaseUsername] = []
+                for index in 0..<24 {
+                    let username = try fixture.username("batch\(index)")
+                    try await engine.createUser(
+                        DatabaseUserRequest(
+                            username: username, password: testPassword, expiration: Date().addingTimeInterval(3600),
+                            creationStatements: readerTemplate(fixture) + [
+                                "GRANT CREATE ON SCHEMA public TO \"{{name}}\"",
+                                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\"",
+                            ],
+                            leaseID: "lease-batch-\(index)"))
+                    usernames.append(username)
+                }
+                let owner = try fixture.startSession(
+                    as: usernames[0].rawValue, password: testPassword.revealed, statements: ["CREATE TABLE batch_owned (id int)"])
+                owner.waitUntilExit()
+                let sleeper = try fixture.startSession(
+                    as: usernames[1].rawValue, password: testPassword.revealed, statements: ["SELECT pg_sleep(60)"])
+                defer { if sleeper.isRunning { sleeper.terminate() } }
+                try await fixture.waitForSession(of: usernames[1].rawValue, running: "pg_sleep")
+                let outcomes = try await withThrowingTaskGroup(of: RevocationOutcome.self) { group in
+                    for username in usernames { group.addTask { try await engine.revokeUser(username, statements: []) } }
+                    var outcomes: [RevocationOutcome] = []
+                    for try await outcome in group { outcomes.append(outcome) }
+                    return outcomes
+                }
+                #expect(outcomes == Array(repeating: .dropped, count: usernames.count))
+                for username in usernames { #expect(try await fixture.roleExists(username.rawValue) == false) }
+                let heir = try await fixture.scalar("SELECT tableowner::text FROM pg_tables WHERE tablename = 'batch_owned'", as: String.self)
+                #expect(heir == (try fixture.configuration().effectiveHeirRole))
+
+                // A burst with one unmanaged role: the others are dropped, that one is refused and kept.
+                var more: [DatabaseUsername] = []
+                for index in 0..<6 {
+                    let username = try fixture.username("mixed\(index)")
+                    try await engine.createUser(
+                        DatabaseUserRequest(
+                            username: username, password: testPassword, expiration: Date().addingTimeInterval(3600),
+                            creationStatements: readerTemplate(fixture), leaseID: "lease-mixed-\(index)"))
+                    more.append(username)
+                }
+                let unmanaged = try DatabaseUsername(fixture.readersRole)
+                let results = await withTaskGroup(of: (String, Bool).self) { group in
+                    for username in more + [unmanaged] {
+                        group.addTask { (username.rawValue, (try? await engine.revokeUser(username, statements: [])) == .dropped) }
+                    }
+                    var results: [String: Bool] = [:]
+                    for await (name, dropped) in group { results[name] = dropped }
+                    return results
+                }
+                #expect(results[unmanaged.rawValue] == false)
+                for username in more { #expect(results[username.rawValue] == true) }
+                #expect(try await fixture.roleExists(fixture.readersRole))
+            }
+        }
+    }
+
     @Test func refusesToRevokeUnmanagedRoles() async throws {
         try await TargetFixture.with { fixture in
             try await fixture.withEngine { engine in

@@ -7,7 +7,7 @@ import Testing
 struct GroupCommitQueueTests {
     @Test func concurrentSubmissionsShareGroupsAndGetTheirOwnResults() async throws {
         let groupSizes = Mutex<[Int]>([])
-        let queue = GroupCommitQueue<Int>(maximumGroupSize: 16) { group in
+        let queue = GroupCommitQueue<Int, Void>(maximumGroupSize: 16) { group in
             groupSizes.withLock { $0.append(group.count) }
             try await Task.sleep(for: .milliseconds(5))
             return group.map { $0 % 10 == 0 ? .failure(LeaseholdError(.conflict, "odd one out")) : .success(()) }
@@ -33,7 +33,7 @@ struct GroupCommitQueueTests {
     }
 
     @Test func aFailedGroupFailsEveryBatchAndClosedQueuesRefuse() async throws {
-        let queue = GroupCommitQueue<Int> { _ in throw LeaseholdError(.storeUnavailable, "disk full") }
+        let queue = GroupCommitQueue<Int, Void> { _ in throw LeaseholdError(.storeUnavailable, "disk full") }
         await #expect(throws: LeaseholdError(.storeUnavailable, "")) { try await queue.submit(1) }
         await queue.close()
         await #expect(throws: LeaseholdError(.storeUnavailable, "")) { try await queue.submit(2) }

@@ -136,7 +136,8 @@ enum LeaseBackend {
                 }
                 return true
             }
-            for _ in 0..<16 where addNext() {}
+            // Up to 64 at once: the engine drops concurrent revocations of one target together.
+            for _ in 0..<64 where addNext() {}
             while let revoked = try await group.next() {
                 if !revoked { failures += 1 }
                 _ = addNext()

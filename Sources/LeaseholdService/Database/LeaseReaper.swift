@@ -21,7 +21,7 @@ public struct LeaseReaper: Service {
     let failingGaugeUpdate = Pacer(interval: 10)
 
     /// Creates the reaper.
-    public init(broker: Broker, logger: Logger, concurrency: Int = 32, maximumSleep: Duration = .seconds(1)) {
+    public init(broker: Broker, logger: Logger, concurrency: Int = 64, maximumSleep: Duration = .seconds(1)) {
         self.broker = broker
         self.logger = logger
         self.concurrency = concurrency
