@@ -147,12 +147,17 @@ public final class Broker: Sendable {
         var caller: Versioned<TokenEntry>? = systemCaller.map { Versioned(value: $0, version: 0) }
         if systemCaller == nil, let token = request.clientToken {
             caller = try await services.tokens.lookup(token: token, now: now)
+            // A token bound to CIDR blocks is no token at all from anywhere else (Vault checks on every use).
+            if let entry = caller?.value, !entry.isUsable(from: request.remoteAddress) { caller = nil }
         } else if systemCaller == nil, route.authentication == .token, !request.path.hasPrefix("auth/token/"),
             let certificate = request.clientCertificate
         {
             // Direct mTLS: a certificate matching a cert entry with direct_authentication stands in for a token,
             // for this request only (token endpoints excluded: there is no stored token to act on).
-            caller = try await CertBackend.directCaller(certificate, services: services, now: now).map { Versioned(value: $0, version: 0) }
+            caller = try await CertBackend.directCaller(
+                certificate, remoteAddress: request.remoteAddress, services: services, now: now
+            ).map { Versioned(value: $0, version: 0) }
+            if let fingerprint = caller?.value.boundCertificateFingerprint { transaction.annotate("certificate_fingerprint", fingerprint) }
         }
         var acl = ACL(policies: [])
         if let caller { acl = try await services.policies.acl(for: caller.value.policies, kind: caller.value.kind) }
@@ -189,7 +194,7 @@ public final class Broker: Sendable {
             let event = AuditRecorder.event(
                 for: request, operation: operation, actor: actor, environment: caller?.value.environment ?? "default",
                 outcome: outcome, error: error, time: now)
-            try await commit(StoreBatch(auditEvents: [event]))
+            try await commit(StoreBatch(auditEvents: [transaction.annotated(event)]))
             throw error
         }
     }

@@ -114,6 +114,21 @@ struct AuthMethodTests {
         }
     }
 
+    @Test func disablingAnAuthMethodRevokesItsTokensAndForgetsItsRoles() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let (roleID, secretID) = try await makeAppRole(api, root: root)
+            let token = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)]).clientToken
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: token).status == 200)
+            #expect(try await api.send(.delete, "sys/auth/approle", token: root).status == 204)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: token).status == 403)
+            #expect(try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle"]).status == 204)
+            #expect(try await api.send(.get, "auth/approle/role/web", token: root).status == 404)
+            let again = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)])
+            #expect(again.status == 400)
+        }
+    }
+
     @Test func theFailureLimitIsConfigurable() async throws {
         let (harness, root) = try await BrokerHarness.unsealed(loginThrottle: LoginThrottle(maximumFailures: 2, window: 60))
         try await harness.withClient { api in
@@ -173,7 +188,7 @@ struct AuthMethodTests {
     @Test func mountListingsShowAndFilterEnvironments() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
-            #expect(try await api.send(.post, "sys/auth/approle-prod", token: root, json: ["type": "approle", "config": ["environment": "prod"]]).status == 204)
+            #expect(try await api.send(.post, "sys/auth/approle-prod", token: root, json: ["type": "approle", "environment": "prod"]).status == 204)
             #expect(try await api.send(.post, "sys/auth/approle-dev", token: root, json: ["type": "approle", "config": ["environment": "dev"]]).status == 204)
             let all = try await api.send(.get, "sys/auth", token: root)
             #expect(all.data["approle-prod/"]?.objectValue?["environment"] == "prod")
@@ -191,6 +206,12 @@ struct AuthMethodTests {
             let login = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)])
             let lookup = try await api.send(.get, "auth/token/lookup-self", token: login.clientToken)
             #expect(lookup.data["environment"] == "prod")
+            // The login's audit row carries the identity's environment; a failed one names the role it tried.
+            _ = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": "wrong-secret"])
+            let logins = try await harness.store.auditRecords(after: 0, limit: 10_000).filter { $0.event.path == "auth/approle/login" }
+            #expect(logins.first?.event.environment == "prod")
+            #expect(logins.last?.event.outcome == "error")
+            #expect(logins.last?.event.details["login_role"] == "web")
             // A child token can never leave its parent's environment.
             _ = try await api.send(.put, "sys/policies/acl/app", token: root, json: ["policy": "path \"auth/token/create\" { capabilities = [\"update\"] }"])
             let child = try await api.send(.post, "auth/token/create", token: login.clientToken, json: ["environment": "default"])

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import LeaseholdAuth
 import LeaseholdCore
 import LeaseholdHTTP
 import LeaseholdTestSupport
@@ -204,7 +205,16 @@ struct CertAuthTests {
             let reply10 = try await fixture.send(port: port, .GET, "auth/token/lookup-self", certificate: client)
             #expect(reply10.status == 403, "\(reply10.text)")
             let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
-            #expect(records.contains { $0.event.path == "sys/policies/acl" && $0.event.outcome == "allowed" && $0.event.actor.displayName == "cert-web" && $0.event.actor.authMethod == "cert" })
+            let directRows = records.filter { $0.event.path == "sys/policies/acl" && $0.event.outcome == "allowed" && $0.event.actor.displayName == "cert-web" }
+            #expect(!directRows.isEmpty)
+            // Each certificate is its own identity (accessor), and the row names the certificate.
+            let fingerprint = ClientCertificateVerifier.fingerprint(of: client.derBytes)
+            let accessor = "cert-direct-" + String(fingerprint.prefix(32))
+            for row in directRows {
+                #expect(row.event.actor.authMethod == "cert")
+                #expect(row.event.actor.accessor == accessor)
+                #expect(row.event.details["certificate_fingerprint"] == fingerprint)
+            }
         }
     }
 }

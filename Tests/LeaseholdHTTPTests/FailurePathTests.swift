@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import LeaseholdCore
 import LeaseholdService
+import NIOCore
 import Testing
 
 @Suite("Failure paths: source-address bounds and unreachable targets")
@@ -33,6 +35,35 @@ struct FailurePathTests {
                 let login = try await api.send(.post, "auth/approle/login", json: ["role_id": roleID, "secret_id": secretID])
                 #expect(login.status == 400, "\(role)")
                 #expect(login.errors == ["invalid role or secret ID"])
+            }
+        }
+    }
+
+    /// `token_bound_cidrs` binds the token, not just the login: used from another address it is refused.
+    @Test func boundTokensWorkOnlyFromTheirBlocks() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            _ = try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle"])
+            #expect(try await api.send(.post, "auth/approle/role/local", token: root, json: ["token_bound_cidrs": ["127.0.0.0/8"]]).status == 204)
+            let roleID = try await api.send(.get, "auth/approle/role/local/role-id", token: root).data["role_id"]?.stringValue ?? ""
+            let secretID = try await api.send(.post, "auth/approle/role/local/secret-id", token: root, json: [:]).data["secret_id"]?.stringValue ?? ""
+            try await harness.withLiveListener(certificates: nil) { port in
+                let client = HTTPClient(eventLoopGroupProvider: .singleton)
+                defer { _ = client.shutdown() }
+                func send(_ path: String, token: String? = nil, body: String? = nil) async throws -> (Int, String) {
+                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/\(path)")
+                    request.method = body == nil ? .GET : .POST
+                    if let token { request.headers.add(name: "X-Vault-Token", value: token) }
+                    if let body { request.body = .bytes(ByteBuffer(string: body)) }
+                    let response = try await client.execute(request, timeout: .seconds(10))
+                    return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+                }
+                let (status, text) = try await send("auth/approle/login", body: "{\"role_id\":\"\(roleID)\",\"secret_id\":\"\(secretID)\"}")
+                #expect(status == 200, "\(text)")
+                let token = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)).objectValue?["auth"]?.objectValue?["client_token"]?.stringValue)
+                #expect(try await send("auth/token/lookup-self", token: token).0 == 200)
+                // The in-process client has no address in 127.0.0.0/8: the same token is refused there.
+                #expect(try await api.send(.get, "auth/token/lookup-self", token: token).status == 403)
             }
         }
     }

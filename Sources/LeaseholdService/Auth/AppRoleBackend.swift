@@ -284,6 +284,7 @@ enum AppRoleBackend {
         let secretKey = try secretKey(context, role: name ?? "\u{0}missing", secret: secret)
         let secretEntry = try await secretEntry(context, key: secretKey)
         guard let role, ConstantTime.equals(role.roleID, roleID) else { throw invalidLogin }
+        context.transaction.annotate("login_role", role.name)
         var metadata = ["role_name": role.name]
         if role.bindSecretID {
             guard let secretEntry else { throw invalidLogin }

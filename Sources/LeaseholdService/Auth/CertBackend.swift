@@ -137,6 +137,7 @@ enum CertBackend {
         guard let der = context.request.clientCertificate else { throw noCertificate }
         let mount = try context.requireMount()
         let requested = try context.data.string("name").flatMap { $0.isEmpty ? nil : $0 }
+        if let requested { context.transaction.annotate("login_cert_name", String(requested.prefix(128))) }
         let throttleKey = "\(mount.path)cert|\(requested ?? "")|\(CIDRBlock.host(of: context.request.remoteAddress))"
         try await context.services.loginThrottle.check(throttleKey, now: context.now)
         guard let (role, identity) = try await match(der, mountPath: mount.path, name: requested, services: context.services, now: context.now)
@@ -189,14 +190,19 @@ enum CertBackend {
     /// The identity of a request that carries no token but a client certificate matching a cert entry with
     /// `direct_authentication`: a transient caller valid for this one request, never stored, whose leases are
     /// not tied to any token.
-    static func directCaller(_ der: [UInt8], services: BrokerServices, now: Date) async throws -> TokenEntry? {
+    static func directCaller(_ der: [UInt8], remoteAddress: String, services: BrokerServices, now: Date) async throws -> TokenEntry? {
         for mount in try await services.mounts.entries(auth: true) where mount.type == "cert" {
-            guard let (role, identity) = try await match(der, mountPath: mount.path, name: nil, services: services, now: now, where: { $0.directAuthentication })
+            let usable: (CertRole) -> Bool = { role in
+                role.directAuthentication
+                    && (role.token.boundCIDRs.isEmpty || role.token.boundCIDRs.contains { (try? CIDRBlock($0))?.contains(remoteAddress) == true })
+            }
+            guard let (role, identity) = try await match(der, mountPath: mount.path, name: nil, services: services, now: now, where: usable)
             else { continue }
             var policies = Set(role.token.policies)
             if !role.token.noDefaultPolicy { policies.insert("default") }
             return TokenEntry(
-                hash: "", accessor: "", policies: policies.sorted(), meta: metadata(role: role, identity: identity),
+                hash: "", accessor: "cert-direct-" + identity.fingerprint.prefix(32), policies: policies.sorted(),
+                meta: metadata(role: role, identity: identity),
                 displayName: "cert-" + role.displayName, parentHash: nil, path: "auth/\(mount.path)login", creationTime: now,
                 creationTTL: 0, explicitMaxTTL: 0, period: 0, numUses: 0, renewable: false, expireTime: nil,
                 lastRenewalTime: nil, role: role.name, authMethod: "cert", environment: role.token.environment, kind: "direct",

@@ -8,17 +8,22 @@ enum IdentityLogin {
     static let maximumRoleNameLength = 128
 
     /// Runs `attempt` unless the (mount, role, client address) key has too many recent failures, and counts a
-    /// failure when it is refused — by a ``JWTValidationError`` (translated by `refusal`) or a 400/403 error.
+    /// failure when it is refused — by a ``JWTValidationError`` (translated by `refusal`) or a 400/403 error. An
+    /// unreachable identity provider is neither a refusal nor counted: it answers 500 so clients retry.
     static func throttled(
         _ context: OperationContext, role: String, refusal: (JWTValidationError) -> LeaseholdError,
         _ attempt: () async throws -> LogicalResponse
     ) async throws -> LogicalResponse {
         let key = "\(try context.requireMount().path)|\(role.prefix(maximumRoleNameLength))|\(CIDRBlock.host(of: context.request.remoteAddress))"
+        context.transaction.annotate("login_role", String(role.prefix(maximumRoleNameLength)))
         try await context.services.loginThrottle.check(key, now: context.now)
         do {
             let response = try await attempt()
             await context.services.loginThrottle.recordSuccess(key)
             return response
+        } catch JWTValidationError.providerUnavailable {
+            // The provider (JWKS, TokenReview) did not answer: not the caller's failure, so not counted.
+            throw LeaseholdError(.targetUnavailable, "error validating token: the identity provider could not be reached")
         } catch let error as JWTValidationError {
             await context.services.loginThrottle.recordFailure(key, now: context.now)
             throw refusal(error)

@@ -17,6 +17,7 @@ enum LoginIssuer {
             displayName: "\(mount.type)-\(displayName)", metadata: metadata, authMethod: mount.type,
             path: "auth/\(mount.path)login")
         request.boundCertificateFingerprint = boundCertificateFingerprint
+        context.transaction.setIdentityEnvironment(settings.environment)
         let (token, entry) = try context.services.tokens.create(request, now: context.now, in: context.transaction)
         context.transaction.annotate("created_token_accessor", entry.accessor)
         context.transaction.annotate("login_identity", displayName)

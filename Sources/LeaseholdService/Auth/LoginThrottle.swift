@@ -23,10 +23,22 @@ public actor LoginThrottle {
         }
     }
 
-    /// Records a failure for `key`.
+    /// The most keys tracked at once.
+    static let capacity = 100_000
+
+    /// Records a failure for `key`. At capacity, keys whose failures are all outside the window are dropped first,
+    /// then the keys whose newest failure is oldest — never every counter at once, so a flood of fresh names
+    /// cannot reset the lockout of the names it targets without outnumbering them.
     func recordFailure(_ key: String, now: Date) {
-        if failures.count > 100_000 { failures.removeAll() }
+        if failures.count >= Self.capacity, failures[key] == nil {
+            failures = failures.filter { $0.value.contains { now.timeIntervalSince($0) < window } }
+            if failures.count >= Self.capacity {
+                let oldest = failures.sorted { ($0.value.last ?? .distantPast) < ($1.value.last ?? .distantPast) }
+                for (staleKey, _) in oldest.prefix(Self.capacity / 10) { failures[staleKey] = nil }
+            }
+        }
         failures[key, default: []].append(now)
+        if let count = failures[key]?.count, count > maximumFailures * 2 { failures[key]?.removeFirst(count - maximumFailures * 2) }
     }
 
     /// Forgets failures of `key` after a success.

@@ -66,6 +66,7 @@ public struct TokenSettings: Sendable, Codable, Hashable {
         request.authMethod = authMethod
         request.path = path
         request.environment = environment
+        request.boundCIDRs = boundCIDRs
         request.parentHash = nil
         return request
     }

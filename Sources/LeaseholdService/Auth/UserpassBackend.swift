@@ -102,6 +102,7 @@ enum UserpassBackend {
             PasswordHasher.burn(password)
             throw invalidLogin
         }
+        context.transaction.annotate("login_username", name)
         // Lockout is keyed on the canonical username (every spelling shares it) and on the client address.
         let mountPath = try context.requireMount().path
         try await context.services.loginThrottle.check("\(mountPath)user|\(name)", now: context.now)

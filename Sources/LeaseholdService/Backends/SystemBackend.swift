@@ -160,6 +160,10 @@ enum SystemBackend {
     }
 
     private static func apply(config data: RequestData, to entry: inout MountEntry, limits: LeaseLimits) throws {
+        if let environment = try data.string("environment") {
+            guard !environment.isEmpty else { throw LeaseholdError.invalidRequest("invalid environment name") }
+            entry.environment = try DatabaseBackend.environmentName(environment)
+        }
         guard let config = try data.fields["config"].map({ value -> RequestData in
             guard case .object(let members) = value else {
                 if value == .null { return RequestData() }
@@ -175,7 +179,7 @@ enum SystemBackend {
             }
             entry.listingVisibility = visibility
         }
-        if let environment = try config.string("environment") ?? data.string("environment") {
+        if let environment = try config.string("environment") {
             guard !environment.isEmpty else { throw LeaseholdError.invalidRequest("invalid environment name") }
             entry.environment = try DatabaseBackend.environmentName(environment)
         }
@@ -194,7 +198,31 @@ enum SystemBackend {
             throw LeaseholdError.invalidRequest("cannot unmount \"\(path)\"")
         }
         context.transaction.delete(StoreKey(auth ? .authMounts : .mounts, path))
+        if auth { try await forgetAuthMount(path, context: context) }
         return .noContent
+    }
+
+    /// The store namespaces whose keys start with an auth mount's path.
+    static let authMountNamespaces: [StoreNamespace] = [
+        .appRoles, .appRoleIDs, .appRoleSecretIDs, .appRoleSecretAccessors, .userpassUsers, .certRoles,
+        .certRevocationLists, .jwtConfigs, .jwtRoles, .kubernetesConfigs, .kubernetesRoles,
+    ]
+
+    /// As Vault does on disable: the method's roles, users and configuration are deleted (so enabling the same
+    /// path again starts empty) and every token its logins issued is revoked with its children and leases.
+    private static func forgetAuthMount(_ path: String, context: OperationContext) async throws {
+        for namespace in authMountNamespaces {
+            for key in try await context.services.store.base.allKeys(in: namespace, prefix: path) {
+                context.transaction.delete(StoreKey(namespace, key))
+            }
+        }
+        let loginPath = "auth/\(path)login"
+        for hash in try await context.services.store.base.allKeys(in: .tokens) {
+            guard let entry = try await context.services.store.read(TokenEntry.self, at: StoreKey(.tokens, hash))?.value,
+                entry.path.hasPrefix(loginPath)
+            else { continue }
+            try await context.services.tokens.revokeTree(entry, now: context.now, in: context.transaction)
+        }
     }
 
     static func internalUIMounts(_ context: OperationContext) async throws -> LogicalResponse {

@@ -13,6 +13,7 @@ public final class StoreTransaction: @unchecked Sendable {
     private var events: [AuditEvent] = []
     private var details: [String: String] = [:]
     private var reaperWakeup = false
+    private var identityEnvironment: String?
     let store: EncryptedStore
 
     init(store: EncryptedStore) { self.store = store }
@@ -46,12 +47,25 @@ public final class StoreTransaction: @unchecked Sendable {
         lock.withLock { details[key] = value }
     }
 
-    /// The batch to commit, with the request's audit event (and its annotations) appended last.
-    func batch(appending requestEvent: AuditEvent) -> StoreBatch {
+    /// Records the environment of the identity a login issued a token to, for the request's audit row.
+    public func setIdentityEnvironment(_ environment: String) {
+        lock.withLock { identityEnvironment = environment }
+    }
+
+    /// The request's audit event with this transaction's annotations (and a login's environment) applied. Failed
+    /// requests commit this alone, so what a handler annotated before failing (the role a login tried) is kept.
+    func annotated(_ requestEvent: AuditEvent) -> AuditEvent {
         lock.withLock {
             var event = requestEvent
             event.details.merge(details) { _, annotated in annotated }
-            return StoreBatch(operations: operations, auditEvents: events + [event])
+            if let identityEnvironment { event.environment = identityEnvironment }
+            return event
         }
+    }
+
+    /// The batch to commit, with the request's audit event (and its annotations) appended last.
+    func batch(appending requestEvent: AuditEvent) -> StoreBatch {
+        let event = annotated(requestEvent)
+        return lock.withLock { StoreBatch(operations: operations, auditEvents: events + [event]) }
     }
 }

@@ -44,6 +44,15 @@ public struct TokenEntry: Sendable, Codable, Hashable {
     public var kind: String
     /// For tokens from a cert login: the SHA-256 fingerprint of that certificate; renewals must present it.
     public var boundCertificateFingerprint: String? = nil
+    /// CIDR blocks the token may be used from (`token_bound_cidrs` of the role that issued it); `nil` or empty:
+    /// anywhere.
+    public var boundCIDRs: [String]? = nil
+
+    /// Whether the token may be used from `address` (`ip:port`).
+    public func isUsable(from address: String) -> Bool {
+        guard let boundCIDRs, !boundCIDRs.isEmpty else { return true }
+        return boundCIDRs.contains { (try? CIDRBlock($0))?.contains(address) == true }
+    }
 
     /// Whether the token has expired at `now`.
     public func isExpired(at now: Date) -> Bool {

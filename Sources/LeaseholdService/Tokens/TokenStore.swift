@@ -36,6 +36,8 @@ public struct TokenRequest: Sendable {
     public var kind: String = "service"
     /// For cert logins: the SHA-256 fingerprint of the certificate that renewals must present again.
     public var boundCertificateFingerprint: String?
+    /// CIDR blocks the token may be used from.
+    public var boundCIDRs: [String] = []
     /// A caller-chosen token value (root or sudo only).
     public var customID: SecretValue?
 
@@ -105,7 +107,8 @@ public struct TokenStore: Sendable {
             expireTime: lifetime.isZero ? nil : now.addingTimeInterval(TimeInterval(lifetime.seconds)),
             lastRenewalTime: nil, role: request.role, authMethod: request.authMethod,
             environment: request.environment, kind: request.kind,
-            boundCertificateFingerprint: request.boundCertificateFingerprint)
+            boundCertificateFingerprint: request.boundCertificateFingerprint,
+            boundCIDRs: request.boundCIDRs.isEmpty ? nil : request.boundCIDRs)
         try transaction.put(entry, at: StoreKey(.tokens, hash), condition: .absent)
         try transaction.put(hash, at: StoreKey(.tokenAccessors, entry.accessor), condition: .absent)
         if let key = Self.expiryKey(of: entry) { try transaction.put(true, at: key) }

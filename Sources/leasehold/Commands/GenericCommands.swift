@@ -19,6 +19,8 @@ enum KeyValueArguments {
                     throw ValidationError("cannot read \(value.dropFirst())")
                 }
                 value = String(decoding: data, as: UTF8.self)
+                // Files end with a newline that is not part of the value (tokens, JWTs, PEM bodies keep theirs).
+                if value.hasSuffix("\n"), !value.hasSuffix("-----\n") { value.removeLast() }
             }
             if case .string(let existing)? = fields[key] {
                 fields[key] = .array([.string(existing), .string(value)])
