@@ -160,14 +160,11 @@ class Run:
             self.results["reaper"][template] = entry
 
     def tokens(self):
-        """Token create for every server; AppRole login for OpenBao (not implemented in Leasehold)."""
+        """Token create and AppRole login for every server."""
         log("token create / AppRole login")
         for server in self.each_server():
             self.results["token_create"][server.name] = workloads.token_create(server, self.sizes["token_seconds"])
-            if isinstance(server, OpenBaoServer):
-                self.results["approle_login"][server.name] = workloads.approle_login(server, self.sizes["token_seconds"])
-            else:
-                self.results["approle_login"][server.name] = "n/a (not implemented)"
+            self.results["approle_login"][server.name] = workloads.approle_login(server, self.sizes["token_seconds"])
 
     def memory_and_restart(self):
         """The memory and restart figures, measured again if PostgreSQL restarted meanwhile."""

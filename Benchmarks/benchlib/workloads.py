@@ -209,7 +209,7 @@ def token_create(server, seconds: int) -> dict:
 
 
 def approle_login(server, seconds: int) -> dict:
-    """`POST auth/approle/login` at concurrency 8 (OpenBao only: Leasehold has no AppRole yet)."""
+    """`POST auth/approle/login` at concurrency 8 with one role and secret id (unlimited uses)."""
     api = server.token_api()
     api.must("POST", "sys/auth/approle", {"type": "approle"})
     api.must("POST", "auth/approle/role/bench", {"token_ttl": "1h", "token_policies": ["default"]})

@@ -76,7 +76,7 @@ struct BrokerRuntime {
         var certificates: [ListenerCertificates] = []
         var services: [any Service] = [
             EngineRunner(factory: engineFactory, engines: engines), LeaseReaper(broker: broker, logger: logger),
-            ReconcilerService(broker: broker, logger: logger),
+            ReconcilerService(broker: broker, logger: logger), MemoryTrimmer(interval: .seconds(30)),
             AuditMaintenanceService(
                 broker: broker,
                 settings: AuditMaintenanceSettings(

@@ -12,8 +12,7 @@ import LeaseholdCore
 enum JWTBackend {
     static let routes: [Route] = [
         Route("config", handlers: [.read: readConfig, .update: writeConfig]),
-        Route("role", handlers: [.list: listRoles]),
-        Route("role/:role", handlers: [.read: readRole, .update: writeRole, .delete: deleteRole]),
+    ] + AuthRoleRoutes<JWTRole>.routes(in: .jwtRoles) + [
         Route("login", authentication: .none, handlers: [.update: login]),
     ]
 
@@ -25,7 +24,7 @@ enum JWTBackend {
     }
 
     static func roleKey(_ context: OperationContext, _ name: String) throws -> StoreKey {
-        StoreKey(.jwtRoles, try context.requireMount().path + name.lowercased())
+        try AuthRoleRoutes<JWTRole>.key(context, name, in: .jwtRoles)
     }
 
     static func config(_ context: OperationContext) async throws -> JWTAuthConfig? {
@@ -44,31 +43,6 @@ enum JWTBackend {
         let existing = try await context.services.store.read(JWTAuthConfig.self, at: key)
         let config = try await JWTAuthConfig(parsing: context.data, cache: context.services.jwksCache, now: context.now)
         try context.transaction.put(config, at: key, condition: existing.map { .version($0.version) } ?? .absent)
-        return .noContent
-    }
-
-    // MARK: Roles
-
-    static func listRoles(_ context: OperationContext) async throws -> LogicalResponse {
-        try await context.listMountKeys(in: .jwtRoles)
-    }
-
-    static func readRole(_ context: OperationContext) async throws -> LogicalResponse {
-        guard let role = try await context.services.store.read(JWTRole.self, at: try roleKey(context, try context.name("role")))
-        else { throw LeaseholdError.notFound }
-        return LogicalResponse(data: role.value.json)
-    }
-
-    static func writeRole(_ context: OperationContext) async throws -> LogicalResponse {
-        let key = try roleKey(context, try context.name("role"))
-        let existing = try await context.services.store.read(JWTRole.self, at: key)
-        let role = try JWTRole(parsing: context.data, over: existing?.value)
-        try context.transaction.put(role, at: key, condition: existing.map { .version($0.version) } ?? .absent)
-        return .noContent
-    }
-
-    static func deleteRole(_ context: OperationContext) async throws -> LogicalResponse {
-        context.transaction.delete(try roleKey(context, try context.name("role")))
         return .noContent
     }
 

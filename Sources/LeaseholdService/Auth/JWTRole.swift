@@ -2,7 +2,7 @@ import LeaseholdAuth
 import LeaseholdCore
 
 /// A `jwt` role: which tokens may log in through it (audiences, subject, bound claims, times) and what they get.
-struct JWTRole: Codable, Sendable {
+struct JWTRole: AuthMethodRole {
     var boundAudiences: [String] = []
     var boundSubject = ""
     var boundClaims = BoundClaims()

@@ -11,8 +11,7 @@ import LeaseholdCore
 enum KubernetesBackend {
     static let routes: [Route] = [
         Route("config", handlers: [.read: readConfig, .update: writeConfig]),
-        Route("role", handlers: [.list: listRoles]),
-        Route("role/:role", handlers: [.read: readRole, .update: writeRole, .delete: deleteRole]),
+    ] + AuthRoleRoutes<KubernetesRole>.routes(in: .kubernetesRoles) + [
         Route("login", authentication: .none, handlers: [.update: login]),
     ]
 
@@ -24,7 +23,7 @@ enum KubernetesBackend {
     }
 
     static func roleKey(_ context: OperationContext, _ name: String) throws -> StoreKey {
-        StoreKey(.kubernetesRoles, try context.requireMount().path + name.lowercased())
+        try AuthRoleRoutes<KubernetesRole>.key(context, name, in: .kubernetesRoles)
     }
 
     // MARK: Config
@@ -42,31 +41,6 @@ enum KubernetesBackend {
         let config = try KubernetesAuthConfig(parsing: context.data)
         try context.transaction.put(config, at: key, condition: existing.map { .version($0.version) } ?? .absent)
         return LogicalResponse(warnings: config.warnings)
-    }
-
-    // MARK: Roles
-
-    static func listRoles(_ context: OperationContext) async throws -> LogicalResponse {
-        try await context.listMountKeys(in: .kubernetesRoles)
-    }
-
-    static func readRole(_ context: OperationContext) async throws -> LogicalResponse {
-        guard let role = try await context.services.store.read(KubernetesRole.self, at: try roleKey(context, try context.name("role")))
-        else { throw LeaseholdError.notFound }
-        return LogicalResponse(data: role.value.json)
-    }
-
-    static func writeRole(_ context: OperationContext) async throws -> LogicalResponse {
-        let key = try roleKey(context, try context.name("role"))
-        let existing = try await context.services.store.read(KubernetesRole.self, at: key)
-        let role = try KubernetesRole(parsing: context.data, over: existing?.value)
-        try context.transaction.put(role, at: key, condition: existing.map { .version($0.version) } ?? .absent)
-        return .noContent
-    }
-
-    static func deleteRole(_ context: OperationContext) async throws -> LogicalResponse {
-        context.transaction.delete(try roleKey(context, try context.name("role")))
-        return .noContent
     }
 
     // MARK: Login

@@ -3,7 +3,7 @@ import LeaseholdCore
 
 /// A `kubernetes` role: the service accounts (names and namespaces, as globs) that may log in through it, the
 /// audience their tokens must carry, and what they get.
-struct KubernetesRole: Codable, Sendable {
+struct KubernetesRole: AuthMethodRole {
     /// How the identity of a login is named.
     enum AliasNameSource: String, Codable, Sendable {
         /// The service account's UID: a re-created account with the same name is a new identity (the default).

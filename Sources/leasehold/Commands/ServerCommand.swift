@@ -30,6 +30,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         ProcessHardening.disableCoreDumps()
+        MemoryDiscipline.limitArenas()
         let configuration: ServerConfiguration
         if let configFile {
             configuration = try ServerConfiguration.load(contentsOf: configFile)
