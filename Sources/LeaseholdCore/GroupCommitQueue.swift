@@ -31,6 +31,8 @@ public actor GroupCommitQueue<Batch: Sendable, Output: Sendable> {
 
     /// The largest number of batches applied in one transaction.
     public let maximumGroupSize: Int
+    /// How long a new leader waits for companions before applying (`nil`: not at all).
+    public let gatheringWindow: Duration?
     private let apply: Apply
     private var waiters: [Waiter] = []
     private var hasLeader = false
@@ -41,10 +43,13 @@ public actor GroupCommitQueue<Batch: Sendable, Output: Sendable> {
     ///
     /// - Parameters:
     ///   - maximumGroupSize: The largest number of batches applied in one transaction (at least 1).
+    ///   - gatheringWindow: How long a caller that finds the queue idle waits for others before applying, so a
+    ///     burst that arrives together is applied together (for work far slower than the window).
     ///   - apply: Applies one group durably; see the type documentation for the contract.
-    public init(maximumGroupSize: Int = 256, apply: @escaping Apply) {
+    public init(maximumGroupSize: Int = 256, gatheringWindow: Duration? = nil, apply: @escaping Apply) {
         precondition(maximumGroupSize >= 1, "a group holds at least one batch")
         self.maximumGroupSize = maximumGroupSize
+        self.gatheringWindow = gatheringWindow
         self.apply = apply
     }
 
@@ -74,6 +79,7 @@ public actor GroupCommitQueue<Batch: Sendable, Output: Sendable> {
 
     /// Applies the leader's batch together with the oldest queued batches, then passes leadership on.
     private func lead(with batch: Batch) async throws -> Output {
+        if let gatheringWindow, waiters.count < maximumGroupSize - 1 { try? await Task.sleep(for: gatheringWindow) }
         let followers = waiters.prefix(maximumGroupSize - 1)
         waiters.removeFirst(followers.count)
         let group = [batch] + followers.map(\.batch)

@@ -212,27 +212,51 @@ extension PostgresDatabaseEngine {
     /// query, `NOLOGIN` and session termination for all, then one transaction (under the catalog lock when any of
     /// them holds privileges or objects) with `REASSIGN OWNED BY a, b, … TO <heir>; DROP OWNED BY a, b, …;
     /// DROP ROLE a, b, …`, so shared catalog rows are rewritten once per batch instead of once per user. Users
-    /// with dependencies in other databases, roles this broker does not manage, or any failure send the group
-    /// down the individual path, one user at a time, where each gets its own outcome.
+    /// with dependencies in other databases, roles this broker does not manage, or any other failure send the group
+    /// down the individual path, one user at a time, where each gets its own outcome — except an unreachable
+    /// target, which fails the whole group at once (each lease then retries with its backoff) instead of making
+    /// every user wait for its own timeout.
     func revokeTogether(_ usernames: [DatabaseUsername]) async -> [Result<RevocationOutcome, any Error>] {
+        // Revocations that queued behind an attempt that found the target unreachable fail at once with it.
+        if let recent = unreachableTarget.recentFailure() { return usernames.map { _ in .failure(recent) } }
         let unique = Array(Set(usernames.map(\.rawValue))).sorted()
         if unique.count > 1 {
             do {
                 let outcomes = try await reporting("revoking database users") { [self] in try await dropTogether(unique) }
+                unreachableTarget.clear()
                 return usernames.map { .success(outcomes[$0.rawValue] ?? .alreadyAbsent) }
             } catch {
+                if Self.meansUnreachable(error), let error = error as? LeaseholdError {
+                    unreachableTarget.record(error)
+                    return usernames.map { _ in .failure(error) }
+                }
                 logger.debug("batched revocation failed; revoking one by one", metadata: ["users": "\(unique.count)"])
             }
         }
         var results: [Result<RevocationOutcome, any Error>] = []
         for username in usernames {
+            if let recent = unreachableTarget.recentFailure() {
+                results.append(.failure(recent))
+                continue
+            }
             do {
                 results.append(.success(try await revokeIndividually(username, statements: [])))
+                unreachableTarget.clear()
             } catch {
+                if Self.meansUnreachable(error), let error = error as? LeaseholdError { unreachableTarget.record(error) }
                 results.append(.failure(error))
             }
         }
         return results
+    }
+
+    /// Whether `error` says the target could not be reached at all (a deadline, or a failure without SQLSTATE:
+    /// refused or lost connections), as opposed to the target refusing a statement.
+    static func meansUnreachable(_ error: any Error) -> Bool {
+        guard let error = error as? LeaseholdError else { return false }
+        if error.code == .targetUnavailable { return true }
+        guard let failure = error.underlying as? TargetDatabaseFailure else { return false }
+        return failure.sqlState == nil
     }
 
     /// The batch path of ``revokeTogether(_:)``; throws to fall back to the individual path.

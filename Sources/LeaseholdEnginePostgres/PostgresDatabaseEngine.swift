@@ -37,6 +37,8 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
     let serializesCreation: Bool
     /// Concurrent default revocations, dropped together in one transaction (see ``revokeTogether(_:)``).
     let revocations: GroupCommitQueue<DatabaseUsername, RevocationOutcome>
+    /// The last time a revocation found the target unreachable, so that queued ones do not each wait out a timeout.
+    let unreachableTarget = RecentFailure(within: .seconds(1))
     private let closed: AsyncStream<Never>
     private let closedContinuation: AsyncStream<Never>.Continuation
 
@@ -63,7 +65,7 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
         client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
         (closed, closedContinuation) = AsyncStream.makeStream(of: Never.self)
         let reference = EngineReference()
-        revocations = GroupCommitQueue(maximumGroupSize: 64) { usernames in
+        revocations = GroupCommitQueue(maximumGroupSize: 64, gatheringWindow: .milliseconds(5)) { usernames in
             guard let engine = reference.engine else { throw LeaseholdError(.targetUnavailable, "the database engine was replaced") }
             return await engine.revokeTogether(usernames)
         }
@@ -239,5 +241,34 @@ final class EngineReference: Sendable {
     var engine: PostgresDatabaseEngine? {
         get { storage.withLock { $0.engine } }
         set { storage.withLock { $0.engine = newValue } }
+    }
+}
+
+/// Remembers a failure for a short while (a one-second circuit breaker for work queued behind a failed attempt).
+final class RecentFailure: Sendable {
+    private struct State {
+        var error: (any Error & Sendable)?
+        var time: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex(State())
+    private let window: Duration
+
+    init(within window: Duration) { self.window = window }
+
+    /// The failure recorded less than `window` ago, if any.
+    func recentFailure() -> (any Error & Sendable)? {
+        state.withLock { state in
+            guard let time = state.time, ContinuousClock.now - time < window else { return nil }
+            return state.error
+        }
+    }
+
+    func record(_ error: any Error & Sendable) {
+        state.withLock { $0 = State(error: error, time: .now) }
+    }
+
+    func clear() {
+        state.withLock { $0 = State() }
     }
 }
