@@ -27,6 +27,18 @@ enum AuthRoleRoutes<Role: AuthMethodRole> {
         StoreKey(namespace, try context.requireMount().path + name.lowercased())
     }
 
+    /// Whether `name` can name a role (login requests pass it unchecked).
+    static func isValidName(_ name: String) -> Bool {
+        name.count <= IdentityLogin.maximumRoleNameLength
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+    }
+
+    /// The role `name` of this request's mount, or `nil` when the name is invalid or no such role exists.
+    static func existing(named name: String, in namespace: StoreNamespace, _ context: OperationContext) async throws -> Role? {
+        guard isValidName(name) else { return nil }
+        return try await context.services.store.read(Role.self, at: try key(context, name, in: namespace))?.value
+    }
+
     private static func read(_ context: OperationContext, _ namespace: StoreNamespace) async throws -> LogicalResponse {
         guard let role = try await context.services.store.read(Role.self, at: try key(context, try context.name("role"), in: namespace))
         else { throw LeaseholdError.notFound }

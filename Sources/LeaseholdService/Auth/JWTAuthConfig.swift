@@ -72,9 +72,7 @@ struct JWTAuthConfig: Codable, Sendable {
     func candidateKeys(for token: CompactJWT, cache: JWKSCache, now: Date) async throws(JWTValidationError) -> [VerificationKey] {
         switch keySource {
         case .publicKeys(let pems):
-            let keys = pems.compactMap { try? VerificationKey(pem: $0) }.filter { $0.isCandidate(for: token) }
-            guard !keys.isEmpty else { throw .unknownKey }
-            return keys
+            return ParsedKeyCache.shared.keys(for: pems)
         case .jwks(let url, let caPEM):
             return try await cache.candidates(for: token, from: JWKSCache.Source(url: url, trustedCAPEM: caPEM), now: now)
         case .discovery(_, let caPEM, let metadata):

@@ -71,10 +71,9 @@ enum JWTBackend {
     }
 
     static func role(named name: String, _ context: OperationContext) async throws -> JWTRole {
-        let valid = name.count <= IdentityLogin.maximumRoleNameLength
-            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
-        guard valid, let role = try await context.services.store.read(JWTRole.self, at: try roleKey(context, name))?.value else {
-            throw LeaseholdError.invalidRequest(valid ? "role \"\(name)\" could not be found" : "role could not be found")
+        guard let role = try await AuthRoleRoutes<JWTRole>.existing(named: name, in: .jwtRoles, context) else {
+            throw LeaseholdError.invalidRequest(
+                AuthRoleRoutes<JWTRole>.isValidName(name) ? "role \"\(name)\" could not be found" : "role could not be found")
         }
         return role
     }
@@ -84,14 +83,8 @@ enum JWTBackend {
         _ jwt: SecretValue, config: JWTAuthConfig, role: JWTRole, context: OperationContext
     ) async throws(JWTValidationError) -> JWTClaimSet {
         let token = try CompactJWT(jwt.revealed, allowed: config.supportedAlgorithms)
-        var claims: JWTClaimSet?
-        for key in try await config.candidateKeys(for: token, cache: context.services.jwksCache, now: context.now) {
-            if let verified = try? await key.verify(token) {
-                claims = verified
-                break
-            }
-        }
-        guard let claims else { throw .badSignature }
+        let keys = try await config.candidateKeys(for: token, cache: context.services.jwksCache, now: context.now)
+        let claims = try await VerificationKey.claims(of: token, verifiedByOneOf: keys)
         try role.expectations(under: config).check(claims, now: context.now.timeIntervalSince1970)
         return claims
     }

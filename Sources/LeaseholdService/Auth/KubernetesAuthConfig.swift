@@ -53,7 +53,7 @@ struct KubernetesAuthConfig: Codable, Sendable {
     }
 
     /// The keys that verify tokens offline.
-    var verificationKeys: [VerificationKey] { pemKeys.compactMap { try? VerificationKey(pem: $0) } }
+    var verificationKeys: [VerificationKey] { ParsedKeyCache.shared.keys(for: pemKeys) }
 
     /// The issuer tokens must name (empty: not checked).
     var expectedIssuer: String {

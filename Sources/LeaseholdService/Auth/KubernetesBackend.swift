@@ -65,10 +65,9 @@ enum KubernetesBackend {
     }
 
     static func role(named name: String, _ context: OperationContext) async throws -> KubernetesRole {
-        let valid = name.count <= IdentityLogin.maximumRoleNameLength
-            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
-        guard valid, let role = try await context.services.store.read(KubernetesRole.self, at: try roleKey(context, name))?.value else {
-            throw LeaseholdError.invalidRequest(valid ? "invalid role name \"\(name)\"" : "invalid role name")
+        guard let role = try await AuthRoleRoutes<KubernetesRole>.existing(named: name, in: .kubernetesRoles, context) else {
+            throw LeaseholdError.invalidRequest(
+                AuthRoleRoutes<KubernetesRole>.isValidName(name) ? "invalid role name \"\(name)\"" : "invalid role name")
         }
         return role
     }
@@ -82,15 +81,7 @@ enum KubernetesBackend {
         if config.pemKeys.isEmpty {
             claims = try token.unverifiedClaims()
         } else {
-            var verified: JWTClaimSet?
-            for key in config.verificationKeys where key.isCandidate(for: token) {
-                if let result = try? await key.verify(token) {
-                    verified = result
-                    break
-                }
-            }
-            guard let verified else { throw .badSignature }
-            claims = verified
+            claims = try await VerificationKey.claims(of: token, verifiedByOneOf: config.verificationKeys)
         }
         var expectations = ClaimExpectations()
         expectations.issuer = config.expectedIssuer
