@@ -100,10 +100,8 @@ enum AppRoleBackend {
     }
 
     static func readRole(_ context: OperationContext) async throws -> LogicalResponse {
-        guard let role = try await context.services.store.read(AppRole.self, at: try roleKey(context, try roleName(context))) else {
-            throw LeaseholdError.notFound
-        }
-        return LogicalResponse(data: role.value.json)
+        let value = try await context.existing(AppRole.self, at: try roleKey(context, try roleName(context)))
+        return LogicalResponse(data: value.json)
     }
 
     static func writeRole(_ context: OperationContext) async throws -> LogicalResponse {

@@ -40,9 +40,8 @@ enum AuthRoleRoutes<Role: AuthMethodRole> {
     }
 
     private static func read(_ context: OperationContext, _ namespace: StoreNamespace) async throws -> LogicalResponse {
-        guard let role = try await context.services.store.read(Role.self, at: try key(context, try context.name("role"), in: namespace))
-        else { throw LeaseholdError.notFound }
-        return LogicalResponse(data: role.value.json)
+        let value = try await context.existing(Role.self, at: try key(context, try context.name("role"), in: namespace))
+        return LogicalResponse(data: value.json)
     }
 
     private static func write(_ context: OperationContext, _ namespace: StoreNamespace) async throws -> LogicalResponse {

@@ -61,10 +61,8 @@ enum CertBackend {
     }
 
     static func readCert(_ context: OperationContext) async throws -> LogicalResponse {
-        guard let role = try await context.services.store.read(CertRole.self, at: try certKey(context, try context.name("name"))) else {
-            throw LeaseholdError.notFound
-        }
-        return LogicalResponse(data: role.value.json)
+        let value = try await context.existing(CertRole.self, at: try certKey(context, try context.name("name")))
+        return LogicalResponse(data: value.json)
     }
 
     static func writeCert(_ context: OperationContext) async throws -> LogicalResponse {
@@ -106,10 +104,8 @@ enum CertBackend {
     // MARK: CRLs
 
     static func readCRL(_ context: OperationContext) async throws -> LogicalResponse {
-        guard let list = try await context.services.store.read(RevocationList.self, at: try crlKey(context, try context.name("name"))) else {
-            throw LeaseholdError.notFound
-        }
-        return LogicalResponse(data: ["serials": .object(Dictionary(uniqueKeysWithValues: list.value.revokedSerials.sorted().map { ($0, .object([:])) }))])
+        let value = try await context.existing(RevocationList.self, at: try crlKey(context, try context.name("name")))
+        return LogicalResponse(data: ["serials": .object(Dictionary(uniqueKeysWithValues: value.revokedSerials.sorted().map { ($0, .object([:])) }))])
     }
 
     static func writeCRL(_ context: OperationContext) async throws -> LogicalResponse {

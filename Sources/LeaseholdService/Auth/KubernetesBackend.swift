@@ -29,10 +29,8 @@ enum KubernetesBackend {
     // MARK: Config
 
     static func readConfig(_ context: OperationContext) async throws -> LogicalResponse {
-        guard let config = try await context.services.store.read(KubernetesAuthConfig.self, at: try configKey(context)) else {
-            throw LeaseholdError.notFound
-        }
-        return LogicalResponse(data: config.value.json)
+        let value = try await context.existing(KubernetesAuthConfig.self, at: try configKey(context))
+        return LogicalResponse(data: value.json)
     }
 
     static func writeConfig(_ context: OperationContext) async throws -> LogicalResponse {

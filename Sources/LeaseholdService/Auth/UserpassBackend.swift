@@ -42,10 +42,8 @@ enum UserpassBackend {
     }
 
     static func readUser(_ context: OperationContext) async throws -> LogicalResponse {
-        guard let user = try await context.services.store.read(UserpassUser.self, at: try userKey(context, try canonical(context.parameter("name")))) else {
-            throw LeaseholdError.notFound
-        }
-        return LogicalResponse(data: user.value.token.json)
+        let value = try await context.existing(UserpassUser.self, at: try userKey(context, try canonical(context.parameter("name"))))
+        return LogicalResponse(data: value.token.json)
     }
 
     static func writeUser(_ context: OperationContext) async throws -> LogicalResponse {

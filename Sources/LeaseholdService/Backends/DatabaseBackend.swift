@@ -167,10 +167,8 @@ enum DatabaseBackend {
     }
 
     static func readRole(_ context: OperationContext) async throws -> LogicalResponse {
-        guard let role = try await context.services.store.read(DatabaseRole.self, at: try roleKey(context, try name(context))) else {
-            throw LeaseholdError.notFound
-        }
-        return LogicalResponse(data: role.value.json)
+        let value = try await context.existing(DatabaseRole.self, at: try roleKey(context, try name(context)))
+        return LogicalResponse(data: value.json)
     }
 
     static func writeRole(_ context: OperationContext) async throws -> LogicalResponse {

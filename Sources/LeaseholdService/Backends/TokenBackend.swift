@@ -254,10 +254,8 @@ enum TokenBackend {
     }
 
     static func readRole(_ context: OperationContext) async throws -> LogicalResponse {
-        guard let role = try await context.services.store.read(TokenRole.self, at: StoreKey(.tokenRoles, try roleName(context))) else {
-            throw LeaseholdError.notFound
-        }
-        return LogicalResponse(data: role.value.json)
+        let value = try await context.existing(TokenRole.self, at: StoreKey(.tokenRoles, try roleName(context)))
+        return LogicalResponse(data: value.json)
     }
 
     static func writeRole(_ context: OperationContext) async throws -> LogicalResponse {

@@ -33,6 +33,12 @@ struct OperationContext: Sendable {
         return name
     }
 
+    /// The value stored at `key`, or a 404 when there is none (the read handlers of every backend).
+    func existing<Value: Decodable & Sendable>(_ type: Value.Type, at key: StoreKey) async throws -> Value {
+        guard let stored = try await services.store.read(type, at: key) else { throw LeaseholdError.notFound }
+        return stored.value
+    }
+
     /// The keys of `namespace` that belong to this request's mount, without the mount prefix (a LIST response);
     /// 404 when there are none.
     func listMountKeys(in namespace: StoreNamespace, where include: (String) async throws -> Bool = { _ in true }) async throws -> LogicalResponse {
