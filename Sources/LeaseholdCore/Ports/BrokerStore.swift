@@ -105,6 +105,18 @@ public protocol BrokerStore: Sendable {
 }
 
 extension BrokerStore {
+    /// The newest audit record (one indexed read), or `nil` for an empty table.
+    public func newestAuditRecord() async throws -> AuditRecord? {
+        var query = AuditQuery()
+        query.newestFirst = true
+        return try await auditRecords(matching: query, limit: 1).first
+    }
+
+    /// The sequence of the newest audit record, 0 for an empty table.
+    public func auditHeadSequence() async throws -> Int64 {
+        try await newestAuditRecord()?.sequence ?? 0
+    }
+
     /// Reads audit records with a sequence number greater than `sequence`, oldest first, at most `limit`.
     public func auditRecords(after sequence: Int64, limit: Int) async throws -> [AuditRecord] {
         var query = AuditQuery()

@@ -54,22 +54,4 @@ struct AuditDeviceTable: Sendable {
         }
         return result
     }
-
-    /// The sequence of the newest audit row (0 when there is none), found with O(log n) one-row reads.
-    static func headSequence(of store: any BrokerStore) async throws -> Int64 {
-        // Sequences have no gaps (retention may only remove a prefix), so "a row exists after s" holds exactly for
-        // s below the head: grow an upper bound, then bisect.
-        var low: Int64 = 0
-        var high: Int64 = 1
-        while try await !store.auditRecords(after: high - 1, limit: 1).isEmpty {
-            low = high
-            high *= 2
-        }
-        // Invariant: a row with sequence >= low exists (or low == 0); none with sequence >= high does.
-        while high - low > 1 {
-            let middle = low + (high - low) / 2
-            if try await store.auditRecords(after: middle - 1, limit: 1).isEmpty { high = middle } else { low = middle }
-        }
-        return low
-    }
 }

@@ -73,7 +73,7 @@ public struct AuditMaintenanceService: Service {
     }
 
     private func checkpointDue(_ trail: AuditTrail, since last: ContinuousClock.Instant) async throws -> Bool {
-        guard let newest = try await trail.newestRecord(), newest.event.type != "audit.checkpoint" else { return false }
+        guard let newest = try await trail.services.store.base.newestAuditRecord(), newest.event.type != AuditCheckpoint.eventType else { return false }
         if ContinuousClock.now - last >= settings.checkpointInterval { return true }
         let covered = try await trail.services.store.read(AuditCheckpoint.self, at: AuditTrail.newestCheckpointKey)?.value.sequence ?? 0
         return newest.sequence - covered >= settings.checkpointRows

@@ -38,7 +38,7 @@ struct AuditSinkRunner: Sendable {
                         "audit.device": "\(device.path)", "audit.reason": "\(failure.reason)", "audit.attempts": "\(failed)",
                     ])
                 }
-                if let head = try? await AuditDeviceTable.headSequence(of: broker.store),
+                if let head = try? await broker.store.auditHeadSequence(),
                     let cursor = try? await readCursor()
                 {
                     lag.record(max(0, head - cursor.value.sequence))
@@ -74,7 +74,7 @@ struct AuditSinkRunner: Sendable {
                 lag.record(0)
                 return true
             }
-            lag.record(max(0, try await AuditDeviceTable.headSequence(of: broker.store) - last.sequence))
+            lag.record(max(0, try await broker.store.auditHeadSequence() - last.sequence))
         }
         return true
     }

@@ -73,18 +73,11 @@ struct AuditTrail {
         try await signingKey().publicKey.rawRepresentation.hexString
     }
 
-    /// The newest record, or `nil` for an empty table.
-    func newestRecord() async throws -> AuditRecord? {
-        var query = AuditQuery()
-        query.newestFirst = true
-        return try await services.store.base.auditRecords(matching: query, limit: 1).first
-    }
-
     /// Signs the current head and appends the checkpoint to the chain (and keeps it as the newest known one).
     /// Returns `nil` when the table is empty or the newest record is already a checkpoint.
     @discardableResult
     func checkpoint(now: Date, actor: AuditActor, requestID: String) async throws -> AuditCheckpoint? {
-        guard let newest = try await newestRecord(), newest.event.type != AuditCheckpoint.eventType else { return nil }
+        guard let newest = try await services.store.base.newestAuditRecord(), newest.event.type != AuditCheckpoint.eventType else { return nil }
         let checkpoint = try AuditCheckpoint.sign(sequence: newest.sequence, hash: newest.hash, time: now, key: try await signingKey())
         let event = AuditEvent(
             time: now, requestID: requestID, type: AuditCheckpoint.eventType, operation: "update", path: "sys/audit-log/checkpoint",
@@ -133,7 +126,7 @@ struct AuditTrail {
     /// moves the anchor, so the rest of the chain still verifies. Returns the archive path, or `nil` when nothing
     /// was old enough. The newest record is never deleted.
     func applyRetention(cutoff: Date, directory: String, now: Date) async throws -> String? {
-        guard let newest = try await newestRecord() else { return nil }
+        guard let newest = try await services.store.base.newestAuditRecord() else { return nil }
         var query = AuditQuery()
         query.until = cutoff
         // Never delete the newest record, nor one an audit device has not delivered yet.

@@ -32,7 +32,7 @@ enum AuditDeviceBackend {
         let device = AuditDevice(
             path: path, type: type, description: description, options: options,
             local: try context.data.bool("local") ?? false, id: SecureRandom.uuid())
-        let start = settings.startsAtOldest ? 0 : try await AuditDeviceTable.headSequence(of: context.services.store.base)
+        let start = settings.startsAtOldest ? 0 : try await context.services.store.base.auditHeadSequence()
         try context.transaction.put(device, at: key, condition: .absent)
         try context.transaction.put(AuditCursor(sequence: start), at: device.cursorKey, condition: .absent)
         context.transaction.annotate("audit_device", path)
