@@ -186,7 +186,12 @@ public final class Broker: Sendable {
             let event = AuditRecorder.event(
                 for: request, operation: operation, actor: actor, environment: caller?.value.environment ?? "default",
                 outcome: "allowed", error: nil, time: now)
-            try await commit(transaction.batch(appending: event))
+            do {
+                try await commit(transaction.batch(appending: event))
+            } catch {
+                await transaction.abandon()
+                throw error
+            }
             if transaction.wakesReaper { reaperSignal.wake() }
             return response
         } catch let error as LeaseholdError where error.code != .conflict {

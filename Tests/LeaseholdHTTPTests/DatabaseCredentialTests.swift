@@ -199,6 +199,42 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// Concurrent requests with one key race; the losers' final commits conflict, they are retried and return the
+    /// winner's credential, and the users they had created (never returned) are revoked at once, not left to the
+    /// pending deadline: every created user is either the one returned or an abandoned, revoked one.
+    @Test func usersOfRequestsThatLostARaceAreRevokedAtOnce() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true, clock: TestClock.system)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let key: HTTPFields = [HTTPField.Name("X-Request-Key")!: "race-1"]
+            let usernames = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await api.send(.get, "database/creds/reader", token: root, headers: key).data["username"]?.stringValue ?? "" }
+                }
+                var names: Set<String> = []
+                for try await name in group { names.insert(name) }
+                return names
+            }
+            #expect(usernames.count == 1 && usernames.first?.isEmpty == false)
+            try await harness.withReaper {
+                let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+                let created = records.filter { $0.event.type == "lease.pending" }.compactMap { $0.event.details["db_username"] }
+                let abandoned = records.filter { $0.event.type == "lease.abandoned" }.compactMap { $0.event.details["db_username"] }
+                #expect(Set(created) == usernames.union(abandoned))
+                for name in abandoned {
+                    var gone = false
+                    for _ in 0..<50 where !gone {
+                        gone = try await !target.roleExists(name)
+                        if !gone { try await Task.sleep(for: .milliseconds(100)) }
+                    }
+                    #expect(gone, "\(name) should be revoked at once")
+                }
+            }
+        }
+        try await target.drop()
+    }
+
     @Test func requestKeysReturnTheSameCredentialAndCapsAnswer429() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)

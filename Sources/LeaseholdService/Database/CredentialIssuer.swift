@@ -75,7 +75,12 @@ struct CredentialIssuer {
             try await fail(pending, error: error, connectionKey: connectionKey, connection: connection)
         }
 
-        // 3. Active, in the request's commit with its audit row.
+        // 3. Active, in the request's commit with its audit row. If that commit fails (a concurrent request with the
+        // same key won, or the store failed), the credential is never returned: the still-pending lease is
+        // scheduled for revocation now instead of at its pending deadline.
+        context.transaction.onAbandon { [services = context.services] in
+            await Self.revokeSoon(pending, services: services)
+        }
         lease.state = .active
         lease.scheduledTime = lease.expireTime
         try context.services.leases.update(pending, to: lease, in: context.transaction)
@@ -93,6 +98,19 @@ struct CredentialIssuer {
         return LogicalResponse(
             data: ["username": .string(username.rawValue), "password": .string(password.revealed)], warnings: warnings,
             leaseID: leaseID, leaseDuration: Int64(ttl), renewable: true)
+    }
+
+    /// Schedules a pending lease whose credential was never returned for immediate revocation (best effort: if even
+    /// this fails, the reaper still revokes it at the pending deadline).
+    static func revokeSoon(_ pending: Versioned<Lease>, services: BrokerServices) async {
+        var lease = pending.value
+        lease.scheduledTime = Date()
+        let transaction = StoreTransaction(store: services.store)
+        guard (try? services.leases.update(pending, to: lease, in: transaction)) != nil else { return }
+        var event = LeaseAudit.event("lease.abandoned", lease: lease, time: lease.scheduledTime, actor: lease.requester)
+        event.details["reason"] = "the issuing request did not commit; the user is revoked now"
+        guard (try? await services.commit(transaction.batch(appending: event))) != nil else { return }
+        services.reaperSignal.wake()
     }
 
     /// Cleans up after a failed creation and throws a caller-safe error.

@@ -14,6 +14,7 @@ public final class StoreTransaction: @unchecked Sendable {
     private var details: [String: String] = [:]
     private var reaperWakeup = false
     private var identityEnvironment: String?
+    private var abandonActions: [@Sendable () async -> Void] = []
     let store: EncryptedStore
 
     init(store: EncryptedStore) { self.store = store }
@@ -45,6 +46,21 @@ public final class StoreTransaction: @unchecked Sendable {
     /// Adds secret-free details (an accessor, a database username, a lease id) to the request's audit row.
     public func annotate(_ key: String, _ value: String) {
         lock.withLock { details[key] = value }
+    }
+
+    /// Registers work that undoes what a handler did outside the store (a user created on a target) when this
+    /// transaction is abandoned: its commit failed, so the response is never sent, and the broker may retry.
+    public func onAbandon(_ action: @escaping @Sendable () async -> Void) {
+        lock.withLock { abandonActions.append(action) }
+    }
+
+    /// Runs (once) what ``onAbandon(_:)`` registered.
+    func abandon() async {
+        let actions = lock.withLock { () -> [@Sendable () async -> Void] in
+            defer { abandonActions.removeAll() }
+            return abandonActions
+        }
+        for action in actions { await action() }
     }
 
     /// Records the environment of the identity a login issued a token to, for the request's audit row.
