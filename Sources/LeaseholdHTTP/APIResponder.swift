@@ -97,7 +97,7 @@ public struct APIResponder: HTTPResponder {
             operation: operation, path: path, data: RequestData(data), clientToken: clientToken(of: request),
             wrapTTL: try wrapTTL(of: request), remoteAddress: context.remoteAddress,
             requestKey: request.headers[.requestKey].flatMap { $0.isEmpty ? nil : $0 },
-            clientCertificate: await context.clientCertificateDER())
+            clientCertificate: PresentedCertificate { [context] in await context.clientCertificateDER() })
     }
 
     private func body(of request: Request) async throws -> [String: JSONValue] {

@@ -150,7 +150,7 @@ public final class Broker: Sendable {
             // A token bound to CIDR blocks is no token at all from anywhere else (Vault checks on every use).
             if let entry = caller?.value, !entry.isUsable(from: request.remoteAddress) { caller = nil }
         } else if systemCaller == nil, route.authentication == .token, !request.path.hasPrefix("auth/token/"),
-            let certificate = request.clientCertificate
+            let certificate = await request.clientCertificate.der()
         {
             // Direct mTLS: a certificate matching a cert entry with direct_authentication stands in for a token,
             // for this request only (token endpoints excluded: there is no stored token to act on).

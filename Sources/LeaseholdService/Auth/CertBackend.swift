@@ -130,7 +130,7 @@ enum CertBackend {
     // MARK: Login
 
     static func login(_ context: OperationContext) async throws -> LogicalResponse {
-        guard let der = context.request.clientCertificate else { throw noCertificate }
+        guard let der = await context.request.clientCertificate.der() else { throw noCertificate }
         let mount = try context.requireMount()
         let requested = try context.data.string("name").flatMap { $0.isEmpty ? nil : $0 }
         if let requested { context.transaction.annotate("login_cert_name", String(requested.prefix(128))) }

@@ -168,23 +168,23 @@ enum TokenBackend {
     // MARK: Renew
 
     static func renewSelf(_ context: OperationContext) async throws -> LogicalResponse {
-        try renew(try context.requireCaller(), token: context.request.clientToken, context: context)
+        try await renew(try context.requireCaller(), token: context.request.clientToken, context: context)
     }
 
     static func renew(_ context: OperationContext) async throws -> LogicalResponse {
         let entry = try await entry(byToken: context)
-        return try renew(entry, token: SecretValue(try context.data.requiredString("token")), context: context)
+        return try await renew(entry, token: SecretValue(try context.data.requiredString("token")), context: context)
     }
 
     static func renewAccessor(_ context: OperationContext) async throws -> LogicalResponse {
-        try renew(try await entry(byAccessor: context), token: nil, context: context)
+        try await renew(try await entry(byAccessor: context), token: nil, context: context)
     }
 
-    private static func renew(_ entry: Versioned<TokenEntry>, token: SecretValue?, context: OperationContext) throws -> LogicalResponse {
+    private static func renew(_ entry: Versioned<TokenEntry>, token: SecretValue?, context: OperationContext) async throws -> LogicalResponse {
         var current = entry.value
         if let bound = current.boundCertificateFingerprint {
             // A token from a cert login renews only with the very certificate it was issued to (CVE-2026-39388).
-            guard let presented = context.request.clientCertificate,
+            guard let presented = await context.request.clientCertificate.der(),
                 ConstantTime.equals(ClientCertificateVerifier.fingerprint(of: presented), bound)
             else { throw LeaseholdError(.permissionDenied, "renewal requires the client certificate the token was issued to") }
         }

@@ -20,14 +20,15 @@ public struct LogicalRequest: Sendable {
     public var requestID: String
     /// An idempotency key (`X-Request-Key`): the same identity and key get the same credential back.
     public var requestKey: String?
-    /// The DER client certificate the client presented over TLS (unverified; `auth/cert` verifies it).
-    public var clientCertificate: [UInt8]?
+    /// The client certificate presented over TLS (unverified; `auth/cert` verifies it), fetched only when a
+    /// handler asks: most requests never need it.
+    public var clientCertificate: PresentedCertificate
 
     /// Creates a request.
     public init(
         operation: LogicalOperation, path: String, data: RequestData = RequestData(), clientToken: SecretValue? = nil,
         wrapTTL: TTL? = nil, remoteAddress: String = "", requestID: String = UUID().uuidString.lowercased(),
-        requestKey: String? = nil, clientCertificate: [UInt8]? = nil
+        requestKey: String? = nil, clientCertificate: PresentedCertificate = .none
     ) {
         self.clientCertificate = clientCertificate
         self.requestKey = requestKey
@@ -39,4 +40,21 @@ public struct LogicalRequest: Sendable {
         self.remoteAddress = remoteAddress
         self.requestID = requestID
     }
+}
+
+/// The client certificate of a request's connection, as DER, read from the TLS layer on demand.
+public struct PresentedCertificate: Sendable {
+    private let fetch: @Sendable () async -> [UInt8]?
+
+    /// A certificate read by `fetch` when first needed (each call reads again; callers ask at most once).
+    public init(_ fetch: @escaping @Sendable () async -> [UInt8]?) { self.fetch = fetch }
+
+    /// A fixed certificate (tests).
+    public init(der: [UInt8]) { self.fetch = { der } }
+
+    /// No certificate (plaintext listeners, in-process requests).
+    public static let none = PresentedCertificate { nil }
+
+    /// The DER bytes, or `nil` when the client presented none.
+    public func der() async -> [UInt8]? { await fetch() }
 }
