@@ -258,8 +258,10 @@ public final class PostgresBrokerStore: BrokerStore {
 
     /// Deletes audit records up to and including `sequence` (retention).
     public func deleteAuditRecords(through sequence: Int64) async throws {
-        try await reading {
+        do {
             _ = try await client.query("DELETE FROM audit_log WHERE sequence <= \(sequence)", logger: logger)
+        } catch {
+            throw LeaseholdError(.storeUnavailable, "cannot delete audit records from the PostgreSQL store", underlying: error)
         }
     }
 

@@ -87,6 +87,70 @@ struct AuditLogTests {
         }
     }
 
+    /// A retention run that dies between moving the anchor and deleting leaves old rows behind: verification
+    /// ignores them, and the next run deletes them.
+    @Test func anInterruptedRetentionStillVerifiesAndIsCompletedByTheNextRun() async throws {
+        let clock = TestClock()
+        let (harness, root) = try await BrokerHarness.unsealed(clock: clock)
+        let archive = FileManager.default.temporaryDirectory.appendingPathComponent("leasehold-archive-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: archive) }
+        try await harness.withClient { api in
+            for _ in 0..<4 { _ = try await api.send(.get, "sys/mounts", token: root) }
+            clock.advance(by: 86_400 * 2)
+            _ = try await api.send(.get, "sys/mounts", token: root)
+            harness.store.failAuditDeletes(true)
+            await #expect(throws: LeaseholdError.self) {
+                _ = try await harness.broker.applyAuditRetention(cutoff: clock.now.addingTimeInterval(-86_400), directory: archive)
+            }
+            harness.store.failAuditDeletes(false)
+            let report = try await api.send(.get, "sys/audit-log/verify", token: root)
+            #expect(report.data["intact"] == true, "\(report.text)")
+            let anchor = try #require(report.data["anchor_sequence"]?.numberValue)
+            #expect(anchor > 0)
+            #expect(try await harness.store.auditRecords(after: 0, limit: 1).first?.sequence == 1)
+            _ = try await harness.broker.applyAuditRetention(cutoff: clock.now.addingTimeInterval(-86_400 * 10), directory: archive)
+            #expect(try await harness.store.auditRecords(after: 0, limit: 1).first?.sequence == Int64(anchor) + 1)
+            #expect(try await api.send(.get, "sys/audit-log/verify", token: root).data["intact"] == true)
+        }
+    }
+
+    /// Rows an audit device has not delivered are never deleted, however old.
+    @Test func retentionNeverDeletesRowsAnAuditDeviceHasNotDelivered() async throws {
+        let clock = TestClock()
+        let (harness, root) = try await BrokerHarness.unsealed(clock: clock)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("leasehold-archive-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await harness.withClient { api in
+            for _ in 0..<3 { _ = try await api.send(.get, "sys/mounts", token: root) }
+            // Enabled now, the device starts at the head; no sink runs in this harness, so nothing after is delivered.
+            let enabled = try await api.send(.put, "sys/audit/file", token: root, json: ["type": "file", "options": ["file_path": .string(directory + "-device.log")]])
+            #expect(enabled.status == 204, "\(enabled.text)")
+            let delivered = try await harness.store.auditRecords(after: 0, limit: 1000).last?.sequence ?? 0
+            for _ in 0..<3 { _ = try await api.send(.get, "sys/mounts", token: root) }
+            clock.advance(by: 86_400 * 2)
+            _ = try await api.send(.get, "sys/mounts", token: root)
+            _ = try await harness.broker.applyAuditRetention(cutoff: clock.now.addingTimeInterval(-86_400), directory: directory)
+            let first = try #require(try await harness.store.auditRecords(after: 0, limit: 1).first?.sequence)
+            #expect(first <= delivered)
+            #expect(first > 1)
+        }
+    }
+
+    /// A malformed checkpoint key is an error, never silently replaced (which would also make old checkpoints
+    /// unverifiable).
+    @Test func aMalformedCheckpointKeyFailsClosed() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.put, "sys/audit-log/checkpoint", token: root, json: [:]).status == 200)
+            let keys = try await harness.broker.seal.keys()
+            let store = EncryptedStore(base: harness.sqlite, keyRing: keys.keyRing)
+            let key = StoreKey(.auditTrail, "signing-key")
+            try await harness.sqlite.commit(StoreBatch(operations: [.put(key, try store.seal(SecretValue("not hex"), for: key), .none)]))
+            #expect(try await api.send(.put, "sys/audit-log/checkpoint", token: root, json: [:]).status == 500)
+            #expect(try await api.send(.get, "sys/audit-log/verify", token: root).status == 500)
+        }
+    }
+
     @Test func retentionArchivesAndDeletesOldRowsAndTheRestStillVerifies() async throws {
         let clock = TestClock()
         let (harness, root) = try await BrokerHarness.unsealed(clock: clock)

@@ -31,10 +31,14 @@ final class TestClock: Sendable {
 final class FailableStore: BrokerStore {
     let base: any BrokerStore
     private let failing = Mutex(false)
+    private let failingAuditDeletes = Mutex(false)
 
     init(base: any BrokerStore) { self.base = base }
 
     func failCommits(_ fail: Bool) { failing.withLock { $0 = fail } }
+
+    /// Makes retention's delete fail, as a crash between its anchor commit and its delete would leave things.
+    func failAuditDeletes(_ fail: Bool) { failingAuditDeletes.withLock { $0 = fail } }
 
     func entry(_ key: StoreKey) async throws -> StoreEntry? { try await base.entry(key) }
     func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String] {
@@ -47,7 +51,10 @@ final class FailableStore: BrokerStore {
     func auditRecords(matching query: AuditQuery, limit: Int) async throws -> [AuditRecord] {
         try await base.auditRecords(matching: query, limit: limit)
     }
-    func deleteAuditRecords(through sequence: Int64) async throws { try await base.deleteAuditRecords(through: sequence) }
+    func deleteAuditRecords(through sequence: Int64) async throws {
+        if failingAuditDeletes.withLock({ $0 }) { throw LeaseholdError(.storeUnavailable, "delete failed (injected)") }
+        try await base.deleteAuditRecords(through: sequence)
+    }
     func close() async throws { try await base.close() }
 }
 

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import LeaseholdAuditChain
 import LeaseholdCore
+import LeaseholdSeal
 
 /// What `sys/audit-log/verify` and `leasehold audit verify` report.
 public struct AuditVerificationReport: Sendable, Codable {
@@ -51,13 +52,18 @@ struct AuditTrail {
         var hash: String
     }
 
+    /// The checkpoint key if one was created; throws when the stored key is malformed (never replaced silently).
+    func existingSigningKey() async throws -> Curve25519.Signing.PrivateKey? {
+        guard let stored = try await services.store.read(SecretValue.self, at: Self.signingKeyKey) else { return nil }
+        guard let raw = Data(hexString: stored.value.revealed), let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+            throw LeaseholdError(.internalError, "the audit checkpoint key in the store is malformed")
+        }
+        return key
+    }
+
     /// The checkpoint key, created (and sealed in the store) on first use.
     func signingKey() async throws -> Curve25519.Signing.PrivateKey {
-        if let stored = try await services.store.read(SecretValue.self, at: Self.signingKeyKey),
-            let raw = Data(hexString: stored.value.revealed)
-        {
-            return try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
-        }
+        if let key = try await existingSigningKey() { return key }
         let key = Curve25519.Signing.PrivateKey()
         let sealed = try services.store.seal(SecretValue(key.rawRepresentation.hexString), for: Self.signingKeyKey)
         do {
@@ -88,14 +94,16 @@ struct AuditTrail {
     }
 
     /// Walks the whole stored chain from the retention anchor, checking links, hashes, checkpoints, and that the
-    /// chain reaches the newest checkpoint kept in the encrypted store.
+    /// chain reaches the newest checkpoint kept in the encrypted store. Read-only: without a checkpoint key yet, no
+    /// checkpoint record can be genuine.
     func verify() async throws -> AuditVerificationReport {
-        let publicKey = try await publicKey()
-        let anchor = try await services.store.read(Anchor.self, at: Self.anchorKey)?.value
-        let start = anchor.flatMap { anchor in Data(hexString: anchor.hash).map { AuditChainHead(sequence: anchor.sequence, hash: $0) } } ?? .genesis
+        let publicKey = try await existingSigningKey()?.publicKey.rawRepresentation.hexString ?? ""
+        let start = try await anchorHead()
         var verifier = AuditChainVerifier(startingAfter: start, trustedKey: publicKey)
         var firstSequence: Int64 = 0
-        var cursor: Int64 = 0
+        // Rows at or before the anchor (left by a retention run interrupted before its delete) are not part of
+        // the chain any more.
+        var cursor = start.sequence
         while verifier.failure == nil {
             let page = try await services.store.base.auditRecords(after: cursor, limit: 1000)
             guard let last = page.last else { break }
@@ -122,58 +130,107 @@ struct AuditTrail {
         return slowest
     }
 
-    /// Exports every record older than `cutoff` (JSON lines, fsynced) into `directory`, then deletes them and
-    /// moves the anchor, so the rest of the chain still verifies. Returns the archive path, or `nil` when nothing
-    /// was old enough. The newest record is never deleted.
+    /// The head the chain starts after: the retention anchor, or genesis.
+    func anchorHead() async throws -> AuditChainHead {
+        guard let anchor = try await services.store.read(Anchor.self, at: Self.anchorKey)?.value,
+            let hash = Data(hexString: anchor.hash)
+        else { return .genesis }
+        return AuditChainHead(sequence: anchor.sequence, hash: hash)
+    }
+
+    /// Exports every record older than `cutoff` (JSON lines, fsynced, page by page) into `directory`, then moves
+    /// the anchor and deletes them, so the rest of the chain still verifies. Returns the archive path, or `nil`
+    /// when nothing was old enough. The newest record is never deleted, nor one an audit device has not delivered.
+    /// A run interrupted between the anchor and the delete is completed by the next one.
     func applyRetention(cutoff: Date, directory: String, now: Date) async throws -> String? {
+        let anchor = try await anchorHead()
+        if anchor.sequence > 0, let first = try await services.store.base.auditRecords(after: 0, limit: 1).first,
+            first.sequence <= anchor.sequence
+        {
+            try await services.store.base.deleteAuditRecords(through: anchor.sequence)
+        }
         guard let newest = try await services.store.base.newestAuditRecord() else { return nil }
         var query = AuditQuery()
         query.until = cutoff
-        // Never delete the newest record, nor one an audit device has not delivered yet.
         query.before = min(newest.sequence, (try await slowestDeliveredSequence()).map { $0 + 1 } ?? newest.sequence)
-        guard var expected = try await services.store.base.auditRecords(after: 0, limit: 1).first?.sequence else { return nil }
-        var lines: [String] = []
+        var archive: AuditArchive?
         var last: AuditRecord?
-        paging: while true {
-            query.after = last?.sequence
-            let page = try await services.store.base.auditRecords(matching: query, limit: 1000)
-            for record in page {
-                // Stop at the first gap (a record too young to delete), so the deleted part is a prefix.
-                guard record.sequence == expected else { break paging }
-                expected += 1
-                lines.append(try AuditRecordDocument(record).jsonLine())
-                last = record
+        do {
+            paging: while true {
+                query.after = last?.sequence
+                let page = try await services.store.base.auditRecords(matching: query, limit: 1000)
+                var lines: [String] = []
+                for record in page {
+                    // Only a prefix of the chain: stop at the first gap (a record too young to delete).
+                    guard record.sequence == (last?.sequence ?? anchor.sequence) + 1 else { break }
+                    lines.append(try AuditRecordDocument(record).jsonLine())
+                    last = record
+                }
+                if !lines.isEmpty {
+                    if archive == nil { archive = try AuditArchive(directory: directory, now: now) }
+                    try archive?.append(lines)
+                }
+                if lines.count < 1000 { break paging }
             }
-            if page.count < 1000 { break }
+        } catch {
+            archive?.discard()
+            throw error
         }
-        guard let last else { return nil }
-        let path = try AuditArchive.write(lines: lines, directory: directory, through: last.sequence, now: now)
-        let anchor = Anchor(sequence: last.sequence, hash: last.hash.hexString)
+        guard let last, let archive else { return nil }
+        let path = try archive.finish(through: last.sequence)
+        let moved = Anchor(sequence: last.sequence, hash: last.hash.hexString)
         let event = AuditEvent(
             time: now, requestID: "", type: "audit.retention", operation: "delete", path: "sys/audit-log",
             actor: AuditActor(authMethod: "retention"), remoteAddress: "", outcome: "allowed",
-            details: ["deleted_through": String(last.sequence), "anchor_hash": anchor.hash, "archive": path])
-        try await services.commit(StoreBatch(operations: [.put(Self.anchorKey, try services.store.seal(anchor, for: Self.anchorKey), .none)], auditEvents: [event]))
+            details: ["deleted_through": String(last.sequence), "anchor_hash": moved.hash, "archive": path])
+        try await services.commit(StoreBatch(operations: [.put(Self.anchorKey, try services.store.seal(moved, for: Self.anchorKey), .none)], auditEvents: [event]))
         try await services.store.base.deleteAuditRecords(through: last.sequence)
         return path
     }
 }
 
-/// Archive files of records removed by retention: `audit-<first>-<last>-<time>.jsonl`, mode 0600, fsynced.
-enum AuditArchive {
-    static func write(lines: [String], directory: String, through last: Int64, now: Date) throws -> String {
+/// An archive file of records removed by retention, written page by page to a `.partial` file (mode 0600) and,
+/// once complete and fsynced, renamed to `audit-through-<last sequence>-<unix time>.jsonl`.
+final class AuditArchive {
+    private let directory: String
+    private let stamp: Int64
+    private let partialPath: String
+    private let descriptor: Int32
+
+    init(directory: String, now: Date) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let stamp = Int64(now.timeIntervalSince1970)
-        let path = (directory as NSString).appendingPathComponent("audit-through-\(last)-\(stamp).jsonl")
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        self.directory = directory
+        stamp = Int64(now.timeIntervalSince1970)
+        partialPath = (directory as NSString).appendingPathComponent("audit-\(stamp)-\(SecureRandom.uuid()).jsonl.partial")
+        descriptor = open(partialPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else { throw LeaseholdError(.internalError, "cannot create the audit archive file") }
-        defer { close(descriptor) }
+    }
+
+    deinit { close(descriptor) }
+
+    func append(_ lines: [String]) throws {
         let bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
         let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(descriptor) == 0 else {
+        guard written == bytes.count else { throw LeaseholdError(.internalError, "cannot write the audit archive file") }
+    }
+
+    /// Makes the archive durable under its final name and returns that path.
+    func finish(through last: Int64) throws -> String {
+        let path = (directory as NSString).appendingPathComponent("audit-through-\(last)-\(stamp).jsonl")
+        guard fsync(descriptor) == 0, rename(partialPath, path) == 0 else {
             throw LeaseholdError(.internalError, "cannot write the audit archive file")
         }
+        let directoryDescriptor = open(directory, O_RDONLY)
+        if directoryDescriptor >= 0 {
+            _ = fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
         return path
+    }
+
+    /// Removes an archive that will not be completed.
+    func discard() {
+        unlink(partialPath)
     }
 }
 
