@@ -128,12 +128,8 @@ struct VaultAuditEntry: Encodable {
         // Vault's message for denials, which SIEM rules match; other failures carry Leasehold's error class.
         error = event.errorClass.map { $0 == "permissionDenied" ? "permission denied" : $0 }
         leasehold = Leasehold(
-            sequence: record.sequence, hash: record.hash.hex, previousHash: record.previousHash.hex, eventType: event.type,
+            sequence: record.sequence, hash: record.hash.hexString, previousHash: record.previousHash.hexString, eventType: event.type,
             outcome: event.outcome, environment: event.environment, authMethod: actor.authMethod, details: event.details)
     }
 }
 
-extension Data {
-    /// Lowercase hexadecimal.
-    fileprivate var hex: String { map { String(format: "%02x", $0) }.joined() }
-}

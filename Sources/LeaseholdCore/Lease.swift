@@ -85,3 +85,30 @@ public struct Lease: Sendable, Codable, Hashable {
         max(0, Int64(expireTime.timeIntervalSince(now).rounded(.down)))
     }
 }
+
+/// The audit event types of a lease's life, shared by the code that writes them and the code that reads them.
+public enum LeaseEventType {
+    /// The intent, durable before the target is touched.
+    public static let pending = "lease.pending"
+    /// The credential was returned.
+    public static let issue = "lease.issue"
+    /// The lease was renewed.
+    public static let renew = "lease.renew"
+    /// Revoked before its expiry.
+    public static let revoke = "lease.revoke"
+    /// Revoked by the reaper at expiry.
+    public static let expire = "lease.expire"
+    /// Forgotten without touching the target (`revoke-force`).
+    public static let force = "lease.force"
+    /// A revocation attempt failed; it is retried.
+    public static let revokeFailed = "lease.revoke_failed"
+    /// Creation failed after the intent; the user was cleaned up.
+    public static let failed = "lease.failed"
+    /// The request that created the user did not commit; the user is revoked at once.
+    public static let abandoned = "lease.abandoned"
+    /// The reconciler removed a managed user without a live lease.
+    public static let reconcile = "lease.reconcile"
+
+    /// The types that end a lease.
+    public static let endings: Set<String> = [revoke, expire, force, reconcile, failed]
+}

@@ -187,11 +187,18 @@ struct AuditSinkTests {
         let (harness, root) = try await BrokerHarness.unsealed()
         let password = "canary-password-\(UUID().uuidString)"
         let secretID = "canary-secret-id-\(UUID().uuidString)"
-        let planted = try await harness.withClient { api -> [String] in
+        let (planted, rowsText) = try await harness.withClient { api -> ([String], String) in
             try await harness.withAuditSinks { _ in
                 _ = try await api.send(.put, "sys/audit/file", token: root, json: ["type": "file", "options": ["file_path": .string(path), "start": "oldest"]])
                 _ = try await api.send(.put, "sys/audit/siem", token: root, json: ["type": "syslog", "options": ["address": .string("127.0.0.1:\(syslogPort)")]])
-                _ = try await api.send(.put, "sys/audit/hook", token: root, json: ["type": "webhook", "options": ["url": .string("http://127.0.0.1:\(webhookPort)/audit")]])
+                _ = try await api.send(.put, "sys/audit/hook", token: root, json: ["type": "webhook", "options": [
+                    "url": .string("http://127.0.0.1:\(webhookPort)/audit?token=canary-url-token"),
+                    "header.Authorization": "Bearer canary-header-value",
+                ]])
+                // Reads of the device table show neither the header nor the URL's query.
+                let listed = try await api.send(.get, "sys/audit", token: root)
+                #expect(listed.text.contains("/audit?redacted"), "\(listed.text)")
+                #expect(!listed.text.contains("canary-url-token") && !listed.text.contains("canary-header-value"))
 
                 let token = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["default"]]).clientToken
                 _ = try await api.send(.get, "auth/token/lookup-self", token: token)
@@ -213,10 +220,15 @@ struct AuditSinkTests {
                     let webhookHead: Int64? = webhook.deliveries.last.flatMap { AuditEntryJSON.sequence(ofEntry: $0.body) }
                     return fileHead == head && syslog.sequences.last == head && webhookHead == head
                 })
-                return [root, token, userToken, appToken, password, "canary-wrong-password", secretID, generated, "s.canary-invalid-token"]
+                let rows = try await harness.store.auditRecords(after: 0, limit: 100_000)
+                let rowsText = try rows.map { String(decoding: try $0.event.canonicalBytes(), as: UTF8.self) }.joined()
+                return ([
+                    root, token, userToken, appToken, password, "canary-wrong-password", secretID, generated,
+                    "s.canary-invalid-token", "canary-url-token", "canary-header-value",
+                ], rowsText)
             }
         }
-        let output = Self.lines(path).joined() + syslog.messages.joined() + webhook.deliveries.map(\.body).joined()
+        let output = Self.lines(path).joined() + syslog.messages.joined() + webhook.deliveries.map(\.body).joined() + rowsText
         #expect(output.contains("auth/userpass/login/alice"))
         for secret in planted {
             #expect(!secret.isEmpty)

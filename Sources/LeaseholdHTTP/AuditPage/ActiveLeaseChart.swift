@@ -12,7 +12,6 @@ struct ActiveLeaseChart {
 
     static let bucketCount = 48
     static let palette = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0a7480", "#57606a"]
-    static let endings: Set<String> = ["lease.revoke", "lease.expire", "lease.force", "lease.reconcile", "lease.failed"]
 
     let window: Range<Date>
     let series: [Series]
@@ -43,9 +42,9 @@ struct ActiveLeaseChart {
                 let time = fields["time"]?.stringValue.flatMap(Self.date)
             else { continue }
             let role = details["role"]?.stringValue ?? ""
-            if type == "lease.issue" {
+            if type == LeaseEventType.issue {
                 intervals[id, default: Interval(role: role, start: time, end: nil)].start = time
-            } else if Self.endings.contains(type), !activeIDs.contains(id) {
+            } else if LeaseEventType.endings.contains(type), !activeIDs.contains(id) {
                 intervals[id, default: Interval(role: role, start: window.lowerBound, end: nil)].end = time
             }
         }

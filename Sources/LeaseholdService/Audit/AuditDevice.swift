@@ -25,7 +25,7 @@ public struct AuditDevice: Sendable, Codable, Hashable {
     /// The wire form of `sys/audit`, with secret option values replaced.
     var json: JSONValue {
         let shown = Dictionary(uniqueKeysWithValues: options.map { key, value in
-            (key, JSONValue.string(AuditSinkSettings.isSecretOption(key) ? "redacted" : value))
+            (key, JSONValue.string(AuditSinkSettings.displayedValue(of: key, value)))
         })
         return .object([
             "type": .string(type), "description": .string(description), "options": .object(shown),

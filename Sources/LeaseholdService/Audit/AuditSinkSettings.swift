@@ -46,6 +46,19 @@ public struct AuditSinkSettings: Sendable, Hashable {
     /// Option names whose values are secret: never shown in reads.
     static func isSecretOption(_ name: String) -> Bool { name.lowercased().hasPrefix("header.") }
 
+    /// An option's value as reads show it: secret options redacted, and a webhook URL without the parts that carry
+    /// credentials (user information and the query string, where SIEM ingestion tokens often go).
+    static func displayedValue(of name: String, _ value: String) -> String {
+        if isSecretOption(name) { return "redacted" }
+        guard name.lowercased() == "url", var components = URLComponents(string: value) else { return value }
+        if components.user != nil || components.password != nil {
+            components.user = nil
+            components.password = nil
+        }
+        if components.query != nil { components.percentEncodedQuery = "redacted" }
+        return components.string ?? "redacted"
+    }
+
     /// Parses a device's options; throws a caller-safe ``LeaseholdError`` naming the first problem.
     public static func parse(type: String, options: [String: String]) throws -> AuditSinkSettings {
         guard options.count <= 32, options.allSatisfy({ $0.key.count <= 64 && $0.value.utf8.count <= 16384 }) else {

@@ -75,17 +75,21 @@ enum AuditLogBackend {
 
     // MARK: Leases
 
-    /// Every record of one lease, oldest first, and the summary an auditor asks for.
-    static func timeline(leaseID: String, context: OperationContext) async throws -> LogicalResponse {
+    /// Every record of one lease, oldest first (at most 1,000).
+    static func history(of leaseID: String, context: OperationContext) async throws -> LeaseHistory {
         var query = AuditQuery()
         query.details = ["lease_id": leaseID]
-        let records = try await context.services.store.base.auditRecords(matching: query, limit: 1000)
-        guard !records.isEmpty else { throw LeaseholdError.notFound }
-        return LogicalResponse(data: LeaseHistory(records: records).summary.merging(["events": .array(try records.map(json))]) { $1 })
+        return LeaseHistory(records: try await context.services.store.base.auditRecords(matching: query, limit: 1000))
+    }
+
+    /// The summary an auditor asks for, and every record.
+    static func timeline(_ history: LeaseHistory) throws -> LogicalResponse {
+        guard !history.records.isEmpty else { throw LeaseholdError.notFound }
+        return LogicalResponse(data: history.summary.merging(["events": .array(try history.records.map(json))]) { $1 })
     }
 
     static func leaseTimeline(_ context: OperationContext) async throws -> LogicalResponse {
-        try await timeline(leaseID: try context.data.requiredString("lease_id"), context: context)
+        try timeline(try await history(of: try context.data.requiredString("lease_id"), context: context))
     }
 
     /// The lease that held database user `db_username` at `time` (default now), with its timeline.
@@ -93,20 +97,18 @@ enum AuditLogBackend {
         let username = try context.data.string("db_username") ?? context.data.requiredString("username")
         let instant = try time(context.data, "time") ?? context.now
         var query = AuditQuery()
-        query.types = ["lease.issue"]
+        query.types = [LeaseEventType.issue]
         query.details = ["db_username": username]
         query.until = instant.addingTimeInterval(0.000_001)
         query.newestFirst = true
         guard let issued = try await context.services.store.base.auditRecords(matching: query, limit: 1).first,
             let leaseID = issued.event.details["lease_id"]
         else { throw LeaseholdError(.notFound, "no lease held database user \(username.prefix(128)) at that time") }
-        var all = AuditQuery()
-        all.details = ["lease_id": leaseID]
-        let history = LeaseHistory(records: try await context.services.store.base.auditRecords(matching: all, limit: 1000))
+        let history = try await history(of: leaseID, context: context)
         if let ended = history.endTime, ended <= instant {
             throw LeaseholdError(.notFound, "no lease held database user \(username.prefix(128)) at that time")
         }
-        return try await timeline(leaseID: leaseID, context: context)
+        return try timeline(history)
     }
 
     /// The leases that hold a database user now (optionally of one role or environment), at most 1,000.
@@ -152,11 +154,8 @@ enum AuditLogBackend {
 struct LeaseHistory {
     let records: [AuditRecord]
 
-    /// The records that end a lease.
-    static let endings: Set<String> = ["lease.revoke", "lease.expire", "lease.force", "lease.reconcile", "lease.failed"]
-
-    var issue: AuditRecord? { records.first { $0.event.type == "lease.issue" } }
-    var end: AuditRecord? { records.first { Self.endings.contains($0.event.type) } }
+    var issue: AuditRecord? { records.first { $0.event.type == LeaseEventType.issue } }
+    var end: AuditRecord? { records.first { LeaseEventType.endings.contains($0.event.type) } }
     var endTime: Date? { end?.event.time }
 
     var summary: [String: JSONValue] {
@@ -172,8 +171,8 @@ struct LeaseHistory {
                 "auth_method": .string(first.event.actor.authMethod), "policies": .strings(first.event.actor.policies),
             ],
             "issued_at": time(issue), "ended_at": time(end), "ended_by": end.map { .string($0.event.type) } ?? .null,
-            "renewals": .int(records.filter { $0.event.type == "lease.renew" }.count),
-            "failed_revocations": .int(records.filter { $0.event.type == "lease.revoke_failed" }.count),
+            "renewals": .int(records.filter { $0.event.type == LeaseEventType.renew }.count),
+            "failed_revocations": .int(records.filter { $0.event.type == LeaseEventType.revokeFailed }.count),
             "expire_time": .string(records.last?.event.details["expire_time"] ?? ""),
         ]
     }

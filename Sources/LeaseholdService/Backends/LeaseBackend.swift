@@ -69,7 +69,7 @@ enum LeaseBackend {
         lease.lastRenewalTime = context.now
         lease.scheduledTime = newExpiry
         try context.services.leases.update(stored, to: lease, in: context.transaction)
-        context.transaction.record(LeaseAudit.event("lease.renew", lease: lease, context: context))
+        context.transaction.record(LeaseAudit.event(LeaseEventType.renew, lease: lease, context: context))
         context.transaction.annotate("lease_id", lease.id)
         Counter(label: "leasehold_leases_renewed_total").increment()
         return LogicalResponse(
@@ -86,7 +86,7 @@ enum LeaseBackend {
         let caller = try context.requireCaller().value
         guard caller.isRoot || caller.environment == lease.value.environment else { throw invalidLease }
         let result = try await LeaseRevoker(services: context.services).revoke(
-            lease, eventType: "lease.revoke", now: context.now, actor: actor(context), requestID: context.request.requestID,
+            lease, eventType: LeaseEventType.revoke, now: context.now, actor: actor(context), requestID: context.request.requestID,
             remoteAddress: context.request.remoteAddress)
         context.transaction.annotate("lease_id", id)
         if case .retrying(let reason) = result {
@@ -132,7 +132,7 @@ enum LeaseBackend {
             func addNext() -> Bool {
                 guard let lease = iterator.next() else { return false }
                 group.addTask {
-                    try await revoker.revoke(lease, eventType: "lease.revoke", now: context.now, actor: actor, requestID: context.request.requestID) == .revoked
+                    try await revoker.revoke(lease, eventType: LeaseEventType.revoke, now: context.now, actor: actor, requestID: context.request.requestID) == .revoked
                 }
                 return true
             }

@@ -58,7 +58,7 @@ struct CredentialIssuer {
         // 1. Intent, durable before the target is touched.
         let intent = StoreTransaction(store: context.services.store)
         try context.services.leases.insert(lease, in: intent)
-        try await context.services.commit(intent.batch(appending: LeaseAudit.event("lease.pending", lease: lease, context: context)))
+        try await context.services.commit(intent.batch(appending: LeaseAudit.event(LeaseEventType.pending, lease: lease, context: context)))
         // Inserted with an `.absent` condition, so the stored row is at version 1 (no read needed).
         let pending = Versioned(value: lease, version: 1)
 
@@ -90,7 +90,7 @@ struct CredentialIssuer {
                 leaseID, at: StoreKey(.leaseRequestKeys, LeaseStore.requestKeyIndex(for: lease, key: requestKey ?? "")),
                 condition: .absent)
         }
-        context.transaction.record(LeaseAudit.event("lease.issue", lease: lease, context: context))
+        context.transaction.record(LeaseAudit.event(LeaseEventType.issue, lease: lease, context: context))
         context.transaction.annotate("lease_id", leaseID)
         context.transaction.annotate("db_username", username.rawValue)
         context.services.reaperSignal.wake()
@@ -107,7 +107,7 @@ struct CredentialIssuer {
         lease.scheduledTime = Date()
         let transaction = StoreTransaction(store: services.store)
         guard (try? services.leases.update(pending, to: lease, in: transaction)) != nil else { return }
-        var event = LeaseAudit.event("lease.abandoned", lease: lease, time: lease.scheduledTime, actor: lease.requester)
+        var event = LeaseAudit.event(LeaseEventType.abandoned, lease: lease, time: lease.scheduledTime, actor: lease.requester)
         event.details["reason"] = "the issuing request did not commit; the user is revoked now"
         guard (try? await services.commit(transaction.batch(appending: event))) != nil else { return }
         services.reaperSignal.wake()
@@ -129,7 +129,7 @@ struct CredentialIssuer {
             cleaned = false
         }
         let cleanup = StoreTransaction(store: context.services.store)
-        var failedEvent = LeaseAudit.event("lease.failed", lease: pending.value, context: context)
+        var failedEvent = LeaseAudit.event(LeaseEventType.failed, lease: pending.value, context: context)
         failedEvent.outcome = "error"
         failedEvent.details["reason"] = String(reason.prefix(300))
         if cleaned {

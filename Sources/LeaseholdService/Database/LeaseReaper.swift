@@ -89,7 +89,7 @@ public struct LeaseReaper: Service {
     private func revoke(_ id: String, services: BrokerServices, now: Date) async {
         do {
             guard let lease = try await services.leases.lease(id) else { return }
-            let type = lease.value.state == .pending ? "lease.failed" : (lease.value.expireTime <= now ? "lease.expire" : "lease.revoke")
+            let type = lease.value.state == .pending ? LeaseEventType.failed : (lease.value.expireTime <= now ? LeaseEventType.expire : LeaseEventType.revoke)
             let result = try await LeaseRevoker(services: services).revoke(
                 lease, eventType: type, now: now, actor: AuditActor(authMethod: "reaper"))
             switch result {

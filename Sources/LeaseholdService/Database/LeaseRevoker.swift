@@ -38,7 +38,7 @@ struct LeaseRevoker: Sendable {
         let transaction = StoreTransaction(store: services.store)
         services.leases.remove(lease, in: transaction)
         var event = LeaseAudit.event(
-            lease.value.state == .pending ? "lease.failed" : eventType, lease: lease.value, time: now, requestID: requestID,
+            lease.value.state == .pending ? LeaseEventType.failed : eventType, lease: lease.value, time: now, requestID: requestID,
             actor: actor, remoteAddress: remoteAddress)
         event.details["outcome"] = outcome == .alreadyAbsent ? "already absent" : "dropped"
         if lease.value.state == .pending { event.details["reason"] = "issuance did not complete; the user was removed" }
@@ -50,7 +50,7 @@ struct LeaseRevoker: Sendable {
     /// Forgets a lease without touching the target (`revoke-force`).
     func forget(_ lease: Versioned<Lease>, now: Date, actor: AuditActor, requestID: String, in transaction: StoreTransaction) {
         services.leases.remove(lease, in: transaction)
-        var event = LeaseAudit.event("lease.force", lease: lease.value, time: now, requestID: requestID, actor: actor)
+        var event = LeaseAudit.event(LeaseEventType.force, lease: lease.value, time: now, requestID: requestID, actor: actor)
         event.details["warning"] = "forgotten without revocation; the database user may remain"
         transaction.record(event)
     }
@@ -72,7 +72,7 @@ struct LeaseRevoker: Sendable {
         updated.scheduledTime = now.addingTimeInterval(base * Double.random(in: 0.75...1.25))
         let transaction = StoreTransaction(store: services.store)
         try services.leases.update(lease, to: updated, in: transaction)
-        var event = LeaseAudit.event("lease.revoke_failed", lease: updated, time: now, actor: actor)
+        var event = LeaseAudit.event(LeaseEventType.revokeFailed, lease: updated, time: now, actor: actor)
         event.outcome = "error"
         event.details["reason"] = updated.lastRevokeError
         event.details["attempts"] = String(updated.revokeAttempts)

@@ -123,7 +123,7 @@ struct Reconciler: Sendable {
             action = "failed: " + ((error as? LeaseholdError)?.message ?? "error")
         }
         let event = AuditEvent(
-            time: now, requestID: requestID, type: "lease.reconcile", operation: "delete", path: connection, actor: actor,
+            time: now, requestID: requestID, type: LeaseEventType.reconcile, operation: "delete", path: connection, actor: actor,
             remoteAddress: "", outcome: action == "revoked" ? "allowed" : "error", environment: "default",
             details: ["db_username": user.username, "lease_id": leaseID ?? "", "connection": connection, "action": action])
         try await services.commit(StoreBatch(auditEvents: [event]))
