@@ -246,6 +246,24 @@ struct JWTAuthTests {
         }
     }
 
+    /// The audit row of a login names the role tried only when it is a role: a token pasted into `role` never
+    /// reaches the audit table.
+    @Test func aTokenPastedIntoTheRoleFieldIsNotAudited() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        let key = TestSigningKey.p256(P256.Signing.PrivateKey())
+        try await harness.withClient { api in
+            try await setUp(api, root: root, config: ["jwt_validation_pubkeys": [.string(key.publicKeyPEM)]])
+            let token = try TestJWT.sign(Self.claims(harness.clock.now), key: key, algorithm: "ES256")
+            let pasted = String(token.split(separator: ".")[1].prefix(100))
+            #expect(try await login(api, token, role: pasted).status == 400)
+            #expect(try await login(api, token).status == 200)
+            let rows = try await harness.store.auditRecords(after: 0, limit: 10_000).filter { $0.event.path == "auth/jwt/login" }
+            #expect(rows.map { $0.event.details["login_role"] } == [nil, "ci"])
+            let text = try rows.map { String(decoding: try $0.event.canonicalBytes(), as: UTF8.self) }.joined()
+            #expect(!text.contains(pasted))
+        }
+    }
+
     static func jwks(_ keys: [JSONValue]) throws -> String {
         String(decoding: try JSONEncoder().encode(JSONValue.object(["keys": .array(keys)])), as: UTF8.self)
     }

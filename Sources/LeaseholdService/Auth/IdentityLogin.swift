@@ -15,7 +15,6 @@ enum IdentityLogin {
         _ attempt: () async throws -> LogicalResponse
     ) async throws -> LogicalResponse {
         let key = "\(try context.requireMount().path)|\(role.prefix(maximumRoleNameLength))|\(CIDRBlock.host(of: context.request.remoteAddress))"
-        context.transaction.annotate("login_role", String(role.prefix(maximumRoleNameLength)))
         try await context.services.loginThrottle.check(key, now: context.now)
         do {
             let response = try await attempt()

@@ -75,6 +75,9 @@ enum JWTBackend {
             throw LeaseholdError.invalidRequest(
                 AuthRoleRoutes<JWTRole>.isValidName(name) ? "role \"\(name)\" could not be found" : "role could not be found")
         }
+        // Only a name that is a role reaches the audit row: whatever else was sent in `role` (a pasted token)
+        // must not.
+        context.transaction.annotate("login_role", name.lowercased())
         return role
     }
 

@@ -67,6 +67,9 @@ enum KubernetesBackend {
             throw LeaseholdError.invalidRequest(
                 AuthRoleRoutes<KubernetesRole>.isValidName(name) ? "invalid role name \"\(name)\"" : "invalid role name")
         }
+        // Only a name that is a role reaches the audit row: whatever else was sent in `role` (a pasted token)
+        // must not.
+        context.transaction.annotate("login_role", name.lowercased())
         return role
     }
 
