@@ -4,6 +4,7 @@ import LeaseholdCore
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 
 /// An HTTP response from an identity provider, its body already bounded.
 public struct OutboundResponse: Sendable {
@@ -18,25 +19,22 @@ public struct OutboundResponse: Sendable {
 /// Redirects are not followed (a provider's URL is configured, not discovered).
 /// Every call verifies the server against `trustedCAPEM` when given (the system roots otherwise), has a deadline,
 /// and refuses responses larger than `maximumResponseBytes`, so a hostile or broken provider cannot hold a login
-/// forever or fill memory. Plain `http://` URLs are refused unless `allowsPlaintext` is set (tests and dev only).
+/// forever or fill memory. Plain `http://` URLs are refused.
 public struct OutboundHTTPClient: Sendable {
     /// The deadline of one call, connection included.
     public var timeout: Duration
     /// The largest accepted response body.
     public var maximumResponseBytes: Int
-    /// Whether `http://` URLs are allowed.
-    public var allowsPlaintext: Bool
 
     /// Creates a client over the process-wide AsyncHTTPClient.
-    public init(timeout: Duration = .seconds(10), maximumResponseBytes: Int = 1 << 20, allowsPlaintext: Bool = false) {
+    public init(timeout: Duration = .seconds(10), maximumResponseBytes: Int = 1 << 20) {
         self.timeout = timeout
         self.maximumResponseBytes = maximumResponseBytes
-        self.allowsPlaintext = allowsPlaintext
     }
 
     /// `GET url`.
-    public func get(_ url: String, trustedCAPEM: String? = nil, bearer: SecretValue? = nil) async throws -> OutboundResponse {
-        try await send(url, method: .GET, body: nil, trustedCAPEM: trustedCAPEM, bearer: bearer)
+    public func get(_ url: String, trustedCAPEM: String? = nil) async throws -> OutboundResponse {
+        try await send(url, method: .GET, body: nil, trustedCAPEM: trustedCAPEM, bearer: nil)
     }
 
     /// `POST url` with a JSON body.
@@ -56,12 +54,28 @@ public struct OutboundHTTPClient: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
+    /// Parsed CA bundles by PEM text (a TokenReview login would otherwise parse the same bundle every time).
+    private static let parsedRoots = Mutex<[String: [NIOSSLCertificate]]>([:])
+
+    private static func trustRoots(_ pem: String) throws -> [NIOSSLCertificate] {
+        if let cached = parsedRoots.withLock({ $0[pem] }) { return cached }
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8))
+        } catch {
+            throw OutboundHTTPError("the CA certificate is not valid PEM")
+        }
+        parsedRoots.withLock { roots in
+            if roots.count >= 256 { roots.removeAll() }
+            roots[pem] = certificates
+        }
+        return certificates
+    }
+
     private func send(
         _ url: String, method: HTTPMethod, body: [UInt8]?, trustedCAPEM: String?, bearer: SecretValue?
     ) async throws -> OutboundResponse {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), parsed.host != nil,
-            scheme == "https" || (scheme == "http" && allowsPlaintext)
-        else {
+        guard let parsed = URL(string: url), parsed.scheme?.lowercased() == "https", parsed.host != nil else {
             throw OutboundHTTPError("the URL must be an https:// URL")
         }
         var request = HTTPClientRequest(url: url)
@@ -72,18 +86,10 @@ public struct OutboundHTTPClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        if scheme == "https" {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.minimumTLSVersion = .tlsv12
-            if let trustedCAPEM, !trustedCAPEM.isEmpty {
-                do {
-                    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(trustedCAPEM.utf8)))
-                } catch {
-                    throw OutboundHTTPError("the CA certificate is not valid PEM")
-                }
-            }
-            request.tlsConfiguration = tls
-        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if let trustedCAPEM, !trustedCAPEM.isEmpty { tls.trustRoots = .certificates(try Self.trustRoots(trustedCAPEM)) }
+        request.tlsConfiguration = tls
         let response: HTTPClientResponse
         do {
             response = try await Self.client.execute(request, timeout: .nanoseconds(Int64(timeout.nanoseconds)))

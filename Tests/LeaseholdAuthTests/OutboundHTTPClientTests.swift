@@ -7,23 +7,26 @@ struct OutboundHTTPClientTests {
     func refusesPlaintextAndMalformedURLs() async throws {
         let client = OutboundHTTPClient()
         for url in ["http://127.0.0.1:1/keys", "ftp://example.com/x", "not a url", "https://"] {
-            await #expect(throws: OutboundHTTPError.self) { _ = try await client.get(url) }
+            let error = await #expect(throws: OutboundHTTPError.self) { _ = try await client.get(url) }
+            #expect(error?.description == "the URL must be an https:// URL", "\(url)")
         }
     }
 
     @Test("an invalid CA PEM is refused")
     func refusesInvalidCA() async throws {
-        await #expect(throws: OutboundHTTPError.self) {
+        let error = await #expect(throws: OutboundHTTPError.self) {
             _ = try await OutboundHTTPClient().get("https://127.0.0.1:1/", trustedCAPEM: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
         }
+        #expect(error?.description == "the CA certificate is not valid PEM")
     }
 
     @Test("an unreachable provider fails within the deadline")
     func unreachableProviderFailsFast() async throws {
         let started = ContinuousClock.now
-        await #expect(throws: OutboundHTTPError.self) {
+        let error = await #expect(throws: OutboundHTTPError.self) {
             _ = try await OutboundHTTPClient(timeout: .seconds(2)).get("https://127.0.0.1:1/keys")
         }
+        #expect(error?.description == "the identity provider could not be reached")
         #expect(ContinuousClock.now - started < .seconds(5))
     }
 }

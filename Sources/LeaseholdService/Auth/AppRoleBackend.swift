@@ -31,7 +31,6 @@ struct AppRoleSecretID: Codable, Sendable {
     var creationTime: Date
     var expirationTime: Date?
     var remainingUses: Int
-    var initialUses: Int
 
     func lookupData(ttl: Int64) -> [String: JSONValue] {
         let formatter = ISO8601DateFormatter()
@@ -184,7 +183,7 @@ enum AppRoleBackend {
         guard uses >= 0 else { throw LeaseholdError.invalidRequest("num_uses cannot be negative") }
         let entry = AppRoleSecretID(
             accessor: SecureRandom.uuid(), metadata: metadata, cidrs: cidrs, creationTime: context.now,
-            expirationTime: ttl > 0 ? context.now.addingTimeInterval(TimeInterval(ttl)) : nil, remainingUses: uses, initialUses: uses)
+            expirationTime: ttl > 0 ? context.now.addingTimeInterval(TimeInterval(ttl)) : nil, remainingUses: uses)
         let key = try secretKey(context, role: role.name, secret: secret)
         try context.transaction.put(entry, at: key, condition: .absent)
         try context.transaction.put(key.key, at: try accessorKey(context, role: role.name, accessor: entry.accessor), condition: .absent)

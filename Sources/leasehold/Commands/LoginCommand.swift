@@ -31,8 +31,7 @@ struct LoginCommand: AsyncParsableCommand {
             token = try await logIn()
         }
         let reply = try await options.makeClient(token: token).send("GET", "auth/token/lookup-self")
-        var data = reply.data ?? [:]
-        data["id"] = nil
+        let data = reply.data ?? [:]
         if noStore {
             print("Success! You are now authenticated. The token was not stored (-no-store).\n")
             OutputPrinter.table(["token": .string(token)])
