@@ -204,6 +204,10 @@ struct CertAuthTests {
             // Token endpoints need a real token.
             let reply10 = try await fixture.send(port: port, .GET, "auth/token/lookup-self", certificate: client)
             #expect(reply10.status == 403, "\(reply10.text)")
+            // The entry's source-address bounds apply to direct requests too (the client is on 127.0.0.1).
+            #expect(try await fixture.send(port: port, .POST, "auth/cert/certs/web", token: root, json: ["token_bound_cidrs": ["10.0.0.0/8"]]).status == 204)
+            #expect(try await fixture.send(port: port, .GET, "sys/policies/acl?list=true", certificate: client).status == 403)
+            #expect(try await fixture.send(port: port, .POST, "auth/cert/certs/web", token: root, json: ["token_bound_cidrs": ["127.0.0.0/8"]]).status == 204)
             let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
             let directRows = records.filter { $0.event.path == "sys/policies/acl" && $0.event.outcome == "allowed" && $0.event.actor.displayName == "cert-web" }
             #expect(!directRows.isEmpty)

@@ -119,7 +119,7 @@ enum AppRoleBackend {
         }
         if let value = try data.ttl("secret_id_ttl") { role.secretIDTTL = value.seconds }
         if let value = try data.stringList("secret_id_bound_cidrs") {
-            for block in value { _ = try CIDRBlock(block) }
+            try CIDRBlock.validate(value)
             role.secretIDBoundCIDRs = value
         }
         guard role.bindSecretID || !role.secretIDBoundCIDRs.isEmpty || !role.token.boundCIDRs.isEmpty else {
@@ -177,7 +177,7 @@ enum AppRoleBackend {
             metadata = decoded
         }
         let cidrs = try context.data.stringList("cidr_list") ?? []
-        for block in cidrs { _ = try CIDRBlock(block) }
+        try CIDRBlock.validate(cidrs)
         let ttl = try context.data.ttl("ttl")?.seconds ?? role.secretIDTTL
         let uses = try context.data.int("num_uses") ?? role.secretIDNumUses
         guard uses >= 0 else { throw LeaseholdError.invalidRequest("num_uses cannot be negative") }
@@ -285,11 +285,7 @@ enum AppRoleBackend {
         var metadata = ["role_name": role.name]
         if role.bindSecretID {
             guard let secretEntry else { throw invalidLogin }
-            if !secretEntry.value.cidrs.isEmpty,
-                !(try secretEntry.value.cidrs.map(CIDRBlock.init).contains { $0.contains(context.request.remoteAddress) })
-            {
-                throw invalidLogin
-            }
+            guard CIDRBlock.allows(secretEntry.value.cidrs, context.request.remoteAddress) else { throw invalidLogin }
             if secretEntry.value.remainingUses > 0 {
                 if secretEntry.value.remainingUses == 1 {
                     context.transaction.delete(secretKey, condition: .version(secretEntry.version))
@@ -303,11 +299,7 @@ enum AppRoleBackend {
             metadata.merge(secretEntry.value.metadata) { current, _ in current }
             context.transaction.annotate("secret_id_accessor", secretEntry.value.accessor)
         }
-        if !role.secretIDBoundCIDRs.isEmpty,
-            !(try role.secretIDBoundCIDRs.map(CIDRBlock.init).contains { $0.contains(context.request.remoteAddress) })
-        {
-            throw invalidLogin
-        }
+        guard CIDRBlock.allows(role.secretIDBoundCIDRs, context.request.remoteAddress) else { throw invalidLogin }
         return try LoginIssuer.issue(role.token, displayName: role.name, metadata: metadata, context: context)
     }
 }

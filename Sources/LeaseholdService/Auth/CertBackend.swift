@@ -194,7 +194,7 @@ enum CertBackend {
         for mount in try await services.mounts.entries(auth: true) where mount.type == "cert" {
             let usable: (CertRole) -> Bool = { role in
                 role.directAuthentication
-                    && (role.token.boundCIDRs.isEmpty || role.token.boundCIDRs.contains { (try? CIDRBlock($0))?.contains(remoteAddress) == true })
+                    && CIDRBlock.allows(role.token.boundCIDRs, remoteAddress)
             }
             guard let (role, identity) = try await match(der, mountPath: mount.path, name: nil, services: services, now: now, where: usable)
             else { continue }

@@ -8,11 +8,7 @@ enum LoginIssuer {
         boundCertificateFingerprint: String? = nil
     ) throws -> LogicalResponse {
         let mount = try context.requireMount()
-        if !settings.boundCIDRs.isEmpty,
-            !(try settings.boundCIDRs.map(CIDRBlock.init).contains { $0.contains(context.request.remoteAddress) })
-        {
-            throw LeaseholdError.permissionDenied
-        }
+        guard CIDRBlock.allows(settings.boundCIDRs, context.request.remoteAddress) else { throw LeaseholdError.permissionDenied }
         var request = settings.makeTokenRequest(
             displayName: "\(mount.type)-\(displayName)", metadata: metadata, authMethod: mount.type,
             path: "auth/\(mount.path)login")

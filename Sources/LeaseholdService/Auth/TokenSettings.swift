@@ -33,7 +33,7 @@ public struct TokenSettings: Sendable, Codable, Hashable {
         }
         if let value = try data.bool("token_no_default_policy") { noDefaultPolicy = value }
         if let value = try data.stringList("token_bound_cidrs") {
-            for block in value { _ = try CIDRBlock(block) }
+            try CIDRBlock.validate(value)
             boundCIDRs = value
         }
         if let value = try data.string("environment"), !value.isEmpty { environment = try DatabaseBackend.environmentName(value) }
@@ -87,6 +87,17 @@ public struct CIDRBlock: Sendable, Hashable {
         }
         network = address
         prefixLength = length
+    }
+
+    /// Whether `blocks` is empty (no restriction) or `address` lies in one of them. A block that does not parse
+    /// matches nothing (they are checked when written).
+    public static func allows(_ blocks: [String], _ address: String) -> Bool {
+        blocks.isEmpty || blocks.contains { (try? CIDRBlock($0))?.contains(address) == true }
+    }
+
+    /// Throws when any of `blocks` is not a CIDR block (for validating writes).
+    public static func validate(_ blocks: [String]) throws {
+        for block in blocks { _ = try CIDRBlock(block) }
     }
 
     /// Whether `address` (an IP, optionally with `:port`) lies in the block.

@@ -50,8 +50,7 @@ public struct TokenEntry: Sendable, Codable, Hashable {
 
     /// Whether the token may be used from `address` (`ip:port`).
     public func isUsable(from address: String) -> Bool {
-        guard let boundCIDRs, !boundCIDRs.isEmpty else { return true }
-        return boundCIDRs.contains { (try? CIDRBlock($0))?.contains(address) == true }
+        CIDRBlock.allows(boundCIDRs ?? [], address)
     }
 
     /// Whether the token has expired at `now`.
