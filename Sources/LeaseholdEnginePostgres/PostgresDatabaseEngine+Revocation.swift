@@ -100,17 +100,22 @@ extension PostgresDatabaseEngine {
 
     /// Whether the role `username` is a member of the bookkeeping role, or `nil` when it does not exist.
     func membership(of username: DatabaseUsername) async throws -> Bool? {
+        try await memberships(of: [username.rawValue])[username.rawValue]
+    }
+
+    /// For each of `usernames` that exists, whether it is a member of the bookkeeping role.
+    func memberships(of usernames: [String]) async throws -> [String: Bool] {
         let rows = try await client.query(
             """
-            SELECT EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
-                           WHERE m.member = r.oid AND b.rolname = \(configuration.bookkeepingRole))
-            FROM pg_roles r WHERE r.rolname = \(username.rawValue)
+            SELECT r.rolname::text, EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
+                                            WHERE m.member = r.oid AND b.rolname = \(configuration.bookkeepingRole))
+            FROM pg_roles r WHERE r.rolname = ANY(\(usernames))
             """,
             logger: logger
         )
-        var memberships: [Bool] = []
-        for try await isMember in rows.decode(Bool.self) { memberships.append(isMember) }
-        return memberships.first
+        var memberships: [String: Bool] = [:]
+        for try await (name, isMember) in rows.decode((String, Bool).self) { memberships[name] = isMember }
+        return memberships
     }
 
     /// Terminates the user's sessions and waits up to two seconds for them to end.
@@ -162,12 +167,17 @@ extension PostgresDatabaseEngine {
     /// the user depends on shared objects (privileges on or ownership of databases, tablespaces: `dbid` 0), which
     /// `DROP OWNED` there also handles. Empty when the user only has memberships (group-role templates).
     func databasesHoldingDependencies(of username: DatabaseUsername) async throws -> [String] {
+        try await databasesHoldingDependencies(of: [username.rawValue])
+    }
+
+    /// The databases (as above) in which any of `usernames` holds objects or privileges.
+    func databasesHoldingDependencies(of usernames: [String]) async throws -> [String] {
         let rows = try await client.query(
             """
             SELECT d.datname::text FROM pg_database d
             WHERE d.datallowconn AND EXISTS (
                 SELECT 1 FROM pg_shdepend s JOIN pg_roles r ON r.oid = s.refobjid
-                WHERE s.refclassid = 'pg_authid'::regclass AND r.rolname = \(username.rawValue)
+                WHERE s.refclassid = 'pg_authid'::regclass AND r.rolname = ANY(\(usernames))
                   AND (s.dbid = d.oid OR (s.dbid = 0 AND d.datname = \(configuration.database))))
             ORDER BY d.datname = \(configuration.database) DESC, d.datname
             """,
@@ -219,7 +229,7 @@ extension PostgresDatabaseEngine {
     func revokeTogether(_ usernames: [DatabaseUsername]) async -> [Result<RevocationOutcome, any Error>] {
         // Revocations that queued behind an attempt that found the target unreachable fail at once with it.
         if let recent = unreachableTarget.recentFailure() { return usernames.map { _ in .failure(recent) } }
-        let unique = Array(Set(usernames.map(\.rawValue))).sorted()
+        let unique = Array(Set(usernames)).sorted { $0.rawValue < $1.rawValue }
         if unique.count > 1 {
             do {
                 let outcomes = try await reporting("revoking database users") { [self] in try await dropTogether(unique) }
@@ -260,39 +270,24 @@ extension PostgresDatabaseEngine {
     }
 
     /// The batch path of ``revokeTogether(_:)``; throws to fall back to the individual path.
-    private func dropTogether(_ usernames: [String]) async throws -> [String: RevocationOutcome] {
-        let rows = try await client.query(
-            """
-            SELECT r.rolname::text, EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
-                                            WHERE m.member = r.oid AND b.rolname = \(configuration.bookkeepingRole))
-            FROM pg_roles r WHERE r.rolname = ANY(\(usernames))
-            """,
-            logger: logger
-        )
-        var managed: [String] = []
-        for try await (name, isManaged) in rows.decode((String, Bool).self) {
-            guard isManaged else { throw LeaseholdError.invalidRequest("a role in the batch is not managed by this broker") }
-            managed.append(name)
+    private func dropTogether(_ usernames: [DatabaseUsername]) async throws -> [String: RevocationOutcome] {
+        let memberships = try await memberships(of: usernames.map(\.rawValue))
+        guard !memberships.values.contains(false) else {
+            throw LeaseholdError.invalidRequest("a role in the batch is not managed by this broker")
         }
-        var outcomes = Dictionary(uniqueKeysWithValues: usernames.map { ($0, RevocationOutcome.alreadyAbsent) })
+        var outcomes = Dictionary(uniqueKeysWithValues: usernames.map { ($0.rawValue, RevocationOutcome.alreadyAbsent) })
+        // Usernames come from a restricted alphabet, so their quoted forms are safe SQL text (as in the single path).
+        let managed = usernames.filter { memberships[$0.rawValue] == true }
         guard !managed.isEmpty else { return outcomes }
-        try await client.withConnection { connection in
-            try await connection.executeServerRendered(
-                "SELECT format('ALTER ROLE %I NOLOGIN', name) FROM unnest(\(managed)::text[]) AS name", logger: logger)
+        let names = managed.map(\.rawValue)
+        let list = managed.map(\.quotedIdentifier).joined(separator: ", ")
+        try await inTransaction { connection in
+            for username in managed {
+                try await connection.query(PostgresQuery(unsafeSQL: "ALTER ROLE \(username.quotedIdentifier) NOLOGIN"), logger: logger)
+            }
         }
-        try await terminateSessions(of: managed)
-        let dependencies = try await client.query(
-            """
-            SELECT DISTINCT d.datname::text FROM pg_database d
-            WHERE d.datallowconn AND EXISTS (
-                SELECT 1 FROM pg_shdepend s JOIN pg_roles r ON r.oid = s.refobjid
-                WHERE s.refclassid = 'pg_authid'::regclass AND r.rolname = ANY(\(managed))
-                  AND (s.dbid = d.oid OR (s.dbid = 0 AND d.datname = \(configuration.database))))
-            """,
-            logger: logger
-        )
-        var databases: [String] = []
-        for try await name in dependencies.decode(String.self) { databases.append(name) }
+        try await terminateSessions(of: names)
+        let databases = try await databasesHoldingDependencies(of: names)
         guard databases.allSatisfy({ $0 == configuration.database }) else {
             throw LeaseholdError(.internalError, "users in the batch hold objects in other databases")
         }
@@ -300,19 +295,13 @@ extension PostgresDatabaseEngine {
             if !databases.isEmpty {
                 try await takeCatalogLock(on: connection)
                 try await connection.executeServerRendered(
-                    """
-                    SELECT format('REASSIGN OWNED BY %s TO %I', string_agg(format('%I', name), ', '), \(configuration.effectiveHeirRole))
-                    FROM unnest(\(managed)::text[]) AS name
-                    UNION ALL
-                    SELECT format('DROP OWNED BY %s', string_agg(format('%I', name), ', ')) FROM unnest(\(managed)::text[]) AS name
-                    """,
-                    logger: logger)
+                    "SELECT format('REASSIGN OWNED BY %s TO %I', \(list), \(configuration.effectiveHeirRole))", logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP OWNED BY \(list)"), logger: logger)
             }
-            try await connection.executeServerRendered(
-                "SELECT format('DROP ROLE %s', string_agg(format('%I', name), ', ')) FROM unnest(\(managed)::text[]) AS name",
-                logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE \(list)"), logger: logger)
         }
-        for name in managed { outcomes[name] = .dropped }
+        for name in names { outcomes[name] = .dropped }
+        usersDroppedInBatches.add(names.count, ordering: .relaxed)
         return outcomes
     }
 }

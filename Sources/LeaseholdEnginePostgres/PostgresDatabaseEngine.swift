@@ -37,6 +37,8 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
     let serializesCreation: Bool
     /// Concurrent default revocations, dropped together in one transaction (see ``revokeTogether(_:)``).
     let revocations: GroupCommitQueue<DatabaseUsername, RevocationOutcome>
+    /// Users dropped by the batch path (for tests and diagnostics: a batch that falls back does not count).
+    let usersDroppedInBatches = Atomic<Int>(0)
     /// The last time a revocation found the target unreachable, so that queued ones do not each wait out a timeout.
     let unreachableTarget = RecentFailure(within: .seconds(1))
     private let closed: AsyncStream<Never>

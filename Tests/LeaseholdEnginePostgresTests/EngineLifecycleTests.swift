@@ -207,6 +207,8 @@ struct EngineLifecycleTests {
                     return outcomes
                 }
                 #expect(outcomes == Array(repeating: .dropped, count: usernames.count))
+                // Most of the burst went through the batch path (the first arrival may lead alone).
+                #expect(engine.usersDroppedInBatches.load(ordering: .relaxed) >= usernames.count / 2)
                 for username in usernames { #expect(try await fixture.roleExists(username.rawValue) == false) }
                 let heir = try await fixture.scalar("SELECT tableowner::text FROM pg_tables WHERE tablename = 'batch_owned'", as: String.self)
                 #expect(heir == (try fixture.configuration().effectiveHeirRole))
