@@ -261,14 +261,12 @@ enum AppRoleBackend {
         let roleID = try context.data.string("role_id") ?? ""
         let secret = try context.data.string("secret_id") ?? ""
         let mountPath = try context.requireMount().path
-        let throttleKey = "\(mountPath)|\(context.services.keys.tokenHasher.hash("approle-role-id:" + roleID))|\(CIDRBlock.host(of: context.request.remoteAddress))"
-        try await context.services.loginThrottle.check(throttleKey, now: context.now)
+        let throttleKey = "\(mountPath)|\(context.services.keys.tokenHasher.hash("approle-role-id:" + roleID))|\(LoginThrottle.client(context))"
         do {
-            let response = try await authenticate(context, roleID: roleID, secret: secret)
-            await context.services.loginThrottle.recordSuccess(throttleKey)
-            return response
+            return try await context.services.loginThrottle.guarding(throttleKey, now: context.now) {
+                try await authenticate(context, roleID: roleID, secret: secret)
+            }
         } catch let error as LeaseholdError where error.code == .invalidRequest || error.code == .permissionDenied {
-            await context.services.loginThrottle.recordFailure(throttleKey, now: context.now)
             throw invalidLogin
         }
     }

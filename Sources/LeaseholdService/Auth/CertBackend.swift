@@ -133,23 +133,22 @@ enum CertBackend {
         guard let der = await context.request.clientCertificate.der() else { throw noCertificate }
         let mount = try context.requireMount()
         let requested = try context.data.string("name").flatMap { $0.isEmpty ? nil : $0 }
-        let throttleKey = "\(mount.path)cert|\(requested ?? "")|\(CIDRBlock.host(of: context.request.remoteAddress))"
-        try await context.services.loginThrottle.check(throttleKey, now: context.now)
-        guard let (role, identity) = try await match(der, mountPath: mount.path, name: requested, services: context.services, now: context.now)
-        else {
-            await context.services.loginThrottle.recordFailure(throttleKey, now: context.now)
-            // The tried entry is named in the audit row only when it exists: `name` is client input.
-            if let requested, try await context.services.store.base.entry(try certKey(context, requested)) != nil {
-                context.transaction.annotate("login_cert_name", requested)
+        let throttleKey = "\(mount.path)cert|\(requested ?? "")|\(LoginThrottle.client(context))"
+        return try await context.services.loginThrottle.guarding(throttleKey, now: context.now) {
+            guard let (role, identity) = try await match(der, mountPath: mount.path, name: requested, services: context.services, now: context.now)
+            else {
+                // The tried entry is named in the audit row only when it exists: `name` is client input.
+                if let requested, try await context.services.store.base.entry(try certKey(context, requested)) != nil {
+                    context.transaction.annotate("login_cert_name", requested)
+                }
+                throw invalidLogin
             }
-            throw invalidLogin
+            context.transaction.annotate("login_cert_name", role.name)
+            context.transaction.annotate("certificate_fingerprint", identity.fingerprint)
+            return try LoginIssuer.issue(
+                role.token, displayName: role.displayName, metadata: metadata(role: role, identity: identity), context: context,
+                boundCertificateFingerprint: identity.fingerprint)
         }
-        context.transaction.annotate("login_cert_name", role.name)
-        await context.services.loginThrottle.recordSuccess(throttleKey)
-        context.transaction.annotate("certificate_fingerprint", identity.fingerprint)
-        return try LoginIssuer.issue(
-            role.token, displayName: role.displayName, metadata: metadata(role: role, identity: identity), context: context,
-            boundCertificateFingerprint: identity.fingerprint)
     }
 
     static func metadata(role: CertRole, identity: ClientCertificateIdentity) -> [String: String] {

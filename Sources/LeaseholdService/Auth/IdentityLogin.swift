@@ -14,21 +14,16 @@ enum IdentityLogin {
         _ context: OperationContext, role: String, refusal: (JWTValidationError) -> LeaseholdError,
         _ attempt: () async throws -> LogicalResponse
     ) async throws -> LogicalResponse {
-        let key = "\(try context.requireMount().path)|\(role.prefix(maximumRoleNameLength))|\(CIDRBlock.host(of: context.request.remoteAddress))"
-        try await context.services.loginThrottle.check(key, now: context.now)
-        do {
-            let response = try await attempt()
-            await context.services.loginThrottle.recordSuccess(key)
-            return response
-        } catch JWTValidationError.providerUnavailable {
-            // The provider (JWKS, TokenReview) did not answer: not the caller's failure, so not counted.
-            throw LeaseholdError(.targetUnavailable, "error validating token: the identity provider could not be reached")
-        } catch let error as JWTValidationError {
-            await context.services.loginThrottle.recordFailure(key, now: context.now)
-            throw refusal(error)
-        } catch let error as LeaseholdError where error.code == .invalidRequest || error.code == .permissionDenied {
-            await context.services.loginThrottle.recordFailure(key, now: context.now)
-            throw error
+        let key = "\(try context.requireMount().path)|\(role.prefix(maximumRoleNameLength))|\(LoginThrottle.client(context))"
+        return try await context.services.loginThrottle.guarding(key, now: context.now) {
+            do {
+                return try await attempt()
+            } catch JWTValidationError.providerUnavailable {
+                // The provider (JWKS, TokenReview) did not answer: not the caller's failure, so not counted.
+                throw LeaseholdError(.targetUnavailable, "error validating token: the identity provider could not be reached")
+            } catch let error as JWTValidationError {
+                throw refusal(error)
+            }
         }
     }
 

@@ -46,3 +46,28 @@ public actor LoginThrottle {
         failures[key] = nil
     }
 }
+
+extension LoginThrottle {
+    /// Runs a login `attempt` unless `key` has too many recent failures (429), then records its outcome: success
+    /// clears the key's failures, a refusal (400 or 403) counts as one, anything else (an unreachable provider, a
+    /// store failure) is not the caller's doing and is not counted. Every auth method guards its logins with this.
+    nonisolated func guarding<Result>(
+        _ key: String, now: Date, _ attempt: () async throws -> Result
+    ) async throws -> Result {
+        try await check(key, now: now)
+        do {
+            let result = try await attempt()
+            await recordSuccess(key)
+            return result
+        } catch let error as LeaseholdError where error.code == .invalidRequest || error.code == .permissionDenied {
+            await recordFailure(key, now: now)
+            throw error
+        }
+    }
+
+    /// The part of a throttle key that names the client: its address without the port.
+    static func client(_ context: OperationContext) -> String {
+        CIDRBlock.host(of: context.request.remoteAddress)
+    }
+}
+

@@ -100,23 +100,18 @@ enum UserpassBackend {
             PasswordHasher.burn(password)
             throw invalidLogin
         }
-        context.transaction.annotate("login_username", name)
-        // Lockout is keyed on the canonical username (every spelling shares it) and on the client address.
-        let mountPath = try context.requireMount().path
-        try await context.services.loginThrottle.check("\(mountPath)user|\(name)", now: context.now)
-        let user = try await context.services.store.read(UserpassUser.self, at: try userKey(context, name))?.value
-        let matches: Bool
-        if let user {
-            matches = PasswordHasher.verify(password, against: user.passwordHash)
-        } else {
-            PasswordHasher.burn(password)
-            matches = false
+        // Lockout is keyed on the canonical username only (every spelling, from every address, shares it).
+        let key = "\(try context.requireMount().path)user|\(name)"
+        return try await context.services.loginThrottle.guarding(key, now: context.now) {
+            let user = try await context.services.store.read(UserpassUser.self, at: try userKey(context, name))?.value
+            guard let user else {
+                PasswordHasher.burn(password)
+                throw invalidLogin
+            }
+            // Only an existing user's name reaches the audit row (a password typed as the username must not).
+            context.transaction.annotate("login_username", name)
+            guard PasswordHasher.verify(password, against: user.passwordHash) else { throw invalidLogin }
+            return try LoginIssuer.issue(user.token, displayName: name, metadata: ["username": name], context: context)
         }
-        guard let user, matches else {
-            await context.services.loginThrottle.recordFailure("\(mountPath)user|\(name)", now: context.now)
-            throw invalidLogin
-        }
-        await context.services.loginThrottle.recordSuccess("\(mountPath)user|\(name)")
-        return try LoginIssuer.issue(user.token, displayName: name, metadata: ["username": name], context: context)
     }
 }
