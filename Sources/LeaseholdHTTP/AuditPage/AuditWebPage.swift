@@ -66,18 +66,21 @@ struct AuditWebPage {
         } catch {
             return html(status: .forbidden, AuditPageHTML.login(message: "This token cannot read the audit log."))
         }
-        var response = redirect(clearing: false, secure: await isTLS(context))
-        response.headers[.setCookie] =
-            "\(Self.cookieName)=\(token); Path=\(Self.basePath); HttpOnly; SameSite=Strict" + (await isTLS(context) ? "; Secure" : "")
+        var response = redirect(clearing: false, secure: false)
+        response.headers[.setCookie] = Self.cookie(token, secure: await isTLS(context))
         return response
+    }
+
+    /// The session cookie holding `value` (empty: cleared), scoped to the page, never readable by scripts.
+    static func cookie(_ value: String, secure: Bool) -> String {
+        "\(cookieName)=\(value); Path=\(basePath)" + (value.isEmpty ? "; Max-Age=0" : "") + "; HttpOnly; SameSite=Strict"
+            + (secure ? "; Secure" : "")
     }
 
     private func redirect(clearing: Bool, secure: Bool) -> Response {
         var response = Response(status: .seeOther)
         response.headers[.location] = Self.basePath
-        if clearing {
-            response.headers[.setCookie] = "\(Self.cookieName)=; Path=\(Self.basePath); Max-Age=0; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
-        }
+        if clearing { response.headers[.setCookie] = Self.cookie("", secure: secure) }
         return response
     }
 
@@ -105,7 +108,7 @@ struct AuditWebPage {
             return html(status: .ok, body)
         } catch let error as LeaseholdError where error.code == .permissionDenied {
             var response = html(status: .forbidden, AuditPageHTML.login(message: "This token cannot read the audit log."))
-            response.headers[.setCookie] = "\(Self.cookieName)=; Path=\(Self.basePath); Max-Age=0; HttpOnly; SameSite=Strict"
+            response.headers[.setCookie] = Self.cookie("", secure: await isTLS(context))
             return response
         } catch let error as LeaseholdError {
             return html(status: .badRequest, AuditPageHTML.document(title: "Audit", body: "<p class=\"error\">\(HTMLText.escape(error.message))</p><p><a href=\"\(Self.basePath)\">Back</a></p>"))

@@ -26,7 +26,9 @@ struct LoginCommand: AsyncParsableCommand {
     func run() async throws {
         let token: String
         if method == "token" {
-            token = arguments.first ?? readLine(strippingNewline: true) ?? ""
+            // Typed at a terminal, the token is not echoed; piped in, it is read as a line.
+            token = arguments.first
+                ?? (isatty(STDIN_FILENO) == 1 ? String(cString: getpass("Token (will be hidden): ")) : readLine(strippingNewline: true)) ?? ""
         } else {
             token = try await logIn()
         }
