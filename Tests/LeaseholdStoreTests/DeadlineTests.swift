@@ -16,12 +16,14 @@ struct DeadlineTests {
         let started = ContinuousClock.now
         await #expect(throws: LeaseholdError(.targetUnavailable, "")) {
             _ = try await withDeadline(.milliseconds(200), timeoutError: LeaseholdError(.targetUnavailable, "late")) { () async -> Int in
-                // Ignores cancellation, like a pool retrying an unreachable server.
-                let until = ContinuousClock.now + .seconds(2)
-                while ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(50)) }
+                // Ignores cancellation, like a pool retrying an unreachable server: a detached task's value is awaited
+                // to its end whatever happens to the awaiting task.
+                await Task.detached { try? await Task.sleep(for: .seconds(30)) }.value
                 return 1
             }
         }
-        #expect(ContinuousClock.now - started < .seconds(1))
+        // The operation would run for 30 s; the caller gets its answer long before that. The bound is loose because
+        // the whole suite shares two cores with this test (CI measured 1.4 s for the 200 ms deadline under load).
+        #expect(ContinuousClock.now - started < .seconds(10))
     }
 }
