@@ -46,8 +46,14 @@ public final class SQLiteBrokerStore: BrokerStore {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(10)
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets `synchronous = NORMAL` on the writer when it switches to WAL (after `prepareDatabase`), which
+            // syncs only at checkpoints: a commit acknowledged before a power loss could vanish. Every commit must be
+            // fsynced before the broker answers, so the writer is set to FULL here and checked.
+            try await pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            guard try await pool.barrierWriteWithoutTransaction({ db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }) == Self.fullSynchronous else {
+                throw LeaseholdError(.storeUnavailable, "the SQLite writer refused synchronous = FULL")
+            }
         } catch {
             throw LeaseholdError(.storeUnavailable, "cannot open the SQLite store", underlying: error)
         }
@@ -62,6 +68,15 @@ public final class SQLiteBrokerStore: BrokerStore {
         let pool = pool
         commits = GroupCommitQueue { group in try await SQLiteBatchWriter.apply(group, to: pool) }
         logger.debug("opened SQLite store", metadata: ["store.path": "\(path)"])
+    }
+
+    /// SQLite's `synchronous = FULL`: the WAL is fsynced at every commit.
+    static let fullSynchronous = 2
+
+    /// The `PRAGMA synchronous` level of the connection that commits (2, FULL, when every commit reaches the disk
+    /// before it is acknowledged; the store refuses to open otherwise).
+    public func writerSynchronousLevel() async throws -> Int {
+        try await pool.barrierWriteWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Reads one entry, or `nil` when absent.

@@ -1,6 +1,8 @@
 import Foundation
 import LeaseholdAuditChain
 import LeaseholdCore
+import LeaseholdStoreSQLite
+import Logging
 import LeaseholdTestSupport
 import Testing
 
@@ -51,6 +53,15 @@ struct StoreDurabilityTests {
                 #expect(AuditChain.verify(records, startingAfter: AuditChain.genesisHash, previousSequence: 0) == nil)
             }
         }
+    }
+
+    /// GRDB switches its writer to `synchronous = NORMAL` with WAL, which survives a process kill (the test above)
+    /// but not a power loss; the store must fsync every commit.
+    @Test func theSQLiteWriterSyncsEveryCommit() async throws {
+        let store = try await SQLiteBrokerStore.temporary(logger: Logger(label: "test"))
+        let level = try await store.writerSynchronousLevel()
+        try await store.close()
+        #expect(level == 2)
     }
 
     /// Starts the writer, kills it with SIGKILL after `killAfter` acknowledgements, and returns the acknowledged keys.
