@@ -45,8 +45,11 @@ public final class PostgresBrokerStore: BrokerStore {
         let milliseconds =
             statementTimeout.components.seconds * 1000
             + statementTimeout.components.attoseconds / 1_000_000_000_000_000
-        configuration.options.additionalStartupParameters.removeAll { $0.0 == "statement_timeout" }
+        // A commit is acknowledged only once it is flushed, whatever the server's or database's default says
+        // (`synchronous_commit = off` would lose acknowledged leases in a crash of the store's server).
+        configuration.options.additionalStartupParameters.removeAll { ["statement_timeout", "synchronous_commit"].contains($0.0) }
         configuration.options.additionalStartupParameters.append(("statement_timeout", "\(max(milliseconds, 1))"))
+        configuration.options.additionalStartupParameters.append(("synchronous_commit", "on"))
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
@@ -273,6 +276,17 @@ public final class PostgresBrokerStore: BrokerStore {
 
     /// The advisory lock key that serializes migrations: "leasehold" as a 64-bit number.
     static let migrationLockKey: Int64 = 0x6C65_6173_6568_6F6C
+
+    /// `synchronous_commit` in the store's sessions: `on` whatever the server's default, so a commit is acknowledged
+    /// only once it is flushed.
+    public func synchronousCommitSetting() async throws -> String {
+        try await reading {
+            for try await value in try await client.query("SHOW synchronous_commit", logger: logger).decode(String.self) {
+                return value
+            }
+            return ""
+        }
+    }
 
     /// Runs a read, mapping driver failures to `storeUnavailable`.
     private func reading<T: Sendable>(_ body: () async throws -> T) async throws -> T {

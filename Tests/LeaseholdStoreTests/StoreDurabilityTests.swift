@@ -1,6 +1,7 @@
 import Foundation
 import LeaseholdAuditChain
 import LeaseholdCore
+import LeaseholdStorePostgres
 import LeaseholdStoreSQLite
 import Logging
 import LeaseholdTestSupport
@@ -62,6 +63,19 @@ struct StoreDurabilityTests {
         let level = try await store.writerSynchronousLevel()
         try await store.close()
         #expect(level == 2)
+    }
+
+    /// A database whose default is `synchronous_commit = off` would acknowledge commits before they are flushed.
+    @Test(.enabled(if: StoreKind.available.contains(.postgres), "needs LEASEHOLD_TEST_POSTGRES_URL"))
+    func thePostgresStoreCommitsSynchronouslyWhateverTheDefault() async throws {
+        try await StoreFixture.withFixture(.postgres) { fixture in
+            let database = try #require(fixture.database)
+            try await database.execute("ALTER DATABASE \"\(database.name)\" SET synchronous_commit = off")
+            let setting = try await fixture.withStore { store in
+                try await (store as! PostgresBrokerStore).synchronousCommitSetting()
+            }
+            #expect(setting == "on")
+        }
     }
 
     /// Starts the writer, kills it with SIGKILL after `killAfter` acknowledgements, and returns the acknowledged keys.
