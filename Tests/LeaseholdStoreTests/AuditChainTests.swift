@@ -95,3 +95,25 @@ struct AuditChainTests {
         }
     }
 }
+
+@Suite("Audit query time bounds")
+struct AuditQueryTimeTests {
+    /// The canonical text of `micros` microseconds after the epoch, built from integers.
+    static func text(micros: Int64) -> String {
+        let whole = AuditEvent.timestamp(Date(timeIntervalSince1970: TimeInterval(micros / 1_000_000)))
+        return whole.dropLast(8) + String(format: ".%06lldZ", micros % 1_000_000)
+    }
+
+    /// The stores compare canonical timestamps: the bound must be exactly the next microsecond after the instant
+    /// (a bound of +1 µs falls on the instant itself about one time in five, and the record is missed).
+    @Test func includeThroughCoversTheInstantAndNothingLater() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let micros = Int64.random(in: 1_700_000_000_000_000...2_100_000_000_000_000, using: &generator)
+            let instant = try #require(AuditTimestamp.date(from: Self.text(micros: micros)))
+            var query = AuditQuery()
+            query.includeThrough(instant)
+            #expect(AuditEvent.timestamp(try #require(query.until)) == Self.text(micros: micros + 1))
+        }
+    }
+}

@@ -35,6 +35,14 @@ public struct AuditQuery: Sendable, Hashable {
     /// An empty filter (every record, oldest first).
     public init() {}
 
+    /// Sets ``until`` so that records at `instant` are included, and nothing later. Audit times are floored to
+    /// whole microseconds (``AuditEvent/timestamp(_:)``), so the bound is the microsecond after the instant's,
+    /// taken half a microsecond in so that flooring lands on it despite the binary representation of `Date`.
+    public mutating func includeThrough(_ instant: Date) {
+        let micros = (instant.timeIntervalSince1970 * 1_000_000).rounded(.down)
+        until = Date(timeIntervalSince1970: (micros + 1.5) / 1_000_000)
+    }
+
     /// Throws when a detail key or a type is outside the allowed alphabet.
     public func validate() throws {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_.")

@@ -55,6 +55,7 @@ enum AuditLogBackend {
     static func time(_ data: RequestData, _ name: String) throws -> Date? {
         guard let text = try data.string(name), !text.isEmpty else { return nil }
         if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
+        if let date = AuditTimestamp.date(from: text) { return date }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
         throw LeaseholdError.invalidRequest("\(name) must be RFC 3339 or Unix seconds")
@@ -99,7 +100,7 @@ enum AuditLogBackend {
         var query = AuditQuery()
         query.types = [LeaseEventType.issue]
         query.details = ["db_username": username]
-        query.until = instant.addingTimeInterval(0.000_001)
+        query.includeThrough(instant)
         query.newestFirst = true
         guard let issued = try await context.services.store.base.auditRecords(matching: query, limit: 1).first,
             let leaseID = issued.event.details["lease_id"]
