@@ -14,16 +14,26 @@ extension PostgresConnection {
         }
     }
 
-    /// Bounds the current transaction with `SET LOCAL statement_timeout` and `lock_timeout`.
-    func setLocalTimeouts(_ configuration: PostgresTargetConfiguration, logger: Logger) async throws {
-        try await query(
-            PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(configuration.statementTimeout.sqlMilliseconds)"),
-            logger: logger
-        )
-        try await query(
-            PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = \(configuration.lockTimeout.sqlMilliseconds)"),
-            logger: logger
-        )
+    /// Bounds the current transaction with `statement_timeout` and `lock_timeout` (transaction-local, so a template
+    /// that changed its session's settings cannot unbound a later transaction on the pooled connection) and sets
+    /// `values`, transaction-local custom settings that constant server-side blocks read with `current_setting`.
+    /// One round trip; every name and value is a bind parameter.
+    func setLocalSettings(
+        _ configuration: PostgresTargetConfiguration, values: [(name: String, value: String)] = [], logger: Logger
+    ) async throws {
+        let settings =
+            [
+                ("statement_timeout", "\(configuration.statementTimeout.sqlMilliseconds)"),
+                ("lock_timeout", "\(configuration.lockTimeout.sqlMilliseconds)"),
+            ] + values
+        var bindings = PostgresBindings(capacity: settings.count * 2)
+        var calls: [String] = []
+        for (index, setting) in settings.enumerated() {
+            bindings.append(setting.0)
+            bindings.append(setting.1)
+            calls.append("set_config($\(2 * index + 1), $\(2 * index + 2), true)")
+        }
+        try await query(PostgresQuery(unsafeSQL: "SELECT " + calls.joined(separator: ", "), binds: bindings), logger: logger)
     }
 
     /// Executes already rendered template statements (see the slice variant).

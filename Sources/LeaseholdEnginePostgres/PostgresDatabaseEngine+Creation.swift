@@ -2,15 +2,13 @@ import LeaseholdCore
 import PostgresNIO
 
 extension PostgresDatabaseEngine {
-    /// Creates the user in one transaction: `SET LOCAL` timeouts, the rendered creation statements up to the first
-    /// one that changes object privileges, the bookkeeping (`GRANT <bookkeeping role> TO <user>`,
-    /// `COMMENT ON ROLE <user> IS <lease id>` and, for a non-superuser admin, `GRANT <user> TO CURRENT_USER`, which
-    /// `REASSIGN OWNED`/`DROP OWNED` need at revocation on PostgreSQL 15 and earlier; all rendered by the server
-    /// with `format`), then the transaction-scoped advisory lock that serializes object-privilege changes on this
-    /// target (concurrent `GRANT … ON ALL TABLES IN SCHEMA` otherwise fail with `tuple concurrently updated`) and
-    /// the remaining statements. The lock is thus held only from the first grant to the commit, and templates
-    /// without object grants (group-role membership) never wait for it. Transient failures (`40001`, `40P01`,
-    /// `tuple concurrently updated`) retry the whole transaction.
+    /// Creates the user in one transaction: the transaction-local timeouts and bookkeeping names (one round trip),
+    /// the rendered creation statements up to the first one that changes object privileges, the bookkeeping
+    /// (``bookkeeping``, one round trip), then the transaction-scoped advisory lock that serializes
+    /// object-privilege changes on this target (concurrent `GRANT … ON ALL TABLES IN SCHEMA` otherwise fail with
+    /// `tuple concurrently updated`) and the remaining statements. The lock is thus held only from the first grant
+    /// to the commit, and templates without object grants (group-role membership) never wait for it. Transient
+    /// failures (`40001`, `40P01`, `tuple concurrently updated`) retry the whole transaction.
     ///
     /// Refuses, before connecting: passwords outside printable ASCII or with quotes or backslashes, lease ids with
     /// control characters or longer than 512 bytes, and templates whose placeholders are not quoted (see
@@ -27,23 +25,13 @@ extension PostgresDatabaseEngine {
             try await ensureBookkeepingRole()
             do {
                 try await TransientRetry.run {
-                    try await inTransaction { connection in
+                    try await inTransaction(settings: bookkeepingSettings(for: request)) { connection in
                         // A template that grants before creating anything keeps the lock for the whole transaction.
                         if lockedFrom == 0 { try await takeCatalogLock(on: connection) }
                         try await connection.executeTemplateStatements(
                             statements[..<(lockedFrom == 0 ? statements.count : lockedFrom)], secrets: secrets, logger: logger)
                         do {
-                            try await connection.executeServerRendered(
-                                """
-                                SELECT format('GRANT %I TO %I', \(configuration.bookkeepingRole), \(request.username.rawValue))
-                                UNION ALL
-                                SELECT format('COMMENT ON ROLE %I IS %L', \(request.username.rawValue), \(request.leaseID))
-                                UNION ALL
-                                SELECT format('GRANT %I TO CURRENT_USER', \(request.username.rawValue))
-                                WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-                                """,
-                                logger: logger
-                            )
+                            try await connection.query(Self.bookkeeping, logger: logger)
                         } catch {
                             throw TargetDatabaseFailure(error)
                         }
@@ -58,6 +46,34 @@ extension PostgresDatabaseEngine {
                 throw failure
             }
         }
+    }
+
+    /// Marks a new user as managed, in one round trip: membership in the bookkeeping role, the lease marker as the
+    /// role's comment and, for a non-superuser admin, membership of the admin in the user (which `REASSIGN OWNED`
+    /// and `DROP OWNED` need at revocation on PostgreSQL 15 and earlier). The block is constant: the names come
+    /// from transaction-local settings bound as parameters (``bookkeepingSettings(for:)``) and are quoted by the
+    /// server with `format('%I', '%L')`.
+    static let bookkeeping: PostgresQuery = """
+        DO $leasehold$
+        DECLARE
+            new_user text := current_setting('leasehold.new_user');
+        BEGIN
+            EXECUTE format('GRANT %I TO %I', current_setting('leasehold.bookkeeping_role'), new_user);
+            EXECUTE format('COMMENT ON ROLE %I IS %L', new_user, current_setting('leasehold.lease_marker'));
+            IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+                EXECUTE format('GRANT %I TO CURRENT_USER', new_user);
+            END IF;
+        END
+        $leasehold$
+        """
+
+    /// The transaction-local settings ``bookkeeping`` reads.
+    func bookkeepingSettings(for request: DatabaseUserRequest) -> [(name: String, value: String)] {
+        [
+            ("leasehold.new_user", request.username.rawValue),
+            ("leasehold.bookkeeping_role", configuration.bookkeepingRole),
+            ("leasehold.lease_marker", request.leaseID),
+        ]
     }
 
     /// The creation statements rendered for `request`, and the secret values errors must never repeat.

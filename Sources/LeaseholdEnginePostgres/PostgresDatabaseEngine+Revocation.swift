@@ -208,7 +208,7 @@ extension PostgresDatabaseEngine {
         )
         do {
             try await connection.withTransaction(logger: logger) { connection in
-                try await connection.setLocalTimeouts(configuration, logger: logger)
+                try await connection.setLocalSettings(configuration, logger: logger)
                 try await connection.executeServerRendered(rendering, logger: logger)
             }
             try await connection.close()

@@ -13,7 +13,7 @@ extension PostgresDatabaseEngine {
             try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
-                    try await connection.setLocalTimeouts(configuration, logger: logger)
+                    try await connection.setLocalSettings(configuration, logger: logger)
                     try await connection.executeTemplateStatements(statements, secrets: secrets, logger: logger)
                     if let revocation {
                         try await connection.executeTemplateStatements(revocation, secrets: [], logger: logger)

@@ -92,11 +92,12 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
 
     /// Runs `body` in a transaction bounded by `SET LOCAL` timeouts, unwrapping PostgresNIO's transaction error.
     func inTransaction<Result: Sendable>(
+        settings: [(name: String, value: String)] = [],
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         do {
             return try await client.withTransaction(logger: logger) { connection in
-                try await connection.setLocalTimeouts(configuration, logger: logger)
+                try await connection.setLocalSettings(configuration, values: settings, logger: logger)
                 return try await body(connection)
             }
         } catch {

@@ -38,49 +38,43 @@ enum SQLiteBatchWriter {
     private static func apply(_ operation: StoreOperation, in db: Database) throws {
         switch operation {
         case .put(let key, let value, .none):
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO entries (namespace, key, value, version) VALUES (?, ?, ?, 1)
                     ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, version = entries.version + 1
-                    """,
-                arguments: [key.namespace.rawValue, key.key, value]
-            )
+                    """
+            ).execute(arguments: [key.namespace.rawValue, key.key, value])
         case .put(let key, let value, .absent):
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO entries (namespace, key, value, version) VALUES (?, ?, ?, 1)
                     ON CONFLICT (namespace, key) DO NOTHING
-                    """,
-                arguments: [key.namespace.rawValue, key.key, value]
-            )
+                    """
+            ).execute(arguments: [key.namespace.rawValue, key.key, value])
             try requireOneChange(db, key)
         case .put(let key, let value, .version(let version)):
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE entries SET value = ?, version = version + 1
                     WHERE namespace = ? AND key = ? AND version = ?
-                    """,
-                arguments: [value, key.namespace.rawValue, key.key, version]
-            )
+                    """
+            ).execute(arguments: [value, key.namespace.rawValue, key.key, version])
             try requireOneChange(db, key)
         case .delete(let key, .none):
-            try db.execute(
-                sql: "DELETE FROM entries WHERE namespace = ? AND key = ?",
-                arguments: [key.namespace.rawValue, key.key]
-            )
+            try db.cachedStatement(
+                sql: "DELETE FROM entries WHERE namespace = ? AND key = ?"
+            ).execute(arguments: [key.namespace.rawValue, key.key])
         case .delete(let key, .absent):
             let exists =
                 try Bool.fetchOne(
-                    db,
-                    sql: "SELECT EXISTS (SELECT 1 FROM entries WHERE namespace = ? AND key = ?)",
+                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM entries WHERE namespace = ? AND key = ?)"),
                     arguments: [key.namespace.rawValue, key.key]
                 ) ?? false
             if exists { throw conflict(key) }
         case .delete(let key, .version(let version)):
-            try db.execute(
-                sql: "DELETE FROM entries WHERE namespace = ? AND key = ? AND version = ?",
-                arguments: [key.namespace.rawValue, key.key, version]
-            )
+            try db.cachedStatement(
+                sql: "DELETE FROM entries WHERE namespace = ? AND key = ? AND version = ?"
+            ).execute(arguments: [key.namespace.rawValue, key.key, version])
             try requireOneChange(db, key)
         }
     }
@@ -95,7 +89,7 @@ enum SQLiteBatchWriter {
 
     /// Extends the hash chain from the stored head; the single SQLite writer serializes appends.
     private static func append(_ events: [AuditEvent], in db: Database) throws {
-        guard let headRow = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_head WHERE id = 1") else {
+        guard let headRow = try Row.fetchOne(db.cachedStatement(sql: "SELECT sequence, hash FROM audit_head WHERE id = 1")) else {
             throw LeaseholdError(.auditFailure, "the audit chain head is missing from the SQLite store")
         }
         let records = try AuditChain.link(
@@ -104,26 +98,24 @@ enum SQLiteBatchWriter {
         )
         for record in records {
             let columns = try AuditRecordColumns(record)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO audit_log (sequence, time, request_id, type, operation, path, accessor, token_hmac,
                         display_name, policies, auth_method, remote_address, outcome, error_class, environment, details,
                         previous_hash, hash)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    columns.sequence, columns.time, columns.requestID, columns.type, columns.operation, columns.path,
-                    columns.accessor, columns.tokenHMAC, columns.displayName, columns.policies, columns.authMethod,
-                    columns.remoteAddress, columns.outcome, columns.errorClass, columns.environment, columns.details,
-                    columns.previousHash, columns.hash,
-                ]
-            )
+                    """
+            ).execute(arguments: [
+                columns.sequence, columns.time, columns.requestID, columns.type, columns.operation, columns.path,
+                columns.accessor, columns.tokenHMAC, columns.displayName, columns.policies, columns.authMethod,
+                columns.remoteAddress, columns.outcome, columns.errorClass, columns.environment, columns.details,
+                columns.previousHash, columns.hash,
+            ])
         }
         if let last = records.last {
-            try db.execute(
-                sql: "UPDATE audit_head SET sequence = ?, hash = ? WHERE id = 1",
-                arguments: [last.sequence, last.hash]
-            )
+            try db.cachedStatement(
+                sql: "UPDATE audit_head SET sequence = ?, hash = ? WHERE id = 1"
+            ).execute(arguments: [last.sequence, last.hash])
         }
     }
 }

@@ -81,10 +81,9 @@ public final class SQLiteBrokerStore: BrokerStore {
 
     /// Reads one entry, or `nil` when absent.
     public func entry(_ key: StoreKey) async throws -> StoreEntry? {
-        try await reading { db in
+        try reading { db in
             try Row.fetchOne(
-                db,
-                sql: "SELECT value, version FROM entries WHERE namespace = ? AND key = ?",
+                db.cachedStatement(sql: "SELECT value, version FROM entries WHERE namespace = ? AND key = ?"),
                 arguments: [key.namespace.rawValue, key.key]
             ).map { StoreEntry(value: $0["value"], version: $0["version"]) }
         }
@@ -109,7 +108,7 @@ public final class SQLiteBrokerStore: BrokerStore {
         }
         sql += " ORDER BY key LIMIT ?"
         arguments += [limit]
-        return try await reading { [sql, arguments] db in try String.fetchAll(db, sql: sql, arguments: arguments) }
+        return try reading { db in try String.fetchAll(db.cachedStatement(sql: sql), arguments: arguments) }
     }
 
     /// Applies the batch atomically and durably, possibly sharing one transaction with concurrent commits.
@@ -135,7 +134,7 @@ public final class SQLiteBrokerStore: BrokerStore {
             ORDER BY sequence \(query.newestFirst ? "DESC" : "ASC") LIMIT ?
             """
         let statementArguments = StatementArguments(arguments.map { $0 as (any DatabaseValueConvertible)? })
-        let columns = try await reading { db in
+        let columns = try reading { db in
             try Row.fetchAll(db, sql: sql, arguments: statementArguments).map(Self.auditColumns(from:))
         }
         return try columns.map { try $0.makeRecord() }
@@ -185,16 +184,23 @@ public final class SQLiteBrokerStore: BrokerStore {
     }
 
     /// Runs a read, mapping database failures to `storeUnavailable`.
-    private func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Runs a read on the calling thread. Every read is synchronous, and bounded (a point lookup, or a page of at
+    /// most `limit` rows): an indexed lookup takes microseconds, less than the two thread switches of GRDB's
+    /// asynchronous read (to a reader's queue and back), which dominated the broker's CPU profile. Mixing the two
+    /// kinds would deadlock: an asynchronous read keeps its reader connection across a suspension and needs a
+    /// concurrency-pool thread to give it back, while synchronous readers may be blocking every such thread while
+    /// they wait for a connection. With synchronous reads only, a reader is always released by the thread using it.
+    private func reading<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try await pool.read(body)
-        } catch let error as LeaseholdError {
-            throw error
-        } catch is CancellationError {
-            throw CancellationError()
+            return try pool.read(body)
         } catch {
-            throw LeaseholdError(.storeUnavailable, "cannot read from the SQLite store", underlying: error)
+            throw Self.readFailure(error)
         }
+    }
+
+    private static func readFailure(_ error: any Error) -> any Error {
+        if error is LeaseholdError || error is CancellationError { return error }
+        return LeaseholdError(.storeUnavailable, "cannot read from the SQLite store", underlying: error)
     }
 
     /// Reads the columns of an `audit_log` row.
