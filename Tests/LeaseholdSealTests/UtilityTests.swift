@@ -62,6 +62,20 @@ import Testing
         #expect(SecureRandom.string(length: 5, alphabet: ["é"]) == "ééééé")
     }
 
+    /// 256 is not a multiple of 62: taking every byte modulo 62 would make the first eight characters a quarter
+    /// more likely than the others.
+    @Test func base62StringsAreUnbiased() {
+        var counts: [Character: Int] = [:]
+        for character in SecureRandom.string(length: 620_000, alphabet: SecureRandom.base62Alphabet) {
+            counts[character, default: 0] += 1
+        }
+        #expect(counts.count == 62)
+        let low = counts.values.min() ?? 0
+        let high = counts.values.max() ?? 0
+        // Each expected 10,000 ± 100 (one standard deviation); the bias would give 12,300 against 9,800.
+        #expect(Double(high) / Double(max(low, 1)) < 1.1, "\(low)…\(high)")
+    }
+
     @Test func selectionIsRoughlyUniform() {
         // 3 does not divide 2^64, so a modulo-only draw would be biased; counts stay near 1/3 each.
         var generator = SystemRandomNumberGenerator()
