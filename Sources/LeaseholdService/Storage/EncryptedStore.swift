@@ -11,6 +11,7 @@ public struct EncryptedStore: Sendable {
     /// The underlying store.
     public let base: any BrokerStore
     let keyRing: KeyRing
+    private let decoded = DecodedValueCache()
 
     /// Creates the view over `base` with the unsealed key ring.
     public init(base: any BrokerStore, keyRing: KeyRing) {
@@ -19,14 +20,20 @@ public struct EncryptedStore: Sendable {
     }
 
     /// Reads and decrypts an entry, returning the value with its version.
-    public func read<Value: Decodable>(_ type: Value.Type, at key: StoreKey) async throws -> Versioned<Value>? {
+    public func read<Value: Decodable & Sendable>(_ type: Value.Type, at key: StoreKey) async throws -> Versioned<Value>? {
         guard let entry = try await base.entry(key) else { return nil }
+        if let value = decoded.value(Value.self, at: key, ciphertext: entry.value) {
+            return Versioned(value: value, version: entry.version)
+        }
         let plaintext = try keyRing.decrypt(entry.value, associatedData: Data(key.description.utf8))
+        let value: Value
         do {
-            return Versioned(value: try JSONDecoder.store.decode(Value.self, from: plaintext), version: entry.version)
+            value = try JSONDecoder.store.decode(Value.self, from: plaintext)
         } catch {
             throw LeaseholdError(.internalError, "stored value of \(key.namespace) is malformed")
         }
+        decoded.remember(value, at: key, ciphertext: entry.value)
+        return Versioned(value: value, version: entry.version)
     }
 
     /// Encrypts a value for `key`.

@@ -1,0 +1,50 @@
+import Foundation
+import LeaseholdCore
+import Synchronization
+
+/// Decoded values of configuration-like entries (mounts, roles, connections, policies, tokens, …), remembered with
+/// the exact ciphertext they came from.
+///
+/// Every read still fetches the current row from the store; the cache only spares the decryption and the JSON
+/// decoding when the stored ciphertext is byte for byte the one decoded before (AES-GCM with a fresh nonce per
+/// write: any write, by this broker or another instance on the same store, changes it). A hit is therefore exactly
+/// what decoding would give. The cache lives in the unsealed key ring's ``EncryptedStore``, so sealing drops it.
+final class DecodedValueCache: Sendable {
+    private struct Entry {
+        var ciphertext: Data
+        var value: any Sendable
+    }
+
+    /// The namespaces worth caching: read on most requests, written rarely, few entries.
+    static let cachedNamespaces: Set<StoreNamespace> = [
+        .mounts, .authMounts, .policies, .tokens, .databaseConnections, .databaseRoles, .appRoles, .certRoles,
+        .certRevocationLists, .jwtConfigs, .jwtRoles, .kubernetesConfigs, .kubernetesRoles,
+    ]
+
+    /// At most this many values are kept; when full, the cache starts over (a broker with more live tokens than
+    /// this simply decodes more often).
+    let capacity: Int
+    private let entries = Mutex<[StoreKey: Entry]>([:])
+
+    init(capacity: Int = 4096) {
+        self.capacity = capacity
+    }
+
+    /// The value decoded from `ciphertext` at `key`, if it was cached as a `Value`.
+    func value<Value>(_ type: Value.Type, at key: StoreKey, ciphertext: Data) -> Value? {
+        guard Self.cachedNamespaces.contains(key.namespace) else { return nil }
+        return entries.withLock { entries in
+            guard let entry = entries[key], entry.ciphertext == ciphertext else { return nil }
+            return entry.value as? Value
+        }
+    }
+
+    /// Remembers `value` as the decoding of `ciphertext` at `key`.
+    func remember(_ value: some Sendable, at key: StoreKey, ciphertext: Data) {
+        guard Self.cachedNamespaces.contains(key.namespace) else { return }
+        entries.withLock { entries in
+            if entries.count >= capacity, entries[key] == nil { entries.removeAll(keepingCapacity: true) }
+            entries[key] = Entry(ciphertext: ciphertext, value: value)
+        }
+    }
+}

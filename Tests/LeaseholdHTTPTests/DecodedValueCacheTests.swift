@@ -1,0 +1,57 @@
+import Foundation
+import LeaseholdCore
+import LeaseholdSeal
+import LeaseholdService
+import LeaseholdStoreSQLite
+import Logging
+import Testing
+
+/// The decoded-value cache behind ``EncryptedStore/read(_:at:)`` must never answer with anything but what
+/// decrypting and decoding the current row would give.
+@Suite("Decoded value cache")
+struct DecodedValueCacheTests {
+    let key = StoreKey(.policies, "app")
+
+    func write(_ value: String, with store: EncryptedStore, condition: StoreCondition = .none) async throws {
+        try await store.base.commit(StoreBatch(operations: [.put(key, try store.seal(value, for: key), condition)]))
+    }
+
+    @Test func everyReadSeesTheCurrentRow() async throws {
+        let base = try await SQLiteBrokerStore.temporary(logger: Logger(label: "test"))
+        let keys = KeyRing.generate()
+        let mine = EncryptedStore(base: base, keyRing: keys)
+        let other = EncryptedStore(base: base, keyRing: keys)  // another broker instance on the same store
+        try await write("first", with: mine)
+        #expect(try await mine.read(String.self, at: key)?.value == "first")
+        #expect(try await mine.read(String.self, at: key)?.value == "first")
+        try await write("second", with: other)
+        #expect(try await mine.read(String.self, at: key)?.value == "second")
+        // Deleted and written again: the version starts over at 1, the ciphertext does not repeat.
+        try await base.commit(StoreBatch(operations: [.delete(key, .none)]))
+        #expect(try await mine.read(String.self, at: key) == nil)
+        try await write("third", with: other)
+        let third = try await mine.read(String.self, at: key)
+        #expect(third?.value == "third" && third?.version == 1)
+        try await base.close()
+    }
+
+    @Test func alteredOrMovedCiphertextsStillFailClosedAfterACachedRead() async throws {
+        let base = try await SQLiteBrokerStore.temporary(logger: Logger(label: "test"))
+        let store = EncryptedStore(base: base, keyRing: KeyRing.generate())
+        try await write("cached", with: store)
+        #expect(try await store.read(String.self, at: key)?.value == "cached")
+        var altered = try #require(try await base.entry(key)).value
+        altered[altered.count - 1] ^= 0x01
+        try await base.commit(StoreBatch(operations: [.put(key, altered, .none)]))
+        await #expect(throws: LeaseholdError.self) { _ = try await store.read(String.self, at: key) }
+
+        let elsewhere = StoreKey(.policies, "other")
+        try await base.commit(StoreBatch(operations: [.put(elsewhere, try store.seal("other", for: elsewhere), .none)]))
+        try await write("cached again", with: store)
+        #expect(try await store.read(String.self, at: key)?.value == "cached again")
+        let moved = try #require(try await base.entry(elsewhere)).value
+        try await base.commit(StoreBatch(operations: [.put(key, moved, .none)]))
+        await #expect(throws: LeaseholdError.self) { _ = try await store.read(String.self, at: key) }
+        try await base.close()
+    }
+}
