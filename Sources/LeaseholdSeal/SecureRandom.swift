@@ -69,13 +69,15 @@ public enum SecureRandom {
         var raw = bytes(16)
         raw[6] = (raw[6] & 0x0F) | 0x40  // version 4
         raw[8] = (raw[8] & 0x3F) | 0x80  // RFC 4122/9562 variant
-        let hex = raw.map { byte in
-            let digits = String(byte, radix: 16)
-            return digits.count == 1 ? "0" + digits : digits
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in raw.enumerated() {
+            if [4, 6, 8, 10].contains(index) { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
         }
-        return [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]]
-            .map { $0.joined() }
-            .joined(separator: "-")
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Overwrites every element of `buffer` with random bytes.

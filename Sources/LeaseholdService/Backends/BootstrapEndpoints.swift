@@ -1,6 +1,7 @@
 import Foundation
 import LeaseholdCore
 import LeaseholdPolicy
+import LeaseholdSeal
 
 /// The unauthenticated bootstrap endpoints that answer while sealed: `sys/init`, `sys/seal-status`,
 /// `sys/unseal`, `sys/health` and `sys/leader`. They return bare JSON with no envelope.
@@ -132,7 +133,7 @@ extension Broker {
     /// Initializes a development server: one unseal key, threshold one, optionally a chosen root token.
     public func initializeForDevelopment(rootTokenID: String?) async throws -> (unsealKey: SecretValue, rootToken: SecretValue) {
         let result = try await initialize(
-            shares: 1, threshold: 1, rootTokenID: rootTokenID, requestID: UUID().uuidString.lowercased(),
+            shares: 1, threshold: 1, rootTokenID: rootTokenID, requestID: SecureRandom.uuid(),
             remoteAddress: "")
         let share = result.keys.first?.revealed ?? ""
         try await seal.submit(share: share)

@@ -1,6 +1,7 @@
 import Foundation
 import LeaseholdCore
 import LeaseholdPolicy
+import LeaseholdSeal
 
 /// A request as the broker sees it, after the HTTP layer translated verb, path, headers and body.
 public struct LogicalRequest: Sendable {
@@ -27,7 +28,7 @@ public struct LogicalRequest: Sendable {
     /// Creates a request.
     public init(
         operation: LogicalOperation, path: String, data: RequestData = RequestData(), clientToken: SecretValue? = nil,
-        wrapTTL: TTL? = nil, remoteAddress: String = "", requestID: String = UUID().uuidString.lowercased(),
+        wrapTTL: TTL? = nil, remoteAddress: String = "", requestID: String = SecureRandom.uuid(),
         requestKey: String? = nil, clientCertificate: PresentedCertificate = .none
     ) {
         self.clientCertificate = clientCertificate
