@@ -46,6 +46,12 @@ public final class SQLiteBrokerStore: BrokerStore {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(10)
+            // Reads run synchronously on the concurrency pool's threads (see `reading`), so about one reader per
+            // core is enough. Readers keep a small page cache: every commit invalidates it anyway.
+            configuration.maximumReaderCount = min(max(ProcessInfo.processInfo.activeProcessorCount, 2), 8)
+            configuration.prepareDatabase { db in
+                if db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -512") }
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB sets `synchronous = NORMAL` on the writer when it switches to WAL (after `prepareDatabase`), which
             // syncs only at checkpoints: a commit acknowledged before a power loss could vanish. Every commit must be
