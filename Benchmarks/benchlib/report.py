@@ -174,15 +174,13 @@ def _memory_rows(table, results, servers):
 
 
 def _token_rows(table, results, servers):
-    token = results.get("token_create", {})
-    if token:
-        rates = {name: token[name]["rate"] for name in servers if name in token}
+    for key, label in (("token_create", "token create"), ("approle_login", "AppRole login")):
+        measured = {name: value for name, value in results.get(key, {}).items()
+                    if name in servers and isinstance(value, dict)}
+        if not measured:
+            continue
+        rates = {name: value["rate"] for name, value in measured.items()}
         other = _number(rates.get(OTHER))
-        table.add("token create c=8 rate/s", rates, None, ">= 3x OpenBao",
+        table.add(f"{label} c=8 rate/s", rates, None, ">= 3x OpenBao",
                   _ge(rates.get(PRIMARY), 3 * other) if other else None)
-        table.add("token create c=8 p99 ms", {name: token[name]["p99_ms"] for name in servers if name in token},
-                  None, digits=2)
-    approle = results.get("approle_login", {})
-    if approle:
-        rates = {name: (approle[name]["rate"] if isinstance(approle[name], dict) else approle[name]) for name in approle}
-        table.add("AppRole login c=8 rate/s", rates, None, ">= 3x OpenBao", None)
+        table.add(f"{label} c=8 p99 ms", {name: value["p99_ms"] for name, value in measured.items()}, None, digits=2)
