@@ -88,7 +88,7 @@ public struct Lease: Sendable, Codable, Hashable {
 
 /// The audit event types of a lease's life, shared by the code that writes them and the code that reads them.
 public enum LeaseEventType {
-    /// The intent, durable before the target is touched.
+    /// The intent, durable before the target transaction that creates the user commits.
     public static let pending = "lease.pending"
     /// The credential was returned.
     public static let issue = "lease.issue"

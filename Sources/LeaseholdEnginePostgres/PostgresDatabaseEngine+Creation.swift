@@ -4,7 +4,7 @@ import PostgresNIO
 extension PostgresDatabaseEngine {
     /// Creates the user in one transaction: the transaction-local timeouts and bookkeeping names (one round trip),
     /// the rendered creation statements up to the first one that changes object privileges, the bookkeeping
-    /// (``bookkeeping``, one round trip), then the transaction-scoped advisory lock that serializes
+    /// (``bookkeeping``, one round trip), then `request.beforeCommit`, the transaction-scoped advisory lock that serializes
     /// object-privilege changes on this target (concurrent `GRANT … ON ALL TABLES IN SCHEMA` otherwise fail with
     /// `tuple concurrently updated`) and the remaining statements. The lock is thus held only from the first grant
     /// to the commit, and templates without object grants (group-role membership) never wait for it. Transient
@@ -27,7 +27,10 @@ extension PostgresDatabaseEngine {
                 try await TransientRetry.run {
                     try await inTransaction(settings: bookkeepingSettings(for: request)) { connection in
                         // A template that grants before creating anything keeps the lock for the whole transaction.
-                        if lockedFrom == 0 { try await takeCatalogLock(on: connection) }
+                        if lockedFrom == 0 {
+                            try await request.beforeCommit()
+                            try await takeCatalogLock(on: connection)
+                        }
                         try await connection.executeTemplateStatements(
                             statements[..<(lockedFrom == 0 ? statements.count : lockedFrom)], secrets: secrets, logger: logger)
                         do {
@@ -35,9 +38,13 @@ extension PostgresDatabaseEngine {
                         } catch {
                             throw TargetDatabaseFailure(error)
                         }
-                        if lockedFrom > 0, lockedFrom < statements.count {
-                            try await takeCatalogLock(on: connection)
-                            try await connection.executeTemplateStatements(statements[lockedFrom...], secrets: secrets, logger: logger)
+                        if lockedFrom > 0 {
+                            try await request.beforeCommit()
+                            if lockedFrom < statements.count {
+                                try await takeCatalogLock(on: connection)
+                                try await connection.executeTemplateStatements(
+                                    statements[lockedFrom...], secrets: secrets, logger: logger)
+                            }
                         }
                     }
                 }

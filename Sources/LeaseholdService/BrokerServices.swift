@@ -20,7 +20,7 @@ struct BrokerServices: Sendable {
     let loginThrottle: LoginThrottle
     /// Identity providers' signing keys, shared by every JWT login.
     let jwksCache: JWKSCache
-    /// Commits a batch immediately (for intent records that must be durable before the target is touched).
+    /// Commits a batch immediately (for intent records that must be durable before the target changes).
     let commit: @Sendable (StoreBatch) async throws -> Void
 
     /// The engine for a connection stored under `key`, or an error when no engine factory is configured.

@@ -1,6 +1,7 @@
 import Foundation
 import LeaseholdCore
 import PostgresNIO
+import Synchronization
 import Testing
 
 @testable import LeaseholdEnginePostgres
@@ -205,6 +206,40 @@ struct EngineSafetyTests {
                     for username in usernames { group.addTask { try await engine.revokeUser(username, statements: []) } }
                     for try await outcome in group { #expect(outcome == .dropped) }
                 }
+            }
+        }
+    }
+
+    /// The broker's durable record of the lease must exist before the user can: the target transaction waits for
+    /// `beforeCommit` (with and without a template that takes the catalog lock), and a failing `beforeCommit`
+    /// leaves nothing behind.
+    @Test(arguments: [false, true])
+    func theUserCommitsOnlyAfterBeforeCommitReturns(withObjectGrant: Bool) async throws {
+        try await TargetFixture.with { fixture in
+            try await fixture.withEngine { engine in
+                let template = withObjectGrant ? readerTemplate(fixture) : [readerTemplate(fixture)[0]]
+                let waited = try fixture.username("gate")
+                let visibleWhileWaiting = Mutex<Bool?>(nil)
+                try await engine.createUser(
+                    DatabaseUserRequest(
+                        username: waited, password: testPassword, expiration: Date().addingTimeInterval(600),
+                        creationStatements: template, leaseID: "gate",
+                        beforeCommit: {
+                            let visible = try await fixture.roleExists(waited.rawValue)
+                            visibleWhileWaiting.withLock { $0 = visible }
+                        }))
+                #expect(visibleWhileWaiting.withLock { $0 } == false)
+                #expect(try await fixture.roleExists(waited.rawValue))
+
+                let refused = try fixture.username("gate")
+                await #expect(throws: LeaseholdError.self) {
+                    try await engine.createUser(
+                        DatabaseUserRequest(
+                            username: refused, password: testPassword, expiration: Date().addingTimeInterval(600),
+                            creationStatements: template, leaseID: "gate",
+                            beforeCommit: { throw LeaseholdError(.storeUnavailable, "the intent did not commit") }))
+                }
+                #expect(try await !fixture.roleExists(refused.rawValue))
             }
         }
     }

@@ -9,8 +9,9 @@ public protocol DatabaseEngine: Sendable {
     func verifyConnection() async throws
 
     /// Creates the user described by `request` in one target transaction and marks it as managed
-    /// (membership in the bookkeeping role and a `COMMENT ON ROLE` naming the lease). On any error the
-    /// transaction is rolled back and nothing of the user remains.
+    /// (membership in the bookkeeping role and a `COMMENT ON ROLE` naming the lease). The transaction commits
+    /// only after `request.beforeCommit` returned, and before it takes any target-wide lock. On any error
+    /// (including one thrown by `beforeCommit`) the transaction is rolled back and nothing of the user remains.
     func createUser(_ request: DatabaseUserRequest) async throws
 
     /// Dry-runs a role template: creates a throwaway user with the creation statements and removes it with the
@@ -70,14 +71,22 @@ public struct DatabaseUserRequest: Sendable {
     public var creationStatements: [String]
     /// The lease the user belongs to, written into `COMMENT ON ROLE`.
     public var leaseID: String
+    /// Awaited inside the target transaction before it commits (and before any target-wide lock): the broker
+    /// waits there for its durable record of the lease, so the user can never exist on the target without it,
+    /// while the record's commit overlaps the transaction's first statements.
+    public var beforeCommit: @Sendable () async throws -> Void
 
     /// Creates a request.
-    public init(username: DatabaseUsername, password: SecretValue, expiration: Date, creationStatements: [String], leaseID: String) {
+    public init(
+        username: DatabaseUsername, password: SecretValue, expiration: Date, creationStatements: [String], leaseID: String,
+        beforeCommit: @escaping @Sendable () async throws -> Void = {}
+    ) {
         self.username = username
         self.password = password
         self.expiration = expiration
         self.creationStatements = creationStatements
         self.leaseID = leaseID
+        self.beforeCommit = beforeCommit
     }
 }
 

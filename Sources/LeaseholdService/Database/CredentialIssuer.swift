@@ -5,7 +5,8 @@ import Metrics
 
 /// Issues one dynamic credential without ever orphaning a database user:
 ///
-/// 1. the lease is written as `pending`, with the username about to be created, and committed durably;
+/// 1. the lease is written as `pending`, with the username about to be created, and committed durably (the commit
+///    overlaps the target transaction's first statements, but that transaction commits only after it);
 /// 2. the user is created on the target in one transaction (statement and lock timeouts), marked as managed;
 /// 3. the lease becomes `active` in the request's own commit, together with its audit row; then the response.
 ///
@@ -55,23 +56,27 @@ struct CredentialIssuer {
             renewStatements: role.renewStatements, requestKey: requestKey)
         lease.scheduledTime = now.addingTimeInterval(DatabaseBackend.pendingDeadline)
 
-        // 1. Intent, durable before the target is touched.
+        // 1. Intent, committed while the target transaction starts: the target commits only once it is durable.
         let intent = StoreTransaction(store: context.services.store)
         try context.services.leases.insert(lease, in: intent)
-        try await context.services.commit(intent.batch(appending: LeaseAudit.event(LeaseEventType.pending, lease: lease, context: context)))
+        let intentBatch = intent.batch(appending: LeaseAudit.event(LeaseEventType.pending, lease: lease, context: context))
+        let intentCommit = Task { [services = context.services] in try await services.commit(intentBatch) }
         // Inserted with an `.absent` condition, so the stored row is at version 1 (no read needed).
         let pending = Versioned(value: lease, version: 1)
 
         // 2. The user, on the target.
-        let engine: any DatabaseEngine
         do {
-            engine = try await context.services.engine(key: connectionKey.description, connection: connection)
+            let engine = try await context.services.engine(key: connectionKey.description, connection: connection)
             try await engine.createUser(
                 DatabaseUserRequest(
                     username: username, password: password, expiration: lease.expireTime,
                     creationStatements: role.creationStatements,
-                    leaseID: ManagedUserMarker(clusterID: await context.services.seal.status().clusterID, leaseID: leaseID).text))
+                    leaseID: ManagedUserMarker(clusterID: await context.services.seal.status().clusterID, leaseID: leaseID).text,
+                    beforeCommit: { try await intentCommit.value }))
+            try await intentCommit.value
         } catch {
+            // Without a durable intent the target transaction never committed: there is nothing to clean up.
+            try await intentCommit.value
             try await fail(pending, error: error, connectionKey: connectionKey, connection: connection)
         }
 
