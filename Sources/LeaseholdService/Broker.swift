@@ -102,7 +102,7 @@ public final class Broker: Sendable {
     }
 
     func makeServices(keys: UnsealedKeys) -> BrokerServices {
-        let encrypted = EncryptedStore(base: store, keyRing: keys.keyRing)
+        let encrypted = EncryptedStore(base: store, keyRing: keys.keyRing, decodedValues: keys.decodedValues)
         let leases = LeaseStore(store: encrypted)
         return BrokerServices(
             store: encrypted, keys: keys,

@@ -33,6 +33,8 @@ public struct UnsealedKeys: Sendable {
     public let tokenHasher: KeyedHasher
     /// Keyed hash for secret values referenced in audit rows.
     public let auditHasher: KeyedHasher
+    /// Decoded store entries, valid for this key ring only (see ``DecodedValueCache``).
+    let decodedValues = DecodedValueCache()
 
     init(keyRing: KeyRing) {
         self.keyRing = keyRing

@@ -8,7 +8,8 @@ import Synchronization
 /// Every read still fetches the current row from the store; the cache only spares the decryption and the JSON
 /// decoding when the stored ciphertext is byte for byte the one decoded before (AES-GCM with a fresh nonce per
 /// write: any write, by this broker or another instance on the same store, changes it). A hit is therefore exactly
-/// what decoding would give. The cache lives in the unsealed key ring's ``EncryptedStore``, so sealing drops it.
+/// what decoding would give. The cache lives with the unsealed keys (``UnsealedKeys``), shared by every request;
+/// sealing or rotating the key ring drops it.
 final class DecodedValueCache: Sendable {
     private struct Entry {
         var ciphertext: Data

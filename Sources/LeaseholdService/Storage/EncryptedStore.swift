@@ -11,12 +11,18 @@ public struct EncryptedStore: Sendable {
     /// The underlying store.
     public let base: any BrokerStore
     let keyRing: KeyRing
-    private let decoded = DecodedValueCache()
+    private let decoded: DecodedValueCache
 
-    /// Creates the view over `base` with the unsealed key ring.
+    /// Creates the view over `base` with the unsealed key ring (and a cache of its own).
     public init(base: any BrokerStore, keyRing: KeyRing) {
+        self.init(base: base, keyRing: keyRing, decodedValues: DecodedValueCache())
+    }
+
+    /// Creates the view with the cache that lives as long as the unsealed keys, shared by every request.
+    init(base: any BrokerStore, keyRing: KeyRing, decodedValues: DecodedValueCache) {
         self.base = base
         self.keyRing = keyRing
+        self.decoded = decodedValues
     }
 
     /// Reads and decrypts an entry, returning the value with its version.
