@@ -171,9 +171,7 @@ public struct APIResponder: HTTPResponder {
     private func json(_ value: JSONValue, status: Int, isHead: Bool) throws -> Response {
         let status = HTTPResponse.Status(code: status)
         if isHead { return Response(status: status) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let data = try encoder.encode(value)
+        let data = try value.jsonBytes()
         return Response(
             status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
