@@ -57,9 +57,52 @@ public struct AuditEvent: Sendable, Hashable, Codable {
         return try encoder.encode(self)
     }
 
-    /// Formats a time as RFC 3339 with microseconds, in UTC.
+    /// Formats a time as RFC 3339 with microseconds, in UTC (`2026-11-29T10:58:56.123456Z`), floored to the
+    /// microsecond. Every audit row and query bound goes through here, so the years 1970–9999 are formatted with
+    /// integer arithmetic (the proleptic Gregorian calendar, as Foundation's ISO 8601 style); other instants use
+    /// Foundation.
     public static func timestamp(_ date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        guard (0..<253_402_300_800_000_000).contains(micros) else { return foundationTimestamp(micros: micros) }
+        let seconds = micros / 1_000_000
+        let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        let (year, month, day) = civilDate(daysSince1970: days)
+        var text = [UInt8](repeating: 0, count: 27)
+        func put(_ value: Int64, at offset: Int, width: Int) {
+            var value = value
+            for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                text[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+        }
+        put(year, at: 0, width: 4)
+        put(month, at: 5, width: 2)
+        put(day, at: 8, width: 2)
+        put(secondOfDay / 3600, at: 11, width: 2)
+        put(secondOfDay / 60 % 60, at: 14, width: 2)
+        put(secondOfDay % 60, at: 17, width: 2)
+        put(micros % 1_000_000, at: 20, width: 6)
+        for (offset, character) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (26, "Z")] as [(Int, Unicode.Scalar)] {
+            text[offset] = UInt8(ascii: character)
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Year, month and day of a day count since 1970-01-01 (non-negative), by Howard Hinnant's `civil_from_days`.
+    private static func civilDate(daysSince1970: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = daysSince1970 + 719_468
+        let era = shifted / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// The same text through Foundation, for instants outside the fast path's range.
+    private static func foundationTimestamp(micros: Int64) -> String {
         let seconds = Date(timeIntervalSince1970: TimeInterval(micros / 1_000_000))
         var formatted = seconds.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon))
         if formatted.hasSuffix("Z") { formatted.removeLast() }

@@ -117,3 +117,32 @@ struct AuditQueryTimeTests {
         }
     }
 }
+
+@Suite("Audit timestamps")
+struct AuditTimestampFormatTests {
+    /// The expected text, computed independently with Foundation's Gregorian calendar in UTC; stored rows and
+    /// hash-chain inputs depend on the exact text.
+    static func reference(micros: Int64) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents(
+            [.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: TimeInterval(micros / 1_000_000)))
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", parts.year!, parts.month!, parts.day!, parts.hour!, parts.minute!,
+            parts.second!, micros % 1_000_000)
+    }
+
+    @Test func matchesFoundationAcrossTheCalendar() {
+        var generator = SystemRandomNumberGenerator()
+        let edges: [Int64] = [
+            0, 999_999, 86_399_999_999, 951_782_400_000_000, 951_868_800_000_000, 4_107_542_400_000_000,
+            1_798_761_599_999_999, 253_402_300_799_999_999,
+        ]  // 1970, 2000-02-29, 2000-03-01, 2100-03-01, the end of 2026, the end of 9999
+        let random = (0..<50_000).map { _ in Int64.random(in: 0..<253_402_300_800_000_000, using: &generator) }
+        for micros in edges + random {
+            let date = Date(timeIntervalSince1970: (Double(micros) + 0.5) / 1_000_000)
+            let floored = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+            #expect(AuditEvent.timestamp(date) == Self.reference(micros: floored), "\(micros)")
+        }
+    }
+}
