@@ -18,8 +18,9 @@ final class DecodedValueCache: Sendable {
 
     /// The namespaces worth caching: read on most requests, written rarely, few entries.
     static let cachedNamespaces: Set<StoreNamespace> = [
-        .mounts, .authMounts, .policies, .tokens, .databaseConnections, .databaseRoles, .appRoles, .certRoles,
-        .certRevocationLists, .jwtConfigs, .jwtRoles, .kubernetesConfigs, .kubernetesRoles,
+        .mounts, .authMounts, .policies, .tokens, .databaseConnections, .databaseRoles, .appRoles, .appRoleIDs,
+        .appRoleSecretIDs, .userpassUsers, .certRoles, .certRevocationLists, .jwtConfigs, .jwtRoles, .kubernetesConfigs,
+        .kubernetesRoles,
     ]
 
     /// At most this many values are kept; when full, the cache starts over (a broker with more live tokens than
