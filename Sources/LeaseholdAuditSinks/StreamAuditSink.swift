@@ -4,6 +4,7 @@ import LeaseholdService
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// Sends framed rows over one TCP connection (TLS when configured): JSON lines for `socket`, octet-counted
 /// RFC 5424 messages (RFC 6587) for `syslog`.
@@ -18,6 +19,7 @@ actor StreamAuditSink: AuditSink {
     private let tls: NIOSSLContext?
     private let format: AuditEntryFormat
     private var channel: (any Channel)?
+    private var peerClosure = PeerClosure()
     /// The longest wait for the receiver's acknowledgement or a connection.
     private let timeout: Duration = .seconds(10)
 
@@ -43,7 +45,7 @@ actor StreamAuditSink: AuditSink {
         do {
             let channel = try await connectedChannel()
             try await channel.writeAndFlush(buffer)
-            try await waitUntilAcknowledged(channel)
+            try await waitUntilAcknowledged(channel, peerClosure: peerClosure)
         } catch {
             await dropConnection()
             throw AuditDeliveryFailure(delivered: 0, reason: Self.reason(error))
@@ -58,32 +60,40 @@ actor StreamAuditSink: AuditSink {
     }
 
     private func connectedChannel() async throws -> any Channel {
-        if let channel, channel.isActive { return channel }
+        if let channel, channel.isActive, !peerClosure.hasClosed { return channel }
         await dropConnection()
         let tls = self.tls
         let serverHostname = Self.isIPAddress(host) ? nil : host
+        let closure = PeerClosure()
         let connected = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+            .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
-                guard let tls else { return channel.eventLoop.makeSucceededVoidFuture() }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(closure)
                 }
             }
             .connect(host: host, port: port).get()
         channel = connected
+        peerClosure = closure
         return connected
     }
 
     /// Polls the socket until no sent segment is unacknowledged, failing if the connection goes away first.
-    private func waitUntilAcknowledged(_ channel: any Channel) async throws {
+    /// The acknowledgement is checked before the connection's state: a receiver that read the batch and then
+    /// closed acknowledged it with its FIN, and the batch is delivered (remote half-closure keeps the socket open
+    /// so `TCP_INFO` can still be read).
+    private func waitUntilAcknowledged(_ channel: any Channel, peerClosure: PeerClosure) async throws {
         #if os(Linux)
         guard let provider = channel as? any SocketOptionProvider else { return }
         let deadline = ContinuousClock.now + timeout
         while true {
-            guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
             let info = try await provider.getTCPInfo().get()
             if info.tcpi_unacked == 0 { return }
+            guard channel.isActive, !peerClosure.hasClosed else { throw ChannelError.ioOnClosedChannel }
             guard ContinuousClock.now < deadline else { throw ChannelError.connectTimeout(.seconds(10)) }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -103,6 +113,21 @@ actor StreamAuditSink: AuditSink {
         case is ChannelError: "connection lost or timed out"
         default: "\(type(of: error))"
         }
+    }
+}
+
+/// Notes that the receiver closed its side of the connection, which NIO then keeps open for `TCP_INFO`; the
+/// connection is not used for another batch.
+private final class PeerClosure: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    private let closed = Atomic<Bool>(false)
+
+    var hasClosed: Bool { closed.load(ordering: .relaxed) }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event { closed.store(true, ordering: .relaxed) }
+        context.fireUserInboundEventTriggered(event)
     }
 }
 
