@@ -112,7 +112,7 @@ public struct APIResponder: HTTPResponder {
         try limits.json.check(bytes)
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            value = try JSONParser.parse(bytes)
         } catch {
             throw LeaseholdError.invalidRequest("failed to parse JSON input")
         }
