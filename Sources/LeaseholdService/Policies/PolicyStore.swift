@@ -80,7 +80,7 @@ public struct PolicyStore: Sendable {
     private func parsedPolicy(named name: String) async throws -> ACLPolicy? {
         let key = StoreKey(.policies, name)
         guard let entry = try await store.base.entry(key) else {
-            return name == "default" ? await cache.builtInDefault : nil
+            return name == "default" ? cache.builtInDefault : nil
         }
         if let cached = await cache.policy(named: name, version: entry.version) { return cached }
         guard let stored = try await store.read(StoredPolicy.self, at: key) else { return nil }
