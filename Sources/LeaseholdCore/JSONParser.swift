@@ -62,51 +62,44 @@ public struct JSONParser {
     }
 
     private mutating func object(depth: Int) throws -> JSONValue {
-        index += 1
         var members: [String: JSONValue] = [:]
-        skipWhitespace()
-        if current == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
+        try elements(closedBy: UInt8(ascii: "}")) { parser in
+            guard parser.current == UInt8(ascii: "\"") else { throw parser.failure("expected a member name") }
+            let key = try parser.string()
+            parser.skipWhitespace()
+            guard parser.current == UInt8(ascii: ":") else { throw parser.failure("expected ':'") }
+            parser.index += 1
+            parser.skipWhitespace()
+            members[key] = try parser.value(depth: depth + 1)
         }
-        while true {
-            skipWhitespace()
-            guard current == UInt8(ascii: "\"") else { throw failure("expected a member name") }
-            let key = try string()
-            skipWhitespace()
-            guard current == UInt8(ascii: ":") else { throw failure("expected ':'") }
-            index += 1
-            skipWhitespace()
-            members[key] = try value(depth: depth + 1)
-            skipWhitespace()
-            switch current {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"):
-                index += 1
-                return .object(members)
-            default: throw failure("expected ',' or '}'")
-            }
-        }
+        return .object(members)
     }
 
     private mutating func array(depth: Int) throws -> JSONValue {
-        index += 1
         var elements: [JSONValue] = []
+        try self.elements(closedBy: UInt8(ascii: "]")) { parser in elements.append(try parser.value(depth: depth + 1)) }
+        return .array(elements)
+    }
+
+    /// Reads `element (',' element)*` up to `closing`, from just before the opening bracket; empty is allowed,
+    /// a trailing comma is not.
+    private mutating func elements(closedBy closing: UInt8, _ element: (inout JSONParser) throws -> Void) throws {
+        index += 1
         skipWhitespace()
-        if current == UInt8(ascii: "]") {
+        if current == closing {
             index += 1
-            return .array(elements)
+            return
         }
         while true {
             skipWhitespace()
-            elements.append(try value(depth: depth + 1))
+            try element(&self)
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"):
+            case closing:
                 index += 1
-                return .array(elements)
-            default: throw failure("expected ',' or ']'")
+                return
+            default: throw failure("expected ',' or the end of the \(closing == UInt8(ascii: "}") ? "object" : "array")")
             }
         }
     }
