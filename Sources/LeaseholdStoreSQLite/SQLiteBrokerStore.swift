@@ -46,9 +46,11 @@ public final class SQLiteBrokerStore: BrokerStore {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(10)
-            // Reads run synchronously on the concurrency pool's threads (see `reading`), so about one reader per
-            // core is enough. Readers keep a small page cache: every commit invalidates it anyway.
-            configuration.maximumReaderCount = min(max(ProcessInfo.processInfo.activeProcessorCount, 2), 8)
+            // Point reads run synchronously on the concurrency pool's threads (about one per core) and scans on
+            // the scan queue (`scanning`): one reader each, plus one spare. Readers keep a small page cache: every
+            // commit invalidates it anyway.
+            configuration.maximumReaderCount =
+                min(max(ProcessInfo.processInfo.activeProcessorCount, 2), 8) + Self.concurrentScans + 1
             configuration.prepareDatabase { db in
                 if db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -512") }
             }
@@ -114,7 +116,7 @@ public final class SQLiteBrokerStore: BrokerStore {
         }
         sql += " ORDER BY key LIMIT ?"
         arguments += [limit]
-        return try reading { db in try String.fetchAll(db.cachedStatement(sql: sql), arguments: arguments) }
+        return try await scanning { [sql, arguments] db in try String.fetchAll(db.cachedStatement(sql: sql), arguments: arguments) }
     }
 
     /// Applies the batch atomically and durably, possibly sharing one transaction with concurrent commits.
@@ -140,7 +142,7 @@ public final class SQLiteBrokerStore: BrokerStore {
             ORDER BY sequence \(query.newestFirst ? "DESC" : "ASC") LIMIT ?
             """
         let statementArguments = StatementArguments(arguments.map { $0 as (any DatabaseValueConvertible)? })
-        let columns = try reading { db in
+        let columns = try await scanning { db in
             try Row.fetchAll(db, sql: sql, arguments: statementArguments).map(Self.auditColumns(from:))
         }
         return try columns.map { try $0.makeRecord() }
@@ -190,17 +192,38 @@ public final class SQLiteBrokerStore: BrokerStore {
     }
 
     /// Runs a read, mapping database failures to `storeUnavailable`.
-    /// Runs a read on the calling thread. Every read is synchronous, and bounded (a point lookup, or a page of at
-    /// most `limit` rows): an indexed lookup takes microseconds, less than the two thread switches of GRDB's
-    /// asynchronous read (to a reader's queue and back), which dominated the broker's CPU profile. Mixing the two
-    /// kinds would deadlock: an asynchronous read keeps its reader connection across a suspension and needs a
-    /// concurrency-pool thread to give it back, while synchronous readers may be blocking every such thread while
-    /// they wait for a connection. With synchronous reads only, a reader is always released by the thread using it.
+    /// Runs a read on the calling thread. Every read is synchronous: a point lookup (`entry`) runs where it is
+    /// asked, because an indexed lookup takes microseconds, less than the two thread switches of GRDB's
+    /// asynchronous read (to a reader's queue and back), which dominated the broker's CPU profile; scans run on the
+    /// scan queue (`scanning`). GRDB's asynchronous reads are never used: one keeps its reader connection across a
+    /// suspension and needs a concurrency-pool thread to give it back, while synchronous readers may be blocking
+    /// every such thread while they wait for a connection, a deadlock. With synchronous reads only, a reader is
+    /// always released by the thread using it.
     private func reading<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.read(body)
         } catch {
             throw Self.readFailure(error)
+        }
+    }
+
+    /// How many scans run at once.
+    static let concurrentScans = 2
+
+    /// Where reads that may visit many rows run (key listings, audit queries with filters): never on the
+    /// concurrency pool, whose few threads a slow scan would take from every other request. Still synchronous
+    /// GRDB reads, so every reader is released by the thread that uses it.
+    private static let scans: OperationQueue = {
+        let queue = OperationQueue()
+        queue.name = "leasehold.sqlite.scans"
+        queue.maxConcurrentOperationCount = concurrentScans
+        return queue
+    }()
+
+    /// Runs `body` as a read on the scan queue.
+    private func scanning<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Self.scans.addOperation { [self] in continuation.resume(with: Result { try reading(body) }) }
         }
     }
 

@@ -110,3 +110,50 @@ struct StoreDurabilityTests {
             .filter { $0.hasPrefix("ack ") }.map { String($0.dropFirst(4)) }
     }
 }
+
+/// Point reads run on the calling thread and scans on their own queue; neither may ever wait on the other (GRDB's
+/// asynchronous reads, mixed with blocking ones, deadlocked the suite once).
+@Suite("SQLite store under mixed concurrent load")
+struct SQLiteConcurrencyTests {
+    @Test func pointReadsScansAndCommitsAllFinish() async throws {
+        let store = try await SQLiteBrokerStore.temporary(logger: Logger(label: "test"))
+        let namespace = StoreNamespace(rawValue: "mixed")
+        let actor = AuditActor(displayName: "test")
+        let finished = try await withDeadline(.seconds(60), timeoutError: LeaseholdError(.internalError, "the store hung")) {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        for index in 0..<50 {
+                            let key = StoreKey(namespace, "w\(writer)-\(index)")
+                            let event = AuditEvent(
+                                time: Date(), requestID: "", type: "request", operation: "update", path: key.key, actor: actor,
+                                remoteAddress: "", outcome: "allowed")
+                            try await store.commit(StoreBatch(operations: [.put(key, Data([1]), .none)], auditEvents: [event]))
+                        }
+                        return 50
+                    }
+                }
+                for reader in 0..<16 {
+                    group.addTask {
+                        for index in 0..<200 { _ = try await store.entry(StoreKey(namespace, "w\(reader % 4)-\(index % 50)")) }
+                        return 200
+                    }
+                }
+                for _ in 0..<6 {
+                    group.addTask {
+                        var query = AuditQuery()
+                        query.details = ["absent": "x"]  // no index: scans every row
+                        for _ in 0..<30 {
+                            _ = try await store.keys(in: namespace, prefix: "", after: nil, limit: 1000)
+                            _ = try await store.auditRecords(matching: query, limit: 10)
+                        }
+                        return 30
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+        try await store.close()
+        #expect(finished == 4 * 50 + 16 * 200 + 6 * 30)
+    }
+}
