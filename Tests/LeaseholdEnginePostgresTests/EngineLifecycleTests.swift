@@ -99,10 +99,7 @@ struct EngineLifecycleTests {
                 try await engine.createUser(
                     DatabaseUserRequest(
                         username: username, password: testPassword, expiration: Date().addingTimeInterval(3600),
-                        creationStatements: readerTemplate(fixture) + [
-                            "GRANT CREATE ON SCHEMA public TO \"{{name}}\"",
-                            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\"",
-                        ],
+                        creationStatements: objectOwningTemplate(fixture),
                         leaseID: "lease-revoke"
                     )
                 )
@@ -186,10 +183,7 @@ struct EngineLifecycleTests {
                     try await engine.createUser(
                         DatabaseUserRequest(
                             username: username, password: testPassword, expiration: Date().addingTimeInterval(3600),
-                            creationStatements: readerTemplate(fixture) + [
-                                "GRANT CREATE ON SCHEMA public TO \"{{name}}\"",
-                                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\"",
-                            ],
+                            creationStatements: objectOwningTemplate(fixture),
                             leaseID: "lease-batch-\(index)"))
                     usernames.append(username)
                 }

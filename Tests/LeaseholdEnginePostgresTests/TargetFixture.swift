@@ -225,5 +225,14 @@ func readerTemplate(_ fixture: TargetFixture) -> [String] {
     ]
 }
 
+/// The reader template plus privileges that leave objects and grants to clean up at revocation (`CREATE` on the
+/// schema, `SELECT` on every table).
+func objectOwningTemplate(_ fixture: TargetFixture) -> [String] {
+    readerTemplate(fixture) + [
+        "GRANT CREATE ON SCHEMA public TO \"{{name}}\"",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\"",
+    ]
+}
+
 /// Whether the test server is configured.
 let postgresAvailable = TestEnvironment.postgresURL != nil

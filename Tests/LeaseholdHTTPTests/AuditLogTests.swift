@@ -13,6 +13,11 @@ let auditorPolicy = """
 
 @Suite("Audit log for auditors: queries, lease history, verification")
 struct AuditLogTests {
+    /// A fresh path under the temporary directory for retention archives (removed by the test).
+    static func temporaryArchivePath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("leasehold-archive-\(UUID().uuidString)").path
+    }
+
     /// A token holding only the auditor policy.
     func auditorToken(_ api: APIClient, root: String) async throws -> String {
         #expect(try await api.send(.put, "sys/policies/acl/auditor", token: root, json: ["policy": .string(auditorPolicy)]).status == 204)
@@ -92,7 +97,7 @@ struct AuditLogTests {
     @Test func anInterruptedRetentionStillVerifiesAndIsCompletedByTheNextRun() async throws {
         let clock = TestClock()
         let (harness, root) = try await BrokerHarness.unsealed(clock: clock)
-        let archive = FileManager.default.temporaryDirectory.appendingPathComponent("leasehold-archive-\(UUID().uuidString)").path
+        let archive = Self.temporaryArchivePath()
         defer { try? FileManager.default.removeItem(atPath: archive) }
         try await harness.withClient { api in
             for _ in 0..<4 { _ = try await api.send(.get, "sys/mounts", token: root) }
@@ -118,7 +123,7 @@ struct AuditLogTests {
     @Test func retentionNeverDeletesRowsAnAuditDeviceHasNotDelivered() async throws {
         let clock = TestClock()
         let (harness, root) = try await BrokerHarness.unsealed(clock: clock)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("leasehold-archive-\(UUID().uuidString)").path
+        let directory = Self.temporaryArchivePath()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await harness.withClient { api in
             for _ in 0..<3 { _ = try await api.send(.get, "sys/mounts", token: root) }
@@ -154,7 +159,7 @@ struct AuditLogTests {
     @Test func retentionArchivesAndDeletesOldRowsAndTheRestStillVerifies() async throws {
         let clock = TestClock()
         let (harness, root) = try await BrokerHarness.unsealed(clock: clock)
-        let archive = FileManager.default.temporaryDirectory.appendingPathComponent("leasehold-archive-\(UUID().uuidString)").path
+        let archive = Self.temporaryArchivePath()
         try await harness.withClient { api in
             for _ in 0..<4 { _ = try await api.send(.get, "sys/mounts", token: root) }
             clock.advance(by: 86_400 * 2)
