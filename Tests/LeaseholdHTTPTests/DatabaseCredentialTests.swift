@@ -60,6 +60,28 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// The pending intent commits while the target transaction runs; when that commit fails, the request fails and
+    /// the target never sees the user (its transaction waits for the intent and rolls back).
+    @Test func aStoreThatCannotCommitTheIntentLeavesNoUserOnTheTarget() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let managed = "SELECT r.rolname FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid JOIN pg_roles b ON b.oid = m.roleid WHERE b.rolname = 'leasehold_managed'"
+            let before = try await target.query(managed)
+            harness.store.failCommits(true)
+            for _ in 0..<5 {
+                let refused = try await api.send(.get, "database/creds/reader", token: root)
+                #expect(refused.status >= 500, "\(refused.text)")
+                #expect(!refused.text.contains("injected"))
+            }
+            harness.store.failCommits(false)
+            #expect(try await target.query(managed) == before)
+            #expect(try await api.send(.get, "database/creds/reader", token: root).status == 200)
+        }
+        try await target.drop()
+    }
+
     @Test func validateRoleDryRunsOnTheTargetAndLeavesNothing() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
