@@ -179,16 +179,20 @@ public final class Broker: Sendable {
                     try await services.tokens.consumeUse(of: caller, now: now, in: transaction)
                 }
             }
-            var response = try await handler(context)
-            if let wrapTTL = request.wrapTTL, response.shape != .raw, !response.isEmpty {
-                response = try WrappingBackend.wrap(response, ttl: wrapTTL, context: context)
-            }
-            let event = AuditRecorder.event(
-                for: request, operation: operation, actor: actor, environment: caller?.value.environment ?? "default",
-                outcome: "allowed", error: nil, time: now)
+            let response: LogicalResponse
             do {
+                var answer = try await handler(context)
+                if let wrapTTL = request.wrapTTL, answer.shape != .raw, !answer.isEmpty {
+                    answer = try WrappingBackend.wrap(answer, ttl: wrapTTL, context: context)
+                }
+                let event = AuditRecorder.event(
+                    for: request, operation: operation, actor: actor, environment: caller?.value.environment ?? "default",
+                    outcome: "allowed", error: nil, time: now)
                 try await commit(transaction.batch(appending: event))
+                response = answer
             } catch {
+                // Nothing the handler prepared was committed or returned (a failed wrap, a failed commit, an error
+                // after it created something outside the store): undo what it registered for that case.
                 await transaction.abandon()
                 throw error
             }

@@ -82,6 +82,34 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// A credential created on the target whose response then fails (here: a wrap TTL over the maximum) is never
+    /// returned, so its user is revoked at once rather than at the pending deadline.
+    @Test func aCredentialThatIsNeverReturnedIsRevokedAtOnce() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true, clock: TestClock.system)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let wrapped: HTTPFields = [HTTPField.Name("X-Vault-Wrap-TTL")!: "9999h"]
+            let refused = try await api.send(.get, "database/creds/reader", token: root, headers: wrapped)
+            #expect(refused.status == 400, "\(refused.text)")
+            var abandoned: AuditRecord?
+            for _ in 0..<100 where abandoned == nil {
+                abandoned = try await harness.store.auditRecords(after: 0, limit: 10_000).last { $0.event.type == "lease.abandoned" }
+                if abandoned == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            let username = try #require(abandoned?.event.details["db_username"])
+            try await harness.withReaper {
+                var gone = false
+                for _ in 0..<100 where !gone {
+                    gone = try await !target.roleExists(username)
+                    if !gone { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(gone, "\(username) is still on the target")
+            }
+        }
+        try await target.drop()
+    }
+
     @Test func validateRoleDryRunsOnTheTargetAndLeavesNothing() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
