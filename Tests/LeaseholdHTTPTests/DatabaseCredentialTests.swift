@@ -67,8 +67,10 @@ struct DatabaseCredentialTests {
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
         try await harness.withClient { api in
             try await configureDatabase(api, root: root, target: target)
-            let managed = "SELECT r.rolname FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid JOIN pg_roles b ON b.oid = m.roleid WHERE b.rolname = 'leasehold_managed'"
-            let before = try await target.query(managed)
+            // Roles are cluster-wide and other suites create managed users meanwhile: count only this broker's.
+            let clusterID = try await api.send(.get, "sys/seal-status").object["cluster_id"]?.stringValue ?? ""
+            let managed = "SELECT count(*)::text FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'leasehold:\(clusterID):%'"
+            #expect(try await target.query(managed) == ["0"])
             harness.store.failCommits(true)
             for _ in 0..<5 {
                 let refused = try await api.send(.get, "database/creds/reader", token: root)
@@ -76,8 +78,9 @@ struct DatabaseCredentialTests {
                 #expect(!refused.text.contains("injected"))
             }
             harness.store.failCommits(false)
-            #expect(try await target.query(managed) == before)
+            #expect(try await target.query(managed) == ["0"])
             #expect(try await api.send(.get, "database/creds/reader", token: root).status == 200)
+            #expect(try await target.query(managed) == ["1"])
         }
         try await target.drop()
     }
