@@ -23,10 +23,6 @@ enum JWTBackend {
         StoreKey(.jwtConfigs, try context.requireMount().path)
     }
 
-    static func roleKey(_ context: OperationContext, _ name: String) throws -> StoreKey {
-        try AuthRoleRoutes<JWTRole>.key(context, name, in: .jwtRoles)
-    }
-
     static func config(_ context: OperationContext) async throws -> JWTAuthConfig? {
         try await context.services.store.read(JWTAuthConfig.self, at: try configKey(context))?.value
     }

@@ -22,10 +22,6 @@ enum KubernetesBackend {
         StoreKey(.kubernetesConfigs, try context.requireMount().path)
     }
 
-    static func roleKey(_ context: OperationContext, _ name: String) throws -> StoreKey {
-        try AuthRoleRoutes<KubernetesRole>.key(context, name, in: .kubernetesRoles)
-    }
-
     // MARK: Config
 
     static func readConfig(_ context: OperationContext) async throws -> LogicalResponse {
