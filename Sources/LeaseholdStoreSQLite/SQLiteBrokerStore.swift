@@ -59,7 +59,7 @@ public final class SQLiteBrokerStore: BrokerStore {
             // syncs only at checkpoints: a commit acknowledged before a power loss could vanish. Every commit must be
             // fsynced before the broker answers, so the writer is set to FULL here and checked.
             try await pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            guard try await pool.barrierWriteWithoutTransaction({ db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }) == Self.fullSynchronous else {
+            guard try await Self.writerSynchronousLevel(of: pool) == Self.fullSynchronous else {
                 throw LeaseholdError(.storeUnavailable, "the SQLite writer refused synchronous = FULL")
             }
         } catch {
@@ -84,6 +84,10 @@ public final class SQLiteBrokerStore: BrokerStore {
     /// The `PRAGMA synchronous` level of the connection that commits (2, FULL, when every commit reaches the disk
     /// before it is acknowledged; the store refuses to open otherwise).
     public func writerSynchronousLevel() async throws -> Int {
+        try await Self.writerSynchronousLevel(of: pool)
+    }
+
+    private static func writerSynchronousLevel(of pool: DatabasePool) async throws -> Int {
         try await pool.barrierWriteWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
@@ -132,7 +136,8 @@ public final class SQLiteBrokerStore: BrokerStore {
         guard limit > 0 else { return [] }
         try query.validate()
         var arguments: [DatabaseValue] = []
-        let conditions = AuditPredicate.conditions(for: query).map { Self.render($0, into: &arguments) }
+        let predicates = AuditPredicate.conditions(for: query)
+        let conditions = predicates.map { Self.render($0, into: &arguments) }
         arguments.append(limit.databaseValue)
         let sql = """
             SELECT sequence, time, request_id, type, operation, path, accessor, token_hmac, display_name,
@@ -142,9 +147,15 @@ public final class SQLiteBrokerStore: BrokerStore {
             ORDER BY sequence \(query.newestFirst ? "DESC" : "ASC") LIMIT ?
             """
         let statementArguments = StatementArguments(arguments.map { $0 as (any DatabaseValueConvertible)? })
-        let columns = try await scanning { db in
+        let read: @Sendable (Database) throws -> [AuditRecordColumns] = { db in
             try Row.fetchAll(db, sql: sql, arguments: statementArguments).map(Self.auditColumns(from:))
         }
+        // A page by sequence alone (what audit devices and checkpoints read) walks the primary key: read in place.
+        // Any other filter may scan many rows before it finds `limit`: on the scan queue.
+        let bySequenceOnly = predicates.allSatisfy {
+            if case .compare(.column(.sequence), _, _) = $0 { true } else { false }
+        }
+        let columns = bySequenceOnly ? try reading(read) : try await scanning(read)
         return try columns.map { try $0.makeRecord() }
     }
 
@@ -191,7 +202,6 @@ public final class SQLiteBrokerStore: BrokerStore {
         logger.debug("closed SQLite store", metadata: ["store.path": "\(path)"])
     }
 
-    /// Runs a read, mapping database failures to `storeUnavailable`.
     /// Runs a read on the calling thread. Every read is synchronous: a point lookup (`entry`) runs where it is
     /// asked, because an indexed lookup takes microseconds, less than the two thread switches of GRDB's
     /// asynchronous read (to a reader's queue and back), which dominated the broker's CPU profile; scans run on the
