@@ -5,6 +5,7 @@ import LeaseholdStorePostgres
 import LeaseholdStoreSQLite
 import Logging
 import LeaseholdTestSupport
+import Synchronization
 import Testing
 
 /// Kills a writer process with SIGKILL mid-stream and checks that every write it acknowledged survived.
@@ -119,41 +120,47 @@ struct SQLiteConcurrencyTests {
         let store = try await SQLiteBrokerStore.temporary(logger: Logger(label: "test"))
         let namespace = StoreNamespace(rawValue: "mixed")
         let actor = AuditActor(displayName: "test")
-        let finished = try await withDeadline(.seconds(60), timeoutError: LeaseholdError(.internalError, "the store hung")) {
-            try await withThrowingTaskGroup(of: Int.self) { group in
-                for writer in 0..<4 {
-                    group.addTask {
-                        for index in 0..<50 {
-                            let key = StoreKey(namespace, "w\(writer)-\(index)")
-                            let event = AuditEvent(
-                                time: Date(), requestID: "", type: "request", operation: "update", path: key.key, actor: actor,
-                                remoteAddress: "", outcome: "allowed")
-                            try await store.commit(StoreBatch(operations: [.put(key, Data([1]), .none)], auditEvents: [event]))
-                        }
-                        return 50
-                    }
-                }
-                for reader in 0..<16 {
-                    group.addTask {
-                        for index in 0..<200 { _ = try await store.entry(StoreKey(namespace, "w\(reader % 4)-\(index % 50)")) }
-                        return 200
-                    }
-                }
-                for _ in 0..<6 {
-                    group.addTask {
-                        var query = AuditQuery()
-                        query.details = ["absent": "x"]  // no index: scans every row
-                        for _ in 0..<30 {
-                            _ = try await store.keys(in: namespace, prefix: "", after: nil, limit: 1000)
-                            _ = try await store.auditRecords(matching: query, limit: 10)
-                        }
-                        return 30
-                    }
-                }
-                return try await group.reduce(0, +)
-            }
+        // A deadlock would block every thread of the concurrency pool, where a deadline's timer runs too: the
+        // watchdog is a dispatch timer that ends the process with a message instead of letting the suite hang.
+        let done = Mutex(false)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120) {
+            guard !done.withLock({ $0 }) else { return }
+            FileHandle.standardError.write(Data("pointReadsScansAndCommitsAllFinish: the SQLite store deadlocked\n".utf8))
+            exit(1)
         }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    for index in 0..<50 {
+                        let key = StoreKey(namespace, "w\(writer)-\(index)")
+                        let event = AuditEvent(
+                            time: Date(), requestID: "", type: "request", operation: "update", path: key.key, actor: actor,
+                            remoteAddress: "", outcome: "allowed")
+                        try await store.commit(StoreBatch(operations: [.put(key, Data([1]), .none)], auditEvents: [event]))
+                    }
+                }
+            }
+            for reader in 0..<16 {
+                group.addTask {
+                    for index in 0..<200 { _ = try await store.entry(StoreKey(namespace, "w\(reader % 4)-\(index % 50)")) }
+                }
+            }
+            for _ in 0..<6 {
+                group.addTask {
+                    var query = AuditQuery()
+                    query.details = ["absent": "x"]  // no index: scans every row
+                    for _ in 0..<30 {
+                        _ = try await store.keys(in: namespace, prefix: "", after: nil, limit: 1000)
+                        _ = try await store.auditRecords(matching: query, limit: 10)
+                        _ = try await store.auditRecords(after: 0, limit: 50)  // by sequence: read in place
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        done.withLock { $0 = true }
+        // Every acknowledged write is there afterwards.
+        #expect(try await store.keys(in: namespace, prefix: "", after: nil, limit: 1000).count == 4 * 50)
         try await store.close()
-        #expect(finished == 4 * 50 + 16 * 200 + 6 * 30)
     }
 }
