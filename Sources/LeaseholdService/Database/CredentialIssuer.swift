@@ -83,8 +83,8 @@ struct CredentialIssuer {
         // 3. Active, in the request's commit with its audit row. If that commit fails (a concurrent request with the
         // same key won, or the store failed), the credential is never returned: the still-pending lease is
         // scheduled for revocation now instead of at its pending deadline.
-        context.transaction.onAbandon { [services = context.services] in
-            await Self.revokeSoon(pending, services: services)
+        context.transaction.onAbandon { [services = context.services, now = context.now] in
+            await Self.revokeSoon(pending, at: now, services: services)
         }
         lease.state = .active
         lease.scheduledTime = lease.expireTime
@@ -105,11 +105,11 @@ struct CredentialIssuer {
             leaseID: leaseID, leaseDuration: Int64(ttl), renewable: true)
     }
 
-    /// Schedules a pending lease whose credential was never returned for immediate revocation (best effort: if even
-    /// this fails, the reaper still revokes it at the pending deadline).
-    static func revokeSoon(_ pending: Versioned<Lease>, services: BrokerServices) async {
+    /// Schedules a pending lease whose credential was never returned for revocation at `now`, the request's time
+    /// (best effort: if even this fails, the reaper still revokes it at the pending deadline).
+    static func revokeSoon(_ pending: Versioned<Lease>, at now: Date, services: BrokerServices) async {
         var lease = pending.value
-        lease.scheduledTime = Date()
+        lease.scheduledTime = now
         let transaction = StoreTransaction(store: services.store)
         guard (try? services.leases.update(pending, to: lease, in: transaction)) != nil else { return }
         var event = LeaseAudit.event(LeaseEventType.abandoned, lease: lease, time: lease.scheduledTime, actor: lease.requester)
