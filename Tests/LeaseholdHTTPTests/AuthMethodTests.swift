@@ -196,6 +196,11 @@ struct AuthMethodTests {
             #expect(Set(prod.data.keys) == ["approle-prod/"])
             let bad = try await api.send(.get, "sys/mounts?environment=no%20spaces", token: root)
             #expect(bad.status == 400)
+            // Both places are checked; `config` wins.
+            #expect(try await api.send(.post, "sys/auth/approle-both", token: root, json: ["type": "approle", "environment": "prod", "config": ["environment": "dev"]]).status == 204)
+            #expect(try await api.send(.get, "sys/auth", token: root).data["approle-both/"]?.objectValue?["environment"] == "dev")
+            #expect(try await api.send(.post, "sys/auth/approle-bad", token: root, json: ["type": "approle", "environment": "", "config": ["environment": "dev"]]).status == 400)
+            #expect(try await api.send(.post, "sys/auth/approle-bad", token: root, json: ["type": "approle", "environment": "prod", "config": ["environment": "no spaces"]]).status == 400)
         }
     }
 

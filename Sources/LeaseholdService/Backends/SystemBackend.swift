@@ -160,17 +160,19 @@ enum SystemBackend {
     }
 
     private static func apply(config data: RequestData, to entry: inout MountEntry, limits: LeaseLimits) throws {
-        if let environment = try data.string("environment") {
-            guard !environment.isEmpty else { throw LeaseholdError.invalidRequest("invalid environment name") }
-            entry.environment = try DatabaseBackend.environmentName(environment)
-        }
-        guard let config = try data.fields["config"].map({ value -> RequestData in
+        let config = try data.fields["config"].map { value -> RequestData in
             guard case .object(let members) = value else {
                 if value == .null { return RequestData() }
                 throw LeaseholdError.invalidRequest("config must be an object")
             }
             return RequestData(members)
-        }) else { return }
+        }
+        // Top level (as `bao secrets enable` sends it) or inside `config`; both are checked, `config` wins.
+        for environment in [try data.string("environment"), try config?.string("environment")].compactMap({ $0 }) {
+            guard !environment.isEmpty else { throw LeaseholdError.invalidRequest("invalid environment name") }
+            entry.environment = try DatabaseBackend.environmentName(environment)
+        }
+        guard let config else { return }
         if let ttl = try config.ttl("default_lease_ttl") { entry.defaultLeaseTTL = ttl.seconds }
         if let ttl = try config.ttl("max_lease_ttl") { entry.maxLeaseTTL = ttl.seconds }
         if let visibility = try config.string("listing_visibility") {
@@ -178,10 +180,6 @@ enum SystemBackend {
                 throw LeaseholdError.invalidRequest("invalid listing_visibility \(visibility.prefix(32))")
             }
             entry.listingVisibility = visibility
-        }
-        if let environment = try config.string("environment") {
-            guard !environment.isEmpty else { throw LeaseholdError.invalidRequest("invalid environment name") }
-            entry.environment = try DatabaseBackend.environmentName(environment)
         }
         guard entry.maxLeaseTTL <= limits.maxTTL.seconds else {
             throw LeaseholdError.invalidRequest("max_lease_ttl exceeds the system max_lease_ttl")
