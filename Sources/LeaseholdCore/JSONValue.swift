@@ -76,8 +76,8 @@ extension JSONValue: Codable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            if value.rounded() == value, abs(value) < 9.0e15 {
-                try container.encode(Int64(value))
+            if let integer = Self.integer(value) {
+                try container.encode(integer)
             } else {
                 try container.encode(value)
             }
@@ -107,8 +107,8 @@ extension JSONValue {
         case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
         case .number(let value):
             guard value.isFinite else { throw LeaseholdError(.internalError, "a number in the response is not finite") }
-            if value.rounded() == value, abs(value) < 9.0e15 {
-                output.append(contentsOf: String(Int64(value)).utf8)
+            if let integer = Self.integer(value) {
+                output.append(contentsOf: String(integer).utf8)
             } else {
                 output.append(contentsOf: value.description.utf8)
             }
@@ -132,6 +132,11 @@ extension JSONValue {
             }
             output.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// A number written as an integer: integral and below 9e15 (exact in a `Double`).
+    private static func integer(_ value: Double) -> Int64? {
+        value.rounded() == value && abs(value) < 9.0e15 ? Int64(value) : nil
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
