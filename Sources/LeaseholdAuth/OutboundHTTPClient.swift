@@ -4,7 +4,6 @@ import LeaseholdCore
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import Synchronization
 
 /// An HTTP response from an identity provider, its body already bounded.
 public struct OutboundResponse: Sendable {
@@ -55,21 +54,17 @@ public struct OutboundHTTPClient: Sendable {
     }()
 
     /// Parsed CA bundles by PEM text (a TokenReview login would otherwise parse the same bundle every time).
-    private static let parsedRoots = Mutex<[String: [NIOSSLCertificate]]>([:])
+    private static let parsedRoots = BoundedCache<String, [NIOSSLCertificate]>(capacity: 256)
 
     private static func trustRoots(_ pem: String) throws -> [NIOSSLCertificate] {
-        if let cached = parsedRoots.withLock({ $0[pem] }) { return cached }
-        let certificates: [NIOSSLCertificate]
-        do {
-            certificates = try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8))
-        } catch {
-            throw OutboundHTTPError("the CA certificate is not valid PEM")
+        let certificates = try parsedRoots.value(for: pem) {
+            do {
+                return try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8))
+            } catch {
+                throw OutboundHTTPError("the CA certificate is not valid PEM")
+            }
         }
-        parsedRoots.withLock { roots in
-            if roots.count >= 256 { roots.removeAll() }
-            roots[pem] = certificates
-        }
-        return certificates
+        return certificates ?? []
     }
 
     private func send(

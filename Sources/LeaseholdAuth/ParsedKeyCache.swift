@@ -1,4 +1,4 @@
-import Synchronization
+import LeaseholdCore
 
 /// Configured PEM keys, parsed once: logins verify against the same few keys thousands of times, and parsing an
 /// RSA key on each of them would be wasted work. Bounded; an unparsable PEM is simply absent.
@@ -6,24 +6,18 @@ public final class ParsedKeyCache: Sendable {
     /// The process-wide cache.
     public static let shared = ParsedKeyCache()
 
-    private let entries = Mutex<[String: VerificationKey]>([:])
-    private let capacity = 1024
+    private let parsed = BoundedCache<String, VerificationKey>(capacity: 1024)
 
     /// Creates an empty cache.
     public init() {}
 
     /// The keys of `pems` that parse, in order.
     public func keys(for pems: [String]) -> [VerificationKey] {
-        pems.compactMap { pem in
-            if let cached = entries.withLock({ $0[pem] }) { return cached }
-            guard let key = try? VerificationKey(pem: pem) else { return nil }
-            entries.withLock { entries in
-                if entries.count >= capacity { entries.removeAll() }
-                entries[pem] = key
-            }
-            return key
-        }
+        pems.compactMap { pem in parsed.value(for: pem) { try? VerificationKey(pem: pem) } }
     }
+
+    /// How many parsed keys are held.
+    public var count: Int { parsed.count }
 }
 
 extension VerificationKey {

@@ -1,6 +1,5 @@
 import Foundation
 import LeaseholdCore
-import Synchronization
 
 /// Decoded values of configuration-like entries (mounts, roles, connections, policies, tokens, …), remembered with
 /// the exact ciphertext they came from.
@@ -11,7 +10,7 @@ import Synchronization
 /// what decoding would give. The cache lives with the unsealed keys (``UnsealedKeys``), shared by every request;
 /// sealing or rotating the key ring drops it.
 final class DecodedValueCache: Sendable {
-    private struct Entry {
+    private struct Entry: Sendable {
         var ciphertext: Data
         var value: any Sendable
     }
@@ -23,30 +22,21 @@ final class DecodedValueCache: Sendable {
         .kubernetesRoles,
     ]
 
-    /// At most this many values are kept; when full, the cache starts over (a broker with more live tokens than
-    /// this simply decodes more often).
-    let capacity: Int
-    private let entries = Mutex<[StoreKey: Entry]>([:])
-
-    init(capacity: Int = 4096) {
-        self.capacity = capacity
-    }
+    /// At most 4,096 values are kept; when full, the cache starts over (a broker with more live tokens than that
+    /// simply decodes more often).
+    private let entries = BoundedCache<StoreKey, Entry>(capacity: 4096)
 
     /// The value decoded from `ciphertext` at `key`, if it was cached as a `Value`.
     func value<Value>(_ type: Value.Type, at key: StoreKey, ciphertext: Data) -> Value? {
-        guard Self.cachedNamespaces.contains(key.namespace) else { return nil }
-        return entries.withLock { entries in
-            guard let entry = entries[key], entry.ciphertext == ciphertext else { return nil }
-            return entry.value as? Value
-        }
+        guard Self.cachedNamespaces.contains(key.namespace), let entry = entries.value(for: key),
+            entry.ciphertext == ciphertext
+        else { return nil }
+        return entry.value as? Value
     }
 
     /// Remembers `value` as the decoding of `ciphertext` at `key`.
     func remember(_ value: some Sendable, at key: StoreKey, ciphertext: Data) {
         guard Self.cachedNamespaces.contains(key.namespace) else { return }
-        entries.withLock { entries in
-            if entries.count >= capacity, entries[key] == nil { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(ciphertext: ciphertext, value: value)
-        }
+        entries.remember(Entry(ciphertext: ciphertext, value: value), for: key)
     }
 }
