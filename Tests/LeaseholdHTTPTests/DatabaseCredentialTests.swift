@@ -102,11 +102,7 @@ struct DatabaseCredentialTests {
             }
             let username = try #require(abandoned?.event.details["db_username"])
             try await harness.withReaper {
-                var gone = false
-                for _ in 0..<100 where !gone {
-                    gone = try await !target.roleExists(username)
-                    if !gone { try await Task.sleep(for: .milliseconds(50)) }
-                }
+                let gone = try await target.roleDisappears(username)
                 #expect(gone, "\(username) is still on the target")
             }
         }
@@ -201,11 +197,7 @@ struct DatabaseCredentialTests {
             let surviving = try await api.send(.get, "database/creds/keeper", token: app).data["username"]?.stringValue ?? "-"
             try await harness.withReaper {
                 #expect(try await api.send(.put, "auth/token/revoke", token: root, json: ["token": .string(app)]).status == 204)
-                var gone = false
-                for _ in 0..<50 where !gone {
-                    gone = try await !target.roleExists(dying)
-                    if !gone { try await Task.sleep(for: .milliseconds(100)) }
-                }
+                let gone = try await target.roleDisappears(dying)
                 #expect(gone)
                 #expect(try await target.roleExists(surviving))
             }
@@ -222,11 +214,7 @@ struct DatabaseCredentialTests {
             let username = try await api.send(.get, "database/creds/reader", token: shortLived).data["username"]?.stringValue ?? "-"
             #expect(try await target.roleExists(username))
             try await harness.withReaper {
-                var gone = false
-                for _ in 0..<60 where !gone {
-                    gone = try await !target.roleExists(username)
-                    if !gone { try await Task.sleep(for: .milliseconds(100)) }
-                }
+                let gone = try await target.roleDisappears(username, within: .seconds(6))
                 #expect(gone)
             }
             let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
@@ -276,11 +264,7 @@ struct DatabaseCredentialTests {
                 let abandoned = records.filter { $0.event.type == "lease.abandoned" }.compactMap { $0.event.details["db_username"] }
                 #expect(Set(created) == usernames.union(abandoned))
                 for name in abandoned {
-                    var gone = false
-                    for _ in 0..<50 where !gone {
-                        gone = try await !target.roleExists(name)
-                        if !gone { try await Task.sleep(for: .milliseconds(100)) }
-                    }
+                    let gone = try await target.roleDisappears(name)
                     #expect(gone, "\(name) should be revoked at once")
                 }
             }

@@ -69,6 +69,16 @@ struct DatabaseTarget: Sendable {
         try await query("SELECT 1 FROM pg_roles WHERE rolname = '\(name.replacingOccurrences(of: "'", with: "''"))'").count == 1
     }
 
+    /// Whether the role is gone within `timeout`, polling every 50 ms (for revocations done in the background).
+    func roleDisappears(_ name: String, within timeout: Duration = .seconds(5)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while try await roleExists(name) {
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return true
+    }
+
     /// Runs `sql` as `username`/`password` and returns the rows, or throws (login refused, permission denied).
     func query(_ sql: String, as username: String, password: String) async throws -> [String] {
         guard var components = URLComponents(string: database.url) else { throw LeaseholdError.invalidRequest("bad url") }
