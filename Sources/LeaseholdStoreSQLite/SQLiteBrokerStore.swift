@@ -53,13 +53,17 @@ public final class SQLiteBrokerStore: BrokerStore {
                 min(max(ProcessInfo.processInfo.activeProcessorCount, 2), 8) + Self.concurrentScans + 1
             configuration.prepareDatabase { db in
                 if db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -512") }
+                // Each batch of a group commit runs in a savepoint, whose rollback journal SQLite keeps in a temporary
+                // file by default: two extra writes per changed page, and copies of store pages (audit rows are
+                // plaintext) in a deleted file under /var/tmp. In memory it is neither.
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
             }
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB sets `synchronous = NORMAL` on the writer when it switches to WAL (after `prepareDatabase`), which
             // syncs only at checkpoints: a commit acknowledged before a power loss could vanish. Every commit must be
             // fsynced before the broker answers, so the writer is set to FULL here and checked.
             try await pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            guard try await Self.writerSynchronousLevel(of: pool) == Self.fullSynchronous else {
+            guard try await Self.writerSettings(of: pool).synchronous == Self.fullSynchronous else {
                 throw LeaseholdError(.storeUnavailable, "the SQLite writer refused synchronous = FULL")
             }
         } catch {
@@ -81,14 +85,26 @@ public final class SQLiteBrokerStore: BrokerStore {
     /// SQLite's `synchronous = FULL`: the WAL is fsynced at every commit.
     static let fullSynchronous = 2
 
-    /// The `PRAGMA synchronous` level of the connection that commits (2, FULL, when every commit reaches the disk
-    /// before it is acknowledged; the store refuses to open otherwise).
-    public func writerSynchronousLevel() async throws -> Int {
-        try await Self.writerSynchronousLevel(of: pool)
+    /// The settings of the connection that commits, as SQLite reports them.
+    public struct WriterSettings: Sendable, Equatable {
+        /// `PRAGMA synchronous`: 2 (FULL) when every commit reaches the disk before it is acknowledged; the store
+        /// refuses to open otherwise.
+        public var synchronous: Int
+        /// `PRAGMA temp_store`: 2 (MEMORY) when savepoint journals stay in memory.
+        public var temporaryStore: Int
     }
 
-    private static func writerSynchronousLevel(of pool: DatabasePool) async throws -> Int {
-        try await pool.barrierWriteWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    /// The settings of the connection that commits.
+    public func writerSettings() async throws -> WriterSettings {
+        try await Self.writerSettings(of: pool)
+    }
+
+    private static func writerSettings(of pool: DatabasePool) async throws -> WriterSettings {
+        try await pool.barrierWriteWithoutTransaction { db in
+            WriterSettings(
+                synchronous: try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
+                temporaryStore: try Int.fetchOne(db, sql: "PRAGMA temp_store") ?? -1)
+        }
     }
 
     /// Reads one entry, or `nil` when absent.

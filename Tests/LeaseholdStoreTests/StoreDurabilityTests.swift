@@ -61,9 +61,18 @@ struct StoreDurabilityTests {
     /// but not a power loss; the store must fsync every commit.
     @Test func theSQLiteWriterSyncsEveryCommit() async throws {
         let store = try await SQLiteBrokerStore.temporary(logger: Logger(label: "test"))
-        let level = try await store.writerSynchronousLevel()
+        let settings = try await store.writerSettings()
         try await store.close()
-        #expect(level == 2)
+        #expect(settings.synchronous == 2)
+    }
+
+    /// The savepoint journal of each batch in a group commit stays in memory: a temporary file would cost two
+    /// writes per changed page and leave copies of store pages (audit rows are plaintext) under /var/tmp.
+    @Test func theSQLiteWriterKeepsSavepointJournalsInMemory() async throws {
+        let store = try await SQLiteBrokerStore.temporary(logger: Logger(label: "test"))
+        let settings = try await store.writerSettings()
+        try await store.close()
+        #expect(settings.temporaryStore == 2)
     }
 
     /// A database whose default is `synchronous_commit = off` would acknowledge commits before they are flushed.
