@@ -87,8 +87,7 @@ public struct AuditRecordColumns: Sendable, Hashable {
     /// Flattens a record.
     public init(_ record: AuditRecord) throws {
         let event = record.event
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = SortedJSONEncoder.audit
         self.init(
             sequence: record.sequence,
             time: AuditEvent.timestamp(event.time),

@@ -84,8 +84,6 @@ public struct AuditRecordDocument: Codable, Sendable, Hashable {
 
     /// One line of a JSON-lines export: sorted keys, no trailing newline.
     public func jsonLine() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        String(decoding: try SortedJSONEncoder.audit.encode(self), as: UTF8.self)
     }
 }

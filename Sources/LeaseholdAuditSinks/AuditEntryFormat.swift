@@ -21,9 +21,7 @@ struct AuditEntryFormat: Sendable {
 
     /// The JSON entry, without a trailing newline.
     func json(_ record: AuditRecord) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(VaultAuditEntry(record)))
+        try SortedJSONEncoder.audit.encode(VaultAuditEntry(record))
     }
 
     /// One message: the JSON entry, or an RFC 5424 syslog message carrying it.

@@ -46,15 +46,10 @@ public struct AuditEvent: Sendable, Hashable, Codable {
         self.details = details
     }
 
-    /// The canonical bytes that the hash chain covers: sorted-key JSON with second-precision ISO 8601 time.
-    public func canonicalBytes() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(AuditEvent.timestamp(date))
-        }
-        return try encoder.encode(self)
+    /// The canonical bytes that the hash chain covers: ``SortedJSONEncoder/audit`` JSON (sorted keys, the time as
+    /// ``timestamp(_:)`` writes it).
+    public func canonicalBytes() throws -> [UInt8] {
+        try SortedJSONEncoder.audit.encode(self)
     }
 
     /// Formats a time as RFC 3339 with microseconds, in UTC (`2026-11-29T10:58:56.123456Z`), floored to the
@@ -154,4 +149,10 @@ public struct AuditRecord: Sendable, Hashable {
         self.previousHash = previousHash
         self.hash = hash
     }
+}
+
+extension SortedJSONEncoder {
+    /// The encoder of everything audit: the hash chain's canonical bytes, the JSON columns and exports of audit rows,
+    /// the entries sent to audit devices. Slashes are not escaped; dates are ``AuditEvent/timestamp(_:)`` strings.
+    public static let audit = SortedJSONEncoder(escapesSlashes: false, dateEncoding: .text(AuditEvent.timestamp))
 }

@@ -91,69 +91,49 @@ extension JSONValue: Codable {
 extension JSONValue {
     /// The value as compact JSON text (UTF-8), written directly: for response bodies on the hot path, where the
     /// generic `JSONEncoder` cost more than the rest of rendering. Integral numbers below 9e15 are written as
-    /// integers (as `encode(to:)` does); strings escape `"`, `\` and every control character.
+    /// integers (as `encode(to:)` does); strings are escaped as ``JSONTextWriter`` does, `/` left as is.
     ///
     /// Throws ``LeaseholdError/Code/internalError`` for a non-finite number, which JSON cannot represent.
     public func jsonBytes() throws -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(256)
-        try write(into: &output)
-        return output
+        var writer = JSONTextWriter(escapesSlashes: false)
+        try write(to: &writer)
+        return writer.bytes
     }
 
-    private func write(into output: inout [UInt8]) throws {
+    private func write(to writer: inout JSONTextWriter) throws {
         switch self {
-        case .null: output.append(contentsOf: "null".utf8)
-        case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
+        case .null: writer.writeNull()
+        case .bool(let value): writer.writeBool(value)
         case .number(let value):
-            guard value.isFinite else { throw LeaseholdError(.internalError, "a number in the response is not finite") }
             if let integer = Self.integer(value) {
-                output.append(contentsOf: String(integer).utf8)
-            } else {
-                output.append(contentsOf: value.description.utf8)
+                writer.writeInteger(integer)
+            } else if !writer.writeFloatingPoint(value) {
+                throw LeaseholdError(.internalError, "a number in the response is not finite")
             }
-        case .string(let value): Self.writeString(value, into: &output)
+        case .string(let value): writer.writeString(value)
         case .array(let elements):
-            output.append(UInt8(ascii: "["))
+            writer.write(byte: UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                try element.write(into: &output)
+                if index > 0 { writer.write(byte: UInt8(ascii: ",")) }
+                try element.write(to: &writer)
             }
-            output.append(UInt8(ascii: "]"))
+            writer.write(byte: UInt8(ascii: "]"))
         case .object(let members):
-            output.append(UInt8(ascii: "{"))
+            writer.write(byte: UInt8(ascii: "{"))
             var first = true
             for (key, member) in members {
-                if !first { output.append(UInt8(ascii: ",")) }
+                if !first { writer.write(byte: UInt8(ascii: ",")) }
                 first = false
-                Self.writeString(key, into: &output)
-                output.append(UInt8(ascii: ":"))
-                try member.write(into: &output)
+                writer.writeString(key)
+                writer.write(byte: UInt8(ascii: ":"))
+                try member.write(to: &writer)
             }
-            output.append(UInt8(ascii: "}"))
+            writer.write(byte: UInt8(ascii: "}"))
         }
     }
 
     /// A number written as an integer: integral and below 9e15 (exact in a `Double`).
     private static func integer(_ value: Double) -> Int64? {
         value.rounded() == value && abs(value) < 9.0e15 ? Int64(value) : nil
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    private static func writeString(_ value: String, into output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0..<0x20:
-                output.append(contentsOf: "\\u00".utf8)
-                output.append(hexDigits[Int(byte >> 4)])
-                output.append(hexDigits[Int(byte & 0x0F)])
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
     }
 }

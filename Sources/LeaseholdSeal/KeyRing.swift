@@ -77,7 +77,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomReflectable {
     /// - Parameter associatedData: Context the value is bound to (for example its storage path), authenticated
     ///   but not encrypted; decryption needs the same bytes.
     /// - Throws: `LeaseholdError` with code `.internalError` if the cryptographic library fails.
-    public func encrypt(_ plaintext: Data, associatedData: Data) throws -> Data {
+    public func encrypt(_ plaintext: some DataProtocol, associatedData: Data) throws -> Data {
         // The active term is always present: every initializer and rotation inserts it.
         guard let entry = entries[activeTerm] else {
             throw LeaseholdError(.internalError, "key ring has no active key")

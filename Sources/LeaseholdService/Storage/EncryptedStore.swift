@@ -44,7 +44,7 @@ public struct EncryptedStore: Sendable {
 
     /// Encrypts a value for `key`.
     public func seal(_ value: some Encodable, for key: StoreKey) throws -> Data {
-        try keyRing.encrypt(try JSONEncoder.store.encode(value), associatedData: Data(key.description.utf8))
+        try keyRing.encrypt(try SortedJSONEncoder.store.encode(value), associatedData: Data(key.description.utf8))
     }
 }
 
@@ -56,14 +56,9 @@ public struct Versioned<Value>: Sendable where Value: Sendable {
     public var version: Int64
 }
 
-extension JSONEncoder {
+extension SortedJSONEncoder {
     /// The encoder for stored values: stable key order, dates as seconds since 1970.
-    static let store: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .secondsSince1970
-        return encoder
-    }()
+    static let store = SortedJSONEncoder(escapesSlashes: true, dateEncoding: .secondsSince1970)
 }
 
 extension JSONDecoder {
