@@ -225,9 +225,12 @@ public final class SQLiteBrokerStore: BrokerStore {
     /// suspension and needs a concurrency-pool thread to give it back, while synchronous readers may be blocking
     /// every such thread while they wait for a connection, a deadlock. With synchronous reads only, a reader is
     /// always released by the thread using it.
+    ///
+    /// `body` must run exactly one statement: it runs without GRDB's `BEGIN`/`COMMIT` around it (a quarter of a
+    /// point read's cost), and one statement already reads one consistent snapshot of the WAL.
     private func reading<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try pool.read(body)
+            return try pool.unsafeRead(body)
         } catch {
             throw Self.readFailure(error)
         }
