@@ -69,5 +69,9 @@ struct RoleTemplateParserTests {
         #expect(!TemplateCheck.warnings(for: ["grant insert, update on items to \"{{username}}\""]).isEmpty)
         #expect(TemplateCheck.warnings(for: ["CREATE ROLE \"{{name}}\" IN ROLE app_readers;"]).isEmpty)
         #expect(TemplateCheck.warnings(for: ["GRANT app_readers TO \"{{name}}\";"]).isEmpty)
+        #expect(!TemplateCheck.warnings(for: ["GRANT\tALL PRIVILEGES\nON SCHEMA s TO \"{{name}}\""]).isEmpty)
+        #expect(!TemplateCheck.warnings(for: ["grant select,insert on t to \"{{name}}\""]).isEmpty)
+        #expect(TemplateCheck.warnings(for: ["GRANT ON t TO \"{{name}}\""]).isEmpty, "no privilege named")
+        #expect(TemplateCheck.warnings(for: ["GRANT SELECT (id) ON t TO \"{{name}}\""]).isEmpty, "column lists, as before")
     }
 }
