@@ -61,7 +61,7 @@ private enum SortedJSONNode {
         var elements: [SortedJSONNode] = []
     }
 
-    /// As Foundation, nesting deeper than this is refused.
+    /// As Foundation, a container at this depth (the outermost is at 1) is refused.
     static let maximumDepth = 512
 
     func write(to writer: inout JSONTextWriter, depth: Int) throws {
@@ -75,7 +75,7 @@ private enum SortedJSONNode {
         case .float(let value): _ = writer.writeFloatingPoint(value)
         case .literal(let text): writer.bytes.append(contentsOf: text.utf8)
         case .array(let builder):
-            guard depth < Self.maximumDepth else { throw Self.tooDeep }
+            guard depth + 1 < Self.maximumDepth else { throw Self.tooDeep }
             writer.write(byte: UInt8(ascii: "["))
             for (index, element) in builder.elements.enumerated() {
                 if index > 0 { writer.write(byte: UInt8(ascii: ",")) }
@@ -83,7 +83,7 @@ private enum SortedJSONNode {
             }
             writer.write(byte: UInt8(ascii: "]"))
         case .object(let builder):
-            guard depth < Self.maximumDepth else { throw Self.tooDeep }
+            guard depth + 1 < Self.maximumDepth else { throw Self.tooDeep }
             writer.write(byte: UInt8(ascii: "{"))
             // A stable sort keeps the encoding order among equal keys; the last of them wins.
             let sorted = builder.members.enumerated().sorted { left, right in

@@ -161,6 +161,20 @@ struct SortedJSONEncoderTests {
         #expect(throws: EncodingError.self) { _ = try SortedJSONEncoder().encode(deep) }
     }
 
+    /// The nesting limit is Foundation's, to the level.
+    @Test func refusesTheSameNestingAsFoundation() {
+        var accepted: [Bool] = []
+        for levels in 509...513 {
+            var nested: JSONValue = .array([])
+            for _ in 1..<levels { nested = .array([nested]) }
+            let ours = (try? SortedJSONEncoder().encode(nested)) != nil
+            let theirs = (try? JSONEncoder().encode(nested)) != nil
+            #expect(ours == theirs, "\(levels) levels")
+            accepted.append(ours)
+        }
+        #expect(accepted.contains(true) && accepted.contains(false))
+    }
+
     /// The audit chain's canonical bytes did not change with the encoder: a row hashed before still verifies.
     @Test func canonicalBytesAreUnchanged() throws {
         let event = AuditEvent(
