@@ -119,6 +119,31 @@ struct AuditLogTests {
         }
     }
 
+    /// An archive that cannot be put in place (here its final name is taken by a directory) fails the run before
+    /// anything is deleted, and leaves no `.partial` file behind.
+    @Test func aRetentionWhoseArchiveCannotBeFinishedDeletesNothingAndLeavesNoPartialFile() async throws {
+        let clock = TestClock()
+        let (harness, root) = try await BrokerHarness.unsealed(clock: clock)
+        let directory = Self.temporaryArchivePath()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await harness.withClient { api in
+            for _ in 0..<4 { _ = try await api.send(.get, "sys/mounts", token: root) }
+            let last = try #require(try await harness.store.auditRecords(after: 0, limit: 1000).last?.sequence)
+            clock.advance(by: 86_400 * 2)
+            _ = try await api.send(.get, "sys/mounts", token: root)
+            // The documented archive name: audit-through-<last sequence>-<unix time>.jsonl.
+            let taken = "audit-through-\(last)-\(Int64(clock.now.timeIntervalSince1970)).jsonl"
+            try FileManager.default.createDirectory(
+                atPath: (directory as NSString).appendingPathComponent(taken), withIntermediateDirectories: true)
+            await #expect(throws: LeaseholdError.self) {
+                _ = try await harness.broker.applyAuditRetention(cutoff: clock.now.addingTimeInterval(-86_400), directory: directory)
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == [taken])
+            #expect(try await harness.store.auditRecords(after: 0, limit: 1).first?.sequence == 1)
+            #expect(try await api.send(.get, "sys/audit-log/verify", token: root).data["intact"] == true)
+        }
+    }
+
     /// Rows an audit device has not delivered are never deleted, however old.
     @Test func retentionNeverDeletesRowsAnAuditDeviceHasNotDelivered() async throws {
         let clock = TestClock()

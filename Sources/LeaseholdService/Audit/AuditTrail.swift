@@ -214,10 +214,12 @@ final class AuditArchive {
         guard written == bytes.count else { throw LeaseholdError(.internalError, "cannot write the audit archive file") }
     }
 
-    /// Makes the archive durable under its final name and returns that path.
+    /// Makes the archive durable under its final name and returns that path. On failure the `.partial` file is
+    /// removed: nothing was deleted from the store, and the next run archives the same records again.
     func finish(through last: Int64) throws -> String {
         let path = (directory as NSString).appendingPathComponent("audit-through-\(last)-\(stamp).jsonl")
         guard fsync(descriptor) == 0, rename(partialPath, path) == 0 else {
+            discard()
             throw LeaseholdError(.internalError, "cannot write the audit archive file")
         }
         let directoryDescriptor = open(directory, O_RDONLY)
