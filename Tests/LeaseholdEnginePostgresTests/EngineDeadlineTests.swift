@@ -27,8 +27,10 @@ struct EngineDeadlineTests {
                         expiration: Date().addingTimeInterval(60), creationStatements: ["CREATE ROLE \"{{name}}\" LOGIN PASSWORD '{{password}}'"],
                         leaseID: "lease"))
             }
+            // Two 800 ms deadlines; without them the calls would wait for the pool forever. The bound is loose
+            // because the whole suite shares two cores with this test (5.9 s was measured once under that load).
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed < .seconds(5), "the calls took \(elapsed)")
+            #expect(elapsed < .seconds(15), "the calls took \(elapsed)")
             await engine.shutdown()
             group.cancelAll()
         }
