@@ -52,6 +52,9 @@ public struct Lease: Sendable, Codable, Hashable {
     public var lastRevokeError: String?
     /// An idempotency key given by the requester.
     public var requestKey: String?
+    /// This lease's key in the per-identity index that `max_leases_per_identity` counts (`nil` in leases written
+    /// before the index existed).
+    public var identityIndex: String? = nil
 
     /// Creates a lease.
     public init(

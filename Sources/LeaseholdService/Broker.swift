@@ -20,6 +20,8 @@ public final class Broker: Sendable {
     let policyCache = PolicyCache()
     /// Failed-login limits shared by every auth method.
     let loginThrottle: LoginThrottle
+    /// Per-role locks for issuances counted against lease caps (see ``CredentialIssuer``).
+    let issuanceLocks = KeyedAsyncLock()
     /// Identity providers' signing keys, fetched once and shared by every JWT login.
     let jwksCache = JWKSCache()
     let metrics = BrokerMetrics()
@@ -109,7 +111,8 @@ public final class Broker: Sendable {
             tokens: TokenStore(store: encrypted, hasher: keys.tokenHasher, limits: limits, leases: leases),
             policies: PolicyStore(store: encrypted, cache: policyCache), mounts: MountTable(store: encrypted),
             seal: seal, limits: limits, information: information, leases: leases, engines: engines,
-            reaperSignal: reaperSignal, auditSignal: auditSignal, loginThrottle: loginThrottle, jwksCache: jwksCache,
+            reaperSignal: reaperSignal, auditSignal: auditSignal, loginThrottle: loginThrottle,
+            issuanceLocks: issuanceLocks, jwksCache: jwksCache,
             commit: { [self] batch in try await self.commit(batch) })
     }
 

@@ -18,6 +18,8 @@ struct BrokerServices: Sendable {
     let reaperSignal: ReaperSignal
     let auditSignal: AuditDeliverySignal
     let loginThrottle: LoginThrottle
+    /// Serializes, per role, the count against a role's lease caps and the durable intent that the count allowed.
+    let issuanceLocks: KeyedAsyncLock
     /// Identity providers' signing keys, shared by every JWT login.
     let jwksCache: JWKSCache
     /// Commits a batch immediately (for intent records that must be durable before the target changes).

@@ -290,6 +290,42 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// Concurrent requests never take more places than a cap allows: per identity (each identity has its own count,
+    /// and a revoked lease frees its place) and per role.
+    @Test func capsHoldUnderConcurrentRequests() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target, role: ["max_leases_per_identity": 2])
+            func token(_ name: String) async throws -> String {
+                try await api.send(.post, "auth/token/create", token: root, json: ["display_name": .string(name)]).clientToken
+            }
+            func burst(_ token: String, _ count: Int) async throws -> [APIClient.Reply] {
+                try await withThrowingTaskGroup(of: APIClient.Reply.self) { group in
+                    for _ in 0..<count { group.addTask { try await api.send(.get, "database/creds/reader", token: token) } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            let alice = try await token("alice")
+            let first = try await burst(alice, 8)
+            #expect(first.filter { $0.status == 200 }.count == 2)
+            #expect(first.filter { $0.status == 429 }.count == 6)
+            let bob = try await token("bob")
+            #expect(try await burst(bob, 3).filter { $0.status == 200 }.count == 2, "another identity has its own places")
+            let lease = try #require(first.first { $0.status == 200 }?.object["lease_id"]?.stringValue)
+            #expect(try await api.send(.put, "sys/leases/revoke", token: root, json: ["lease_id": .string(lease)]).status == 204)
+            #expect(try await burst(alice, 4).filter { $0.status == 200 }.count == 1, "the revoked lease freed one place")
+
+            let role = try await api.send(.post, "database/roles/reader", token: root, json: ["max_leases_per_identity": 0, "max_active_leases": 6])
+            #expect(role.status == 204, "\(role.text)")
+            let carol = try await token("carol")
+            let capped = try await burst(carol, 8)
+            #expect(capped.filter { $0.status == 200 }.count == 2, "4 leases are held already: 2 places are left")
+            #expect(capped.filter { $0.status == 429 }.count == 6)
+        }
+        try await target.drop()
+    }
+
     @Test func hostileIdentitiesAndTemplatesCannotChangeStatements() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)

@@ -37,7 +37,14 @@ struct CredentialIssuer {
         if let requestKey, let existing = try await existingLease(mount: mount, accessor: caller.accessor, requestKey: requestKey) {
             return existing
         }
-        try await enforceCaps(role: role, mount: mount, identity: identity)
+        let identityPrefix = LeaseStore.identityIndexPrefix(
+            mount: mount.path, role: roleName, identityHash: context.services.keys.auditHasher.hash("identity:" + identity))
+        // A cap is a count followed by the insert it allowed: concurrent issuances for the role take turns from the
+        // count until their intent is durable (or failed), so two of them never both take the last place.
+        let capHold = role.maxActiveLeases > 0 || role.maxLeasesPerIdentity > 0
+            ? await context.services.issuanceLocks.acquire(mount.path + roleName) : nil
+        defer { capHold?.release() }
+        try await enforceCaps(role: role, mount: mount, identityPrefix: identityPrefix)
 
         let (ttl, warnings) = lifetime(role: role, mount: mount)
         let now = context.now
@@ -55,12 +62,16 @@ struct CredentialIssuer {
             environment: role.environment, revocationStatements: role.revocationStatements,
             renewStatements: role.renewStatements, requestKey: requestKey)
         lease.scheduledTime = now.addingTimeInterval(DatabaseBackend.pendingDeadline)
+        lease.identityIndex = identityPrefix + leaseID
 
         // 1. Intent, committed while the target transaction starts: the target commits only once it is durable.
         let intent = StoreTransaction(store: context.services.store)
         try context.services.leases.insert(lease, in: intent)
         let intentBatch = intent.batch(appending: LeaseAudit.event(LeaseEventType.pending, lease: lease, context: context))
-        let intentCommit = Task { [services = context.services] in try await services.commit(intentBatch) }
+        let intentCommit = Task { [services = context.services] in
+            defer { capHold?.release() }
+            try await services.commit(intentBatch)
+        }
         // Inserted with an `.absent` condition, so the stored row is at version 1 (no read needed).
         let pending = Versioned(value: lease, version: 1)
 
@@ -169,21 +180,21 @@ struct CredentialIssuer {
             leaseID: leaseID, leaseDuration: lease.value.remainingSeconds(at: context.now), renewable: true)
     }
 
-    private func enforceCaps(role: DatabaseRole, mount: MountEntry, identity: String) async throws {
-        guard role.maxActiveLeases > 0 || role.maxLeasesPerIdentity > 0 else { return }
-        let ids = try await context.services.leases.ids(withPrefix: "\(mount.path)creds/\(roleName)/")
-        if role.maxActiveLeases > 0, ids.count >= role.maxActiveLeases {
-            throw LeaseholdError(.rateLimited, "role \(roleName) has reached its cap of \(role.maxActiveLeases) active leases")
+    /// Refuses (429) when the role or this identity already holds its cap of leases. Reads at most the cap's number of
+    /// index keys: the role's leases by id prefix, the identity's in the per-identity index.
+    private func enforceCaps(role: DatabaseRole, mount: MountEntry, identityPrefix: String) async throws {
+        let store = context.services.store.base
+        if role.maxActiveLeases > 0 {
+            let held = try await store.keys(
+                in: .leases, prefix: "\(mount.path)creds/\(roleName)/", after: nil, limit: role.maxActiveLeases)
+            if held.count >= role.maxActiveLeases {
+                throw LeaseholdError(.rateLimited, "role \(roleName) has reached its cap of \(role.maxActiveLeases) active leases")
+            }
         }
         if role.maxLeasesPerIdentity > 0 {
-            var held = 0
-            for id in ids {
-                if let lease = try await context.services.leases.lease(id), Self.identity(of: lease.value.requester) == identity {
-                    held += 1
-                }
-            }
-            if held >= role.maxLeasesPerIdentity {
-                throw LeaseholdError(.rateLimited, "this identity holds \(held) leases on role \(roleName), its cap")
+            let held = try await store.keys(in: .leaseIdentities, prefix: identityPrefix, after: nil, limit: role.maxLeasesPerIdentity)
+            if held.count >= role.maxLeasesPerIdentity {
+                throw LeaseholdError(.rateLimited, "this identity holds \(held.count) leases on role \(roleName), its cap")
             }
         }
     }
@@ -204,8 +215,6 @@ struct CredentialIssuer {
 
     /// The identity leases are counted and keyed by: the auth method and display name of the token.
     static func identity(of token: TokenEntry) -> String { "\(token.authMethod):\(token.displayName)" }
-
-    static func identity(of actor: AuditActor) -> String { "\(actor.authMethod):\(actor.displayName)" }
 }
 
 /// Audit events for lease steps.

@@ -26,6 +26,9 @@ public struct LeaseStore: Sendable {
         if let tokenHash = lease.tokenHash {
             try transaction.put(true, at: StoreKey(.tokenLeases, "\(tokenHash)/\(lease.id)"))
         }
+        if let identityIndex = lease.identityIndex {
+            try transaction.put(true, at: StoreKey(.leaseIdentities, identityIndex), condition: .absent)
+        }
     }
 
     /// Stages an update of `previous` to `lease`, moving its schedule entry and failure marker.
@@ -54,6 +57,14 @@ public struct LeaseStore: Sendable {
         if let requestKey = lease.value.requestKey {
             transaction.delete(StoreKey(.leaseRequestKeys, Self.requestKeyIndex(for: lease.value, key: requestKey)))
         }
+        if let identityIndex = lease.value.identityIndex {
+            transaction.delete(StoreKey(.leaseIdentities, identityIndex))
+        }
+    }
+
+    /// The prefix of the per-identity index under which the leases of one identity on one role are kept.
+    static func identityIndexPrefix(mount: String, role: String, identityHash: String) -> String {
+        "\(mount)\(role)/\(identityHash)/"
     }
 
     /// The leases whose scheduled time is at or before `now`, earliest first, at most `limit`.

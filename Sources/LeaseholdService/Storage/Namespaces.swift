@@ -35,6 +35,9 @@ extension StoreNamespace {
     public static let leaseFailures = StoreNamespace(rawValue: "lease-failures")
     /// `<identity>/<request key>` → lease id, for idempotent issuance.
     public static let leaseRequestKeys = StoreNamespace(rawValue: "lease-request-keys")
+    /// `<mount><role>/<keyed hash of the requester's identity>/<lease id>`: the leases each identity holds on a role,
+    /// counted against the role's `max_leases_per_identity`.
+    public static let leaseIdentities = StoreNamespace(rawValue: "lease-identities")
     /// Passwords of leases issued with a request key, so a retry can return the same credential.
     public static let leaseSecrets = StoreNamespace(rawValue: "lease-secrets")
     /// AppRole roles by `<mount><name>`.
