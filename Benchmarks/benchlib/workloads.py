@@ -208,12 +208,27 @@ def token_create(server, seconds: int) -> dict:
     return wrk_post(server, "/v1/auth/token/create", '{"ttl":"1h","policies":["default"]}', server.root_token, seconds)
 
 
-def approle_login(server, seconds: int) -> dict:
-    """`POST auth/approle/login` at concurrency 8 with one role and secret id (unlimited uses)."""
+def approle_setup(server) -> str:
+    """Enables AppRole with one role and one secret id (unlimited uses); returns the login body."""
     api = server.token_api()
     api.must("POST", "sys/auth/approle", {"type": "approle"})
     api.must("POST", "auth/approle/role/bench", {"token_ttl": "1h", "token_policies": ["default"]})
     role_id = api.must("GET", "auth/approle/role/bench/role-id")["data"]["role_id"]
     secret_id = api.must("POST", "auth/approle/role/bench/secret-id", {})["data"]["secret_id"]
-    body = '{"role_id":"%s","secret_id":"%s"}' % (role_id, secret_id)
+    return '{"role_id":"%s","secret_id":"%s"}' % (role_id, secret_id)
+
+
+def approle_login(server, body: str, seconds: int) -> dict:
+    """`POST auth/approle/login` at concurrency 8 with the role and secret id of `approle_setup`."""
     return wrk_post(server, "/v1/auth/approle/login", body, "", seconds)
+
+
+def median_of_rounds(rounds: list) -> dict:
+    """One figure from several interleaved rounds of a wrk workload: the median rate, p50 and p99 (so one round
+    disturbed by the machine does not decide it), the total errors, and every round."""
+    def median(key):
+        values = sorted(round_[key] for round_ in rounds)
+        return values[len(values) // 2]
+    return {"rate": median("rate"), "p50_ms": median("p50_ms"), "p99_ms": median("p99_ms"),
+            "errors": sum(round_["errors"] for round_ in rounds), "seconds": sum(round_["seconds"] for round_ in rounds),
+            "rounds": rounds}
