@@ -41,6 +41,9 @@ public actor LoginThrottle {
         if let count = failures[key]?.count, count > maximumFailures * 2 { failures[key]?.removeFirst(count - maximumFailures * 2) }
     }
 
+    /// How many keys have failures on record (for tests and diagnostics).
+    var trackedKeys: Int { failures.count }
+
     /// Forgets failures of `key` after a success.
     func recordSuccess(_ key: String) {
         failures[key] = nil
