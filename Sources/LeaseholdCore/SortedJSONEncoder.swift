@@ -323,12 +323,10 @@ private struct SortedJSONSingleValueContainer: SingleValueEncodingContainer {
 
 /// The encoder of a `superEncoder()`: whatever it encodes is stored in its parent container when it is released.
 private final class SortedJSONReferencingEncoder: Encoder {
-    private let parent: SortedJSONNodeEncoder
     private let inner: SortedJSONNodeEncoder
     private let store: (SortedJSONNode) -> Void
 
     init(parent: SortedJSONNodeEncoder, codingPath: [any CodingKey], store: @escaping (SortedJSONNode) -> Void) {
-        self.parent = parent
         self.inner = SortedJSONNodeEncoder(options: parent.options, codingPath: codingPath)
         self.store = store
     }
