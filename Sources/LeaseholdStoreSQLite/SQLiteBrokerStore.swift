@@ -119,7 +119,8 @@ public final class SQLiteBrokerStore: BrokerStore {
 
     /// Lists keys of a namespace that start with `prefix`, in ascending bytewise order, at most `limit`.
     ///
-    /// Complexity: O(log n + k), a range scan of the primary key.
+    /// Complexity: O(log n + k), a range scan of the primary key reading keys only, so it runs in place like a point
+    /// read (behind a slow audit search on the scan queue, it would stall every caller, lease caps among them).
     public func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String]
     {
         guard limit > 0 else { return [] }
@@ -136,7 +137,7 @@ public final class SQLiteBrokerStore: BrokerStore {
         }
         sql += " ORDER BY key LIMIT ?"
         arguments += [limit]
-        return try await scanning { [sql, arguments] db in try String.fetchAll(db.cachedStatement(sql: sql), arguments: arguments) }
+        return try reading { db in try String.fetchAll(db.cachedStatement(sql: sql), arguments: arguments) }
     }
 
     /// Applies the batch atomically and durably, possibly sharing one transaction with concurrent commits.
@@ -239,7 +240,7 @@ public final class SQLiteBrokerStore: BrokerStore {
     /// How many scans run at once.
     static let concurrentScans = 2
 
-    /// Where reads that may visit many rows run (key listings, audit queries with filters): never on the
+    /// Where reads that may visit many rows run (audit queries with filters): never on the
     /// concurrency pool, whose few threads a slow scan would take from every other request. Still synchronous
     /// GRDB reads, so every reader is released by the thread that uses it.
     private static let scans: OperationQueue = {

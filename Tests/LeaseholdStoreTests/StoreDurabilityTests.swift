@@ -132,6 +132,8 @@ struct SQLiteConcurrencyTests {
         // A deadlock would block every thread of the concurrency pool, where a deadline's timer runs too: the
         // watchdog is a dispatch timer that ends the process with a message instead of letting the suite hang.
         let done = Mutex(false)
+        // Disarmed however the test ends, so a failure here cannot end the process during a later test.
+        defer { done.withLock { $0 = true } }
         DispatchQueue.global().asyncAfter(deadline: .now() + 120) {
             guard !done.withLock({ $0 }) else { return }
             FileHandle.standardError.write(Data("pointReadsScansAndCommitsAllFinish: the SQLite store deadlocked\n".utf8))
@@ -167,7 +169,6 @@ struct SQLiteConcurrencyTests {
             }
             try await group.waitForAll()
         }
-        done.withLock { $0 = true }
         // Every acknowledged write is there afterwards.
         #expect(try await store.keys(in: namespace, prefix: "", after: nil, limit: 1000).count == 4 * 50)
         try await store.close()
