@@ -46,7 +46,8 @@ public final class KeyedAsyncLock: Sendable {
         waiters.withLock { $0[key] != nil }
     }
 
-    /// One acquisition of a key; releasing it twice releases it once.
+    /// One acquisition of a key; releasing it twice releases it once, and a hold that is dropped without being
+    /// released releases its key then (a forgotten release must not lock a key until restart).
     public final class Hold: Sendable {
         private let lock: KeyedAsyncLock
         private let key: String
@@ -56,6 +57,8 @@ public final class KeyedAsyncLock: Sendable {
             self.lock = lock
             self.key = key
         }
+
+        deinit { release() }
 
         /// Releases the key, unless this hold already did.
         public func release() {

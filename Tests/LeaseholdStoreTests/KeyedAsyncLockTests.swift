@@ -33,19 +33,45 @@ struct KeyedAsyncLockTests {
         #expect(!lock.isHeld("role"))
     }
 
-    @Test func keysAreIndependentAndAHoldReleasesOnce() async {
+    @Test func keysAreIndependent() async {
         let lock = KeyedAsyncLock()
         let a = await lock.acquire("a")
         let b = await lock.acquire("b")
         #expect(lock.isHeld("a") && lock.isHeld("b"))
         b.release()
-        b.release()
-        #expect(!lock.isHeld("b"))
-        let again = await lock.acquire("b")
+        #expect(lock.isHeld("a") && !lock.isHeld("b"))
         a.release()
-        a.release()
-        #expect(lock.isHeld("b"), "releasing a twice did not free b's second hold")
-        again.release()
-        #expect(!lock.isHeld("a") && !lock.isHeld("b"))
+        #expect(!lock.isHeld("a"))
+    }
+
+    /// Releasing a hold twice must not also release the next holder's turn: with two waiters queued, a second
+    /// release of the first hold would let the third in while the second still holds the key.
+    @Test func aHoldReleasesOnceAndADroppedHoldReleasesItsKey() async throws {
+        let lock = KeyedAsyncLock()
+        let log = Log()
+        let first = await lock.acquire("role")
+        let second = Task {
+            let hold = await lock.acquire("role")
+            await log.add("second in")
+            try await Task.sleep(for: .milliseconds(300))
+            await log.add("second out")
+            hold.release()
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let third = Task {
+            let hold = await lock.acquire("role")
+            await log.add("third in")
+            hold.release()
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        first.release()
+        try await Task.sleep(for: .milliseconds(50))
+        first.release()
+        try await second.value
+        await third.value
+        #expect(await log.events == ["second in", "second out", "third in"])
+
+        do { _ = await lock.acquire("dropped") }
+        #expect(!lock.isHeld("dropped"), "a hold dropped without release frees its key")
     }
 }
