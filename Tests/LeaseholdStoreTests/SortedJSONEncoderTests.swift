@@ -1,4 +1,5 @@
 import Foundation
+import LeaseholdAuditChain
 import LeaseholdCore
 import Testing
 
@@ -175,15 +176,19 @@ struct SortedJSONEncoderTests {
         #expect(accepted.contains(true) && accepted.contains(false))
     }
 
-    /// The audit chain's canonical bytes did not change with the encoder: a row hashed before still verifies.
-    @Test func canonicalBytesAreUnchanged() throws {
+    /// The audit chain's canonical bytes, and so the hashes of rows already stored, are pinned: this event's bytes
+    /// and chain hash are the ones the previous encoder (Foundation's `JSONEncoder`) produced. A change in escaping,
+    /// key order or number spelling, here or in a toolchain, fails this test instead of breaking verification.
+    @Test func canonicalBytesAndChainHashArePinned() throws {
         let event = AuditEvent(
             time: Date(timeIntervalSince1970: 1_764_412_345.5), requestID: "req-1", type: "request", operation: "update",
-            path: "auth/token/create", actor: .anonymous, remoteAddress: "10.0.0.1:5", outcome: "allowed",
-            details: ["path": "a/b"])
-        let text = String(decoding: try event.canonicalBytes(), as: UTF8.self)
-        #expect(text.hasPrefix(#"{"actor":{"#))
-        #expect(text.contains(#""details":{"path":"a/b"}"#))
-        #expect(text.contains(#""time":"2025-11-29T10:32:25.500000Z""#))
+            path: "auth/token/create",
+            actor: AuditActor(accessor: "acc/1", tokenHMAC: "hmac", displayName: "ci \"runner\"", policies: ["default", "root"], authMethod: "approle"),
+            remoteAddress: "10.0.0.1:5", outcome: "allowed", errorClass: "x\n", environment: "prod",
+            details: ["path": "a/b", "\u{FC}": "\u{1}", "Z": "1.5"])
+        let expected = #"{"actor":{"accessor":"acc/1","authMethod":"approle","displayName":"ci \"runner\"","policies":["default","root"],"tokenHMAC":"hmac"},"details":{"Z":"1.5","path":"a/b","ü":"\u0001"},"environment":"prod","errorClass":"x\n","operation":"update","outcome":"allowed","path":"auth/token/create","remoteAddress":"10.0.0.1:5","requestID":"req-1","time":"2025-11-29T10:32:25.500000Z","type":"request"}"#
+        #expect(String(decoding: try event.canonicalBytes(), as: UTF8.self) == expected)
+        let hash = try AuditChain.hash(previous: AuditChain.genesisHash, sequence: 7, event: event)
+        #expect(hash.hexString == "c9acab1f3e4ddc85c26860f1aef81bc3ee177c543e1b846e38f36c4d6122e4e3")
     }
 }
