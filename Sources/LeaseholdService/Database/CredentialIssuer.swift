@@ -183,18 +183,16 @@ struct CredentialIssuer {
     /// Refuses (429) when the role or this identity already holds its cap of leases. Reads at most the cap's number of
     /// index keys: the role's leases by id prefix, the identity's in the per-identity index.
     private func enforceCaps(role: DatabaseRole, mount: MountEntry, identityPrefix: String) async throws {
-        let store = context.services.store.base
-        if role.maxActiveLeases > 0 {
-            let held = try await store.keys(
-                in: .leases, prefix: "\(mount.path)creds/\(roleName)/", after: nil, limit: role.maxActiveLeases)
-            if held.count >= role.maxActiveLeases {
-                throw LeaseholdError(.rateLimited, "role \(roleName) has reached its cap of \(role.maxActiveLeases) active leases")
-            }
+        let leases = context.services.leases
+        if role.maxActiveLeases > 0,
+            try await leases.count(mount: mount.path, role: roleName, upTo: role.maxActiveLeases) >= role.maxActiveLeases
+        {
+            throw LeaseholdError(.rateLimited, "role \(roleName) has reached its cap of \(role.maxActiveLeases) active leases")
         }
         if role.maxLeasesPerIdentity > 0 {
-            let held = try await store.keys(in: .leaseIdentities, prefix: identityPrefix, after: nil, limit: role.maxLeasesPerIdentity)
-            if held.count >= role.maxLeasesPerIdentity {
-                throw LeaseholdError(.rateLimited, "this identity holds \(held.count) leases on role \(roleName), its cap")
+            let held = try await leases.count(identityPrefix: identityPrefix, upTo: role.maxLeasesPerIdentity)
+            if held >= role.maxLeasesPerIdentity {
+                throw LeaseholdError(.rateLimited, "this identity holds \(held) leases on role \(roleName), its cap")
             }
         }
     }

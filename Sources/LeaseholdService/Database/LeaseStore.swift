@@ -67,6 +67,17 @@ public struct LeaseStore: Sendable {
         "\(mount)\(role)/\(identityHash)/"
     }
 
+    /// How many leases `role` on `mount` has, counted up to `limit` (reads at most `limit` keys).
+    func count(mount: String, role: String, upTo limit: Int) async throws -> Int {
+        try await store.base.keys(in: .leases, prefix: "\(mount)creds/\(role)/", after: nil, limit: limit).count
+    }
+
+    /// How many leases are indexed under `identityPrefix` (``identityIndexPrefix(mount:role:identityHash:)``),
+    /// counted up to `limit`.
+    func count(identityPrefix: String, upTo limit: Int) async throws -> Int {
+        try await store.base.keys(in: .leaseIdentities, prefix: identityPrefix, after: nil, limit: limit).count
+    }
+
     /// The leases whose scheduled time is at or before `now`, earliest first, at most `limit`.
     /// Complexity: O(log n + k) through the schedule index; never reads leases that are not due.
     func due(at now: Date, limit: Int) async throws -> [String] {
