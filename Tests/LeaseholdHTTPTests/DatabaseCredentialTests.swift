@@ -66,7 +66,8 @@ struct DatabaseCredentialTests {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
         try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+            // A capped role: the failed intents must release the role's issuance lock and take no place.
+            try await configureDatabase(api, root: root, target: target, role: ["max_leases_per_identity": 1])
             // Roles are cluster-wide and other suites create managed users meanwhile: count only this broker's.
             let clusterID = try await api.send(.get, "sys/seal-status").object["cluster_id"]?.stringValue ?? ""
             let managed = "SELECT count(*)::text FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'leasehold:\(clusterID):%'"
@@ -81,6 +82,7 @@ struct DatabaseCredentialTests {
             #expect(try await target.query(managed) == ["0"])
             #expect(try await api.send(.get, "database/creds/reader", token: root).status == 200)
             #expect(try await target.query(managed) == ["1"])
+            #expect(try await api.send(.get, "database/creds/reader", token: root).status == 429)
         }
         try await target.drop()
     }
@@ -322,6 +324,9 @@ struct DatabaseCredentialTests {
             let capped = try await burst(carol, 8)
             #expect(capped.filter { $0.status == 200 }.count == 2, "4 leases are held already: 2 places are left")
             #expect(capped.filter { $0.status == 429 }.count == 6)
+            // Leases the broker forgets (revoke-force) free their places too.
+            #expect(try await api.send(.put, "sys/leases/revoke-force/database/creds/reader", token: root).status == 204)
+            #expect(try await burst(carol, 8).filter { $0.status == 200 }.count == 6)
         }
         try await target.drop()
     }
