@@ -227,8 +227,9 @@ def median_of_rounds(rounds: list) -> dict:
     """One figure from several interleaved rounds of a wrk workload: the median rate, p50 and p99 (so one round
     disturbed by the machine does not decide it), the total errors, and every round."""
     def median(key):
-        values = sorted(round_[key] for round_ in rounds)
-        return values[len(values) // 2]
+        # A percentile wrk did not print is NaN; it must not decide the order.
+        values = sorted(value for value in (round_[key] for round_ in rounds) if value == value)
+        return values[len(values) // 2] if values else float("nan")
     return {"rate": median("rate"), "p50_ms": median("p50_ms"), "p99_ms": median("p99_ms"),
             "errors": sum(round_["errors"] for round_ in rounds), "seconds": sum(round_["seconds"] for round_ in rounds),
             "rounds": rounds}
