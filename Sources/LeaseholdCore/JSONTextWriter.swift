@@ -54,8 +54,6 @@ struct JSONTextWriter {
         return true
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// Writes a string with its quotes.
     mutating func writeString(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
@@ -84,8 +82,8 @@ struct JSONTextWriter {
                     bytes.append(second)
                 } else {
                     bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                    bytes.append(Self.hexDigits[Int(byte >> 4)])
-                    bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+                    bytes.append(lowercaseHexDigits[Int(byte >> 4)])
+                    bytes.append(lowercaseHexDigits[Int(byte & 0x0F)])
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean...]))

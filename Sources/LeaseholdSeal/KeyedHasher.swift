@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LeaseholdCore
 
 /// HMAC-SHA256 under a secret key, for storing and looking up tokens and for audit-log hashing.
 ///
@@ -19,19 +20,6 @@ public struct KeyedHasher: Sendable {
 
     /// The HMAC-SHA256 of `bytes`, as 64 lowercase hexadecimal characters.
     public func hash(_ bytes: Data) -> String {
-        HMAC<SHA256>.authenticationCode(for: bytes, using: key).hexadecimalString
-    }
-}
-
-extension Sequence<UInt8> {
-    /// The bytes as lowercase hexadecimal text.
-    var hexadecimalString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        for byte in self {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        HMAC<SHA256>.authenticationCode(for: bytes, using: key).hexString
     }
 }

@@ -1,3 +1,5 @@
+import LeaseholdCore
+
 /// Random bytes, strings and identifiers from the system CSPRNG (`getrandom(2)` on Linux).
 ///
 /// Character selection is unbiased: draws that would favour part of the alphabet are rejected.
@@ -69,14 +71,9 @@ public enum SecureRandom {
         var raw = bytes(16)
         raw[6] = (raw[6] & 0x0F) | 0x40  // version 4
         raw[8] = (raw[8] & 0x3F) | 0x80  // RFC 4122/9562 variant
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(36)
-        for (index, byte) in raw.enumerated() {
-            if [4, 6, 8, 10].contains(index) { text.append(UInt8(ascii: "-")) }
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
+        // Dashes inserted from the end, so the earlier positions stay where they are.
+        var text = Array(raw.hexString.utf8)
+        for position in [20, 16, 12, 8] { text.insert(UInt8(ascii: "-"), at: position) }
         return String(decoding: text, as: UTF8.self)
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LeaseholdCore
 import Testing
 
 @testable import LeaseholdSeal
@@ -122,6 +123,13 @@ import Testing
         #expect(groups[2].first == "4")
         #expect(["8", "9", "a", "b"].contains(groups[3].first))
         #expect(SecureRandom.uuid() != uuid)
+    }
+
+    @Test func hexTextCoversEveryByteAndRoundTrips() {
+        let every = Data(0...255)
+        #expect(every.hexString == every.map { String(format: "%02x", $0) }.joined())
+        #expect(Data(hexString: every.hexString) == every)
+        #expect([UInt8]().hexString.isEmpty)
     }
 }
 
