@@ -1,7 +1,7 @@
 import Foundation
 import LeaseholdCore
 import LeaseholdSeal
-import LeaseholdService
+@testable import LeaseholdService
 import LeaseholdStoreSQLite
 import Logging
 import Testing
@@ -32,6 +32,27 @@ struct DecodedValueCacheTests {
         try await write("third", with: other)
         let third = try await mine.read(String.self, at: key)
         #expect(third?.value == "third" && third?.version == 1)
+        try await base.close()
+    }
+
+    /// A read remembers what it decoded under the row's exact ciphertext, in the cache it was given (the one that
+    /// lives with the unsealed keys), and only for the namespaces worth caching.
+    @Test func aReadRemembersItsValueUnderTheExactCiphertext() async throws {
+        let base = try await SQLiteBrokerStore.temporary(logger: Logger(label: "test"))
+        let cache = DecodedValueCache()
+        let store = EncryptedStore(base: base, keyRing: KeyRing.generate(), decodedValues: cache)
+        try await write("remembered", with: store)
+        let row = try #require(try await base.entry(key)).value
+        #expect(cache.value(String.self, at: key, ciphertext: row) == nil)
+        #expect(try await store.read(String.self, at: key)?.value == "remembered")
+        #expect(cache.value(String.self, at: key, ciphertext: row) == "remembered")
+        #expect(cache.value(String.self, at: key, ciphertext: row + Data([0])) == nil, "another ciphertext misses")
+
+        let lease = StoreKey(.leases, "database/creds/x/1")
+        try await base.commit(StoreBatch(operations: [.put(lease, try store.seal("lease", for: lease), .none)]))
+        _ = try await store.read(String.self, at: lease)
+        let leaseRow = try #require(try await base.entry(lease)).value
+        #expect(cache.value(String.self, at: lease, ciphertext: leaseRow) == nil, "leases are not cached")
         try await base.close()
     }
 
