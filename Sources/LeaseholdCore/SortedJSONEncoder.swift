@@ -221,18 +221,34 @@ private struct SortedJSONKeyedContainer<Key: CodingKey>: KeyedEncodingContainerP
         put(try encoder.node(for: value, at: key), key)
     }
 
+    /// The node last encoded for `key`, if any: asking twice for a key's nested container continues the same one,
+    /// as Foundation's encoder does.
+    private func existing(_ key: Key) -> SortedJSONNode? {
+        builder.members.last { $0.key == key.stringValue }?.value
+    }
+
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
-        let nested = SortedJSONNode.ObjectBuilder()
-        put(.object(nested), key)
+        let nested: SortedJSONNode.ObjectBuilder
+        if case .object(let reused)? = existing(key) {
+            nested = reused
+        } else {
+            nested = SortedJSONNode.ObjectBuilder()
+            put(.object(nested), key)
+        }
         return KeyedEncodingContainer(
             SortedJSONKeyedContainer<NestedKey>(encoder: encoder, builder: nested, codingPath: codingPath + [key]))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let nested = SortedJSONNode.ArrayBuilder()
-        put(.array(nested), key)
+        let nested: SortedJSONNode.ArrayBuilder
+        if case .array(let reused)? = existing(key) {
+            nested = reused
+        } else {
+            nested = SortedJSONNode.ArrayBuilder()
+            put(.array(nested), key)
+        }
         return SortedJSONUnkeyedContainer(encoder: encoder, builder: nested, codingPath: codingPath + [key])
     }
 

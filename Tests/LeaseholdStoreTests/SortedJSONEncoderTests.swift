@@ -95,6 +95,22 @@ struct SortedJSONEncoderTests {
         }
     }
 
+    /// Asks twice for the same key's nested containers: both encoders continue the same container.
+    struct Reopened: Encodable {
+        enum Keys: String, CodingKey { case object, array, first, second }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            var object = container.nestedContainer(keyedBy: Keys.self, forKey: .object)
+            try object.encode(1, forKey: .first)
+            var array = container.nestedUnkeyedContainer(forKey: .array)
+            try array.encode("a")
+            object = container.nestedContainer(keyedBy: Keys.self, forKey: .object)
+            try object.encode(2, forKey: .second)
+            array = container.nestedUnkeyedContainer(forKey: .array)
+            try array.encode("b")
+        }
+    }
+
     class Base: Encodable {
         var inherited = "base"
     }
@@ -117,6 +133,7 @@ struct SortedJSONEncoderTests {
         #expect(throws: EncodingError.self) { _ = try JSONEncoder().encode(Silent()) }
         try Self.expectSameBytes([Silent()])
         try Self.expectSameBytes(Twice())
+        try Self.expectSameBytes(Reopened())
         try Self.expectSameBytes(Derived())
         try Self.expectSameBytes("top-level / \"string\"")
         try Self.expectSameBytes(42)
