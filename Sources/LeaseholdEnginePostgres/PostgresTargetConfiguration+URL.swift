@@ -24,7 +24,7 @@ extension PostgresTargetConfiguration {
             .replacingOccurrences(of: "{{password}}", with: passwordToken)
         guard let components = URLComponents(string: prepared),
             let scheme = components.scheme?.lowercased(), ["postgres", "postgresql"].contains(scheme),
-            let host = components.host, !host.isEmpty
+            let host = components.connectableHost
         else {
             throw LeaseholdError.invalidRequest("connection_url must look like postgresql://{{username}}:{{password}}@host:5432/database")
         }

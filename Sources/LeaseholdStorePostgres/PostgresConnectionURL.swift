@@ -17,7 +17,7 @@ public enum PostgresConnectionURL {
     public static func configuration(from url: String) throws -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url),
             let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme),
-            let host = components.host, !host.isEmpty,
+            let host = components.connectableHost,
             let username = components.user, !username.isEmpty
         else {
             throw LeaseholdError.invalidRequest("the PostgreSQL URL must look like postgres://user@host:port/database")

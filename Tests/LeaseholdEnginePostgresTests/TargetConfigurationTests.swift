@@ -36,7 +36,21 @@ struct TargetConfigurationTests {
     }
 
     @Test(arguments: [
+        ("postgres://u@[::1]:6543/db", "::1"),
+        ("postgres://u@xn--fsqu00a.cn/db", "xn--fsqu00a.cn"),
+        ("postgres://u@%64b.Example.COM/db", "db.Example.COM"),
+        ("postgres://u@例子.cn/db", "xn--fsqu00a.cn"),
+    ])
+    func connectsToTheHostAsSpelled(_ url: String, _ host: String) throws {
+        let configuration = try PostgresTargetConfiguration.parse(connectionURL: url, username: nil, password: nil)
+        #expect(configuration.host == host)
+    }
+
+    @Test(arguments: [
         "mysql://u@h/db",
+        "postgres://{{username}}@db%00.internal/db",
+        "postgres://{{username}}@db%20internal/db",
+        "postgres://{{username}}@[]/db",
         "postgres://{{username}}@h/db?sslmode=prefer",
         "postgres://{{username}}@h/db?sslrootcert=/etc/ca.pem",
         "postgres://{{username}}:{{password}}@/db",
