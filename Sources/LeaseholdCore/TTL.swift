@@ -33,7 +33,7 @@ public struct TTL: Sendable, Hashable, Comparable, Codable, CustomStringConverti
 
     /// Parses a duration string or number; throws ``LeaseholdError`` (invalid request) on malformed input.
     public static func parse(_ text: String) throws -> TTL {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingWhitespace()
         if trimmed.isEmpty { return .zero }
         if let whole = Int64(trimmed) {
             guard whole >= 0 else { throw LeaseholdError.invalidRequest("invalid duration: negative") }

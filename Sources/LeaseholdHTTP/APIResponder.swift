@@ -126,7 +126,7 @@ public struct APIResponder: HTTPResponder {
     private func clientToken(of request: Request) -> SecretValue? {
         if let token = request.headers[.vaultToken], !token.isEmpty { return SecretValue(token) }
         if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
-            let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            let token = authorization.dropFirst(7).trimmingWhitespace()
             return token.isEmpty ? nil : SecretValue(token)
         }
         return nil

@@ -32,7 +32,7 @@ public struct ACLPolicy: Sendable, Hashable {
 
     /// The canonical form of a policy name: surrounding whitespace removed, lowercased.
     public static func normalizeName(_ name: String) -> String {
-        name.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        name.trimmingWhitespace().lowercased()
     }
 
     /// The longest accepted policy name, in characters.

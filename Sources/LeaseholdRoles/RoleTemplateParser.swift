@@ -128,7 +128,7 @@ public enum RoleTemplateParser {
             guard let close = rest.range(of: "}}", range: open.upperBound..<rest.endIndex) else {
                 throw failure("unclosed placeholder")
             }
-            found.append(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces))
+            found.append(rest[open.upperBound..<close.lowerBound].trimmingWhitespace())
             rest = rest[close.upperBound...]
         }
         return found

@@ -60,7 +60,7 @@ extension RootKey {
         guard let text = String(data: content, encoding: .utf8) else {
             throw Self.keyFileError(path, Self.formatProblem)
         }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespace()
         if let bytes = Self.decodeHexadecimal(trimmed) ?? Self.decodeBase64(trimmed), bytes.count == Self.byteCount {
             try self.init(bytes: bytes)
             return

@@ -44,7 +44,7 @@ struct AuditWebPage {
     private func token(of request: Request) -> String? {
         guard let header = request.headers[.cookie] else { return nil }
         for pair in header.split(separator: ";") {
-            let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1).map(String.init)
+            let parts = pair.trimmingWhitespace().split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2, parts[0] == Self.cookieName, !parts[1].isEmpty { return parts[1] }
         }
         return nil

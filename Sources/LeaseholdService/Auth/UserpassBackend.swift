@@ -26,7 +26,7 @@ enum UserpassBackend {
 
     /// The canonical form of a username.
     static func canonical(_ raw: String) throws -> String {
-        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping.lowercased()
+        let name = raw.trimmingWhitespace().precomposedStringWithCanonicalMapping.lowercased()
         guard !name.isEmpty, name.count <= 128, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "/" }) else {
             throw LeaseholdError.invalidRequest("invalid username")
         }

@@ -26,7 +26,7 @@ enum AuditLogBackend {
         query.since = try time(data, "since")
         query.until = try time(data, "until")
         if let types = try data.string("type"), !types.isEmpty {
-            query.types = types.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            query.types = types.split(separator: ",").map { $0.trimmingWhitespace() }
         }
         query.outcome = try data.string("outcome")
         query.environment = try data.string("environment")

@@ -262,7 +262,7 @@ enum SystemBackend {
     // MARK: Policies
 
     private static func policyName(_ context: OperationContext) throws -> String {
-        try context.parameter("name").trimmingCharacters(in: .whitespaces).lowercased()
+        try context.parameter("name").trimmingWhitespace().lowercased()
     }
 
     static func policyExists(_ context: OperationContext) async throws -> Bool {

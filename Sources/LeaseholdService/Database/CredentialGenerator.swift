@@ -35,7 +35,7 @@ public enum CredentialGenerator {
             guard let close = rest.range(of: "}}", range: open.upperBound..<rest.endIndex) else {
                 throw LeaseholdError.invalidRequest("username_template: unclosed placeholder")
             }
-            let placeholder = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            let placeholder = rest[open.upperBound..<close.lowerBound].trimmingWhitespace()
             rest = rest[close.upperBound...]
             switch placeholder {
             case "display_name": result += sanitize(displayName, limit: 8)

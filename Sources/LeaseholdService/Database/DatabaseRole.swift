@@ -68,7 +68,7 @@ public enum StatementList {
     }
 
     static func decode(_ text: String) -> [String] {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespace()
         if trimmed.isEmpty { return [] }
         if let decoded = Data(base64Encoded: trimmed), let inner = String(data: decoded, encoding: .utf8),
             inner.contains(where: { $0.isLetter })

@@ -81,12 +81,12 @@ public struct RequestData: Sendable {
         switch fields[name] {
         case nil, .null: return nil
         case .string(let value):
-            return value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return value.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
         case .array(let values):
             return try values.compactMap { element -> String? in
                 switch element {
                 case .string(let value):
-                    let trimmed = value.trimmingCharacters(in: .whitespaces)
+                    let trimmed = value.trimmingWhitespace()
                     return trimmed.isEmpty ? nil : trimmed
                 case .number(let value): return String(Int64(value))
                 default: throw LeaseholdError.invalidRequest("field \"\(name)\" must be a list of strings")

@@ -227,7 +227,7 @@ public actor SealManager {
     }
 
     static func decodeShare(_ text: String) throws -> [UInt8] {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespace()
         let bytes: [UInt8]
         if let hex = Data(hexString: trimmed) {
             bytes = Array(hex)

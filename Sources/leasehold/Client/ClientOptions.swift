@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LeaseholdCore
 
 /// Connection options shared by every client command, with Vault's environment fallbacks.
 struct ClientOptions: ParsableArguments {
@@ -30,7 +31,7 @@ struct ClientOptions: ParsableArguments {
     var token: String? {
         if let token = Self.environment("LEASEHOLD_TOKEN", "VAULT_TOKEN") { return token }
         guard let data = FileManager.default.contents(atPath: Self.tokenFilePath) else { return nil }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(decoding: data, as: UTF8.self).trimmingWhitespace()
         return token.isEmpty ? nil : token
     }
 

@@ -69,7 +69,7 @@ struct LoginCommand: AsyncParsableCommand {
                 guard let data = FileManager.default.contents(atPath: Self.serviceAccountTokenFile) else {
                     throw ValidationError("kubernetes needs jwt=TOKEN or a readable \(Self.serviceAccountTokenFile)")
                 }
-                fields["jwt"] = .string(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                fields["jwt"] = .string(String(decoding: data, as: UTF8.self).trimmingWhitespace())
             }
             path = "auth/\(mount)/login"
         default:
