@@ -14,7 +14,7 @@ from .http import VaultAPI
 
 OPENBAO_VERSION = "2.7.2"
 CACHE_DIR = os.path.expanduser("~/.cache/leasehold-bench")
-BUILD_COMMAND = ["swift", "build", "-c", "release", "--product", "leasehold", "--scratch-path", ".build-release"]
+BUILD_COMMAND = ["scripts/build-release.sh"]
 
 
 def log(message: str):
@@ -24,7 +24,8 @@ def log(message: str):
 
 def newest_source_mtime(repo: str) -> float:
     """The newest modification time among the files a release build depends on."""
-    paths = [os.path.join(repo, name) for name in ("Package.swift", "Package.resolved")]
+    paths = [os.path.join(repo, name) for name in ("Package.swift", "Package.resolved", "scripts/build-release.sh",
+                                                   "scripts/text-order.txt")]
     for folder in ("Sources", "Migrations"):
         for root, _, files in os.walk(os.path.join(repo, folder)):
             paths.extend(os.path.join(root, name) for name in files)
