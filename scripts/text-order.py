@@ -5,20 +5,20 @@
 
 Needs the local PostgreSQL of scripts/setup-debian.sh and `perf` (Debian package linux-perf).
 
-It builds Leasehold with a call at the entry of every function (LLVM's SanitizerCoverage, which needs
-AddressSanitizer; scratch folder .build-coverage), runs it against the local PostgreSQL the way the benchmark does,
-and lists every function that ran, compiler-made ones included (metadata accessors, value witnesses, thunks,
-specializations: most of what start-up touches, and what a source-level profile does not see):
+It builds Leasehold with a call at the entry of every function (LLVM's SanitizerCoverage, which swiftc accepts only
+with AddressSanitizer; scratch folder .build-coverage), runs it against the local PostgreSQL the way the benchmark
+does, and lists every function that ran, compiler-made ones included (metadata accessors, value witnesses, thunks,
+specializations: most of what start-up touches, and what a source-level profile does not count):
   1. start-up: start, initialize, mount the database engine, write a connection and four roles, stop;
   2. requests: issue, renew, look up and revoke credentials with both role templates, create tokens, log in with
-     AppRole, revoke by prefix, let the reaper expire leases, and start again with leases in the store.
-The first group comes first in the file, then the functions only the second group ran. The linker places them in
-this order at the start of the code, so what an idle broker has touched is contiguous.
+     AppRole, revoke by prefix, let the reaper expire leases, and start again with leases in the store;
   3. settling, on the real release binary: a few rounds of linking with the order so far, tracing start-up's page
-     faults (`perf record -e page-faults -d`), and adding to the first group each function whose first run faulted
-     code in but is not listed. Coverage cannot see the Swift runtime and Foundation, which are linked in, and the
-     instrumented build merges and specializes a few functions differently; the faults show them. Names that no longer exist
-are ignored by the linker: regenerate the file when start-up changes, for memory, never for correctness.
+     faults (`perf record -e page-faults -d`), and adding to the start-up group each function whose first run
+     faulted code in but is not listed. Coverage cannot see the Swift runtime and Foundation, which are linked in,
+     and the instrumented build merges and specializes a few functions differently; the faults show them.
+The file lists the start-up group first, then the functions only the requests ran; the linker places them in this
+order at the start of the code, so what an idle broker has touched is contiguous. Names that no longer exist are
+ignored by the linker: regenerate the file when start-up changes, for memory, never for correctness.
 """
 
 import bisect
@@ -65,19 +65,21 @@ def start(binary: str, workdir: str, pg_server, admin_password: str) -> Leasehol
 
 
 def stop(server: LeaseholdServer):
-    """SIGTERM and a normal exit, which is when the counters are written."""
+    """SIGTERM and a normal exit, which is when AddressSanitizer writes the coverage."""
     server.process.send_signal(signal.SIGTERM)
     if server.process.wait(timeout=120) != 0:
         sys.exit(f"text-order.py: the broker exited with {server.process.returncode}")
 
 
 def start_up(binary, folder, pg_server, admin_password):
+    """Start, initialize, configure as the benchmark does, stop."""
     server = start(binary, os.path.join(folder, "start-up"), pg_server, admin_password)
     time.sleep(3)
     stop(server)
 
 
 def requests(binary, folder, pg_server, admin_password):
+    """A little of every request the benchmark makes, the reaper at work, and a restart with leases."""
     server = start(binary, os.path.join(folder, "requests"), pg_server, admin_password)
     api = server.token_api()
     for template in workloads.TEMPLATES:
@@ -170,6 +172,7 @@ def first_touched_at_start_up(folder: str, pg_server, admin_password: str) -> li
 
 
 def write_order(names: list):
+    """Replaces the order file atomically, one symbol per line."""
     with open(OUTPUT + ".tmp", "w") as out:
         out.writelines(f"{name}\n" for name in names)
     os.replace(OUTPUT + ".tmp", OUTPUT)
