@@ -38,6 +38,10 @@ struct PolicyMountTests {
             #expect(duplicate.status == 400)
             #expect(try await api.send(.put, "sys/policies/acl/root", token: root, json: ["policy": "path \"x\" { capabilities = [\"read\"] }"]).status == 400)
             #expect(try await api.send(.delete, "sys/policies/acl/default", token: root).status == 400)
+            let upperRoot = try await api.send(.put, "sys/policies/acl/ROOT", token: root, json: ["policy": "path \"x\" { capabilities = [\"read\"] }"])
+            #expect(upperRoot.errors == ["cannot update \"root\" policy"])
+            let upperDefault = try await api.send(.delete, "sys/policies/acl/DEFAULT", token: root)
+            #expect(upperDefault.errors == ["cannot delete \"default\" policy"])
         }
     }
 
@@ -45,12 +49,12 @@ struct PolicyMountTests {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
             let json = #"{"path": {"auth/token/lookup-self": {"capabilities": ["read"]}}}"#
-            #expect(try await api.send(.put, "sys/policy/viewer", token: root, json: ["rules": .string(json)]).status == 204)
+            #expect(try await api.send(.put, "sys/policy/Viewer", token: root, json: ["rules": .string(json)]).status == 204)
             let read = try await api.send(.get, "sys/policy/viewer", token: root)
             #expect(read.object["rules"] == .string(json))
             let listed = try await api.send(.get, "sys/policy", token: root)
             #expect(listed.object["policies"] == .strings(["default", "root", "viewer"]))
-            #expect(try await api.send(.delete, "sys/policy/viewer", token: root).status == 204)
+            #expect(try await api.send(.delete, "sys/policy/VIEWER", token: root).status == 204)
             #expect(try await api.send(.get, "sys/policy/viewer", token: root).status == 404)
         }
     }

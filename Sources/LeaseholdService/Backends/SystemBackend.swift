@@ -262,7 +262,7 @@ enum SystemBackend {
     // MARK: Policies
 
     private static func policyName(_ context: OperationContext) throws -> String {
-        try context.parameter("name").trimmingWhitespace().lowercased()
+        ACLPolicy.normalizeName(try context.parameter("name"))
     }
 
     static func policyExists(_ context: OperationContext) async throws -> Bool {

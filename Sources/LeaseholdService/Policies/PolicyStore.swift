@@ -49,9 +49,7 @@ public struct PolicyStore: Sendable {
 
     /// Validates and stages a policy write.
     public func write(name rawName: String, text: String, in transaction: StoreTransaction) throws {
-        let name = rawName.trimmingWhitespace().lowercased()
-        if name == "root" { throw LeaseholdError.invalidRequest("cannot update \"root\" policy") }
-        try ACLPolicy.validateName(name)
+        let name = try ACLPolicy.validateName(rawName)
         guard text.utf8.count <= 1_048_576 else { throw LeaseholdError.invalidRequest("policy is too large") }
         _ = try ACLPolicy.parse(name: name, text: text)
         try transaction.put(StoredPolicy(name: name, text: text), at: StoreKey(.policies, name))
@@ -59,7 +57,7 @@ public struct PolicyStore: Sendable {
 
     /// Stages a policy deletion; built-in policies cannot be deleted.
     public func delete(name: String, in transaction: StoreTransaction) throws {
-        let normalized = name.trimmingWhitespace().lowercased()
+        let normalized = ACLPolicy.normalizeName(name)
         if Self.builtInNames.contains(normalized) {
             throw LeaseholdError.invalidRequest("cannot delete \"\(normalized)\" policy")
         }
