@@ -43,7 +43,8 @@ SCRATCH = os.path.join(REPO, ".build-coverage")
 OUTPUT = os.path.join(REPO, "scripts", "text-order.txt")
 RELEASE_BINARY = os.path.join(REPO, ".build-release", "release", "leasehold")
 SETTLE_ROUNDS = 6
-FAULT_LINE = re.compile(r"\s*([0-9a-f]+)\s+.*?\s+\((\S+)\)\s+([0-9a-f]+)\s+(.*?)\s+\((\S+)\)\s*$")
+# `perf script -F addr,ip,sym,dso`: the faulting address with its symbol and file, then the instruction pointer's.
+FAULT_LINE = re.compile(r"\s*([0-9a-f]+)\s+.*?\s+\(\S+\)\s+([0-9a-f]+)\s+(.*?)\s+\((\S+)\)\s*$")
 
 
 def build_instrumented() -> str:
@@ -56,9 +57,8 @@ def build_instrumented() -> str:
     return os.path.join(SCRATCH, "release", "leasehold")
 
 
-def start(binary: str, workdir: str, pg_server, admin_password: str) -> LeaseholdServer:
-    """A configured broker, as the benchmark configures it."""
-    server = LeaseholdServer(workdir, binary)
+def started(server: LeaseholdServer, pg_server, admin_password: str) -> LeaseholdServer:
+    """The broker started, initialized and configured as the benchmark configures it."""
     server.initialize()
     workloads.configure(server, pg_server, admin_password, reap_ttl=5)
     return server
@@ -73,14 +73,14 @@ def stop(server: LeaseholdServer):
 
 def start_up(binary, folder, pg_server, admin_password):
     """Start, initialize, configure as the benchmark does, stop."""
-    server = start(binary, os.path.join(folder, "start-up"), pg_server, admin_password)
+    server = started(LeaseholdServer(os.path.join(folder, "start-up"), binary), pg_server, admin_password)
     time.sleep(3)
     stop(server)
 
 
 def requests(binary, folder, pg_server, admin_password):
     """A little of every request the benchmark makes, the reaper at work, and a restart with leases."""
-    server = start(binary, os.path.join(folder, "requests"), pg_server, admin_password)
+    server = started(LeaseholdServer(os.path.join(folder, "requests"), binary), pg_server, admin_password)
     api = server.token_api()
     for template in workloads.TEMPLATES:
         issued = workloads.issue(server, template, 50, 4)
@@ -153,9 +153,8 @@ def first_touched_at_start_up(folder: str, pg_server, admin_password: str) -> li
     configuration, in the order of the faults."""
     workdir = tempfile.mkdtemp(dir=folder)
     data = os.path.join(workdir, "faults.data")
-    server = FaultTracedServer(os.path.join(workdir, "broker"), RELEASE_BINARY, data)
-    server.initialize()
-    workloads.configure(server, pg_server, admin_password, reap_ttl=5)
+    server = started(FaultTracedServer(os.path.join(workdir, "broker"), RELEASE_BINARY, data), pg_server,
+                     admin_password)
     time.sleep(3)
     server.process.send_signal(signal.SIGINT)
     server.process.wait(timeout=120)
@@ -165,9 +164,9 @@ def first_touched_at_start_up(folder: str, pg_server, admin_password: str) -> li
     for line in listing.splitlines():
         match = FAULT_LINE.match(line)
         # An instruction fetch: the faulting address is the instruction pointer, inside our binary.
-        if match and match.group(1) == match.group(3) and match.group(4) != "[unknown]" \
-                and os.path.realpath(match.group(5)) == binary and match.group(4) not in names:
-            names.append(match.group(4))
+        if match and match.group(1) == match.group(2) and match.group(3) != "[unknown]" \
+                and os.path.realpath(match.group(4)) == binary and match.group(3) not in names:
+            names.append(match.group(3))
     return names
 
 
