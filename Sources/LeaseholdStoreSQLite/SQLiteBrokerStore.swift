@@ -119,8 +119,10 @@ public final class SQLiteBrokerStore: BrokerStore {
 
     /// Lists keys of a namespace that start with `prefix`, in ascending bytewise order, at most `limit`.
     ///
-    /// Complexity: O(log n + k), a range scan of the primary key reading keys only, so it runs in place like a point
-    /// read (behind a slow audit search on the scan queue, it would stall every caller, lease caps among them).
+    /// Complexity: O(log n + k), a range scan of the primary key reading keys only. Up to ``inPlaceKeyLimit`` keys it
+    /// runs in place like a point read (behind a slow audit search on the scan queue it would stall lease caps and
+    /// listings); longer pages (gauges, `revoke-prefix`, exports) go to the scan queue so they never hold a thread
+    /// of the concurrency pool for long.
     public func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String]
     {
         guard limit > 0 else { return [] }
@@ -137,8 +139,15 @@ public final class SQLiteBrokerStore: BrokerStore {
         }
         sql += " ORDER BY key LIMIT ?"
         arguments += [limit]
-        return try reading { db in try String.fetchAll(db.cachedStatement(sql: sql), arguments: arguments) }
+        let (statement, statementArguments) = (sql, arguments)
+        let read: @Sendable (Database) throws -> [String] = { db in
+            try String.fetchAll(db.cachedStatement(sql: statement), arguments: statementArguments)
+        }
+        return limit <= Self.inPlaceKeyLimit ? try reading(read) : try await scanning(read)
     }
+
+    /// The longest key page read in place rather than on the scan queue.
+    static let inPlaceKeyLimit = 1_024
 
     /// Applies the batch atomically and durably, possibly sharing one transaction with concurrent commits.
     ///
@@ -240,7 +249,7 @@ public final class SQLiteBrokerStore: BrokerStore {
     /// How many scans run at once.
     static let concurrentScans = 2
 
-    /// Where reads that may visit many rows run (audit queries with filters): never on the
+    /// Where reads that may visit many rows run (audit queries with filters, long key pages): never on the
     /// concurrency pool, whose few threads a slow scan would take from every other request. Still synchronous
     /// GRDB reads, so every reader is released by the thread that uses it.
     private static let scans: OperationQueue = {
