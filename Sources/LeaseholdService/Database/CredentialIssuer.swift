@@ -39,10 +39,13 @@ struct CredentialIssuer {
         }
         let identityPrefix = LeaseStore.identityIndexPrefix(
             mount: mount.path, role: roleName, identityHash: context.services.keys.auditHasher.hash("identity:" + identity))
-        // A cap is a count followed by the insert it allowed: concurrent issuances for the role take turns from the
-        // count until their intent is durable (or failed), so two of them never both take the last place.
-        let capHold = role.maxActiveLeases > 0 || role.maxLeasesPerIdentity > 0
-            ? await context.services.issuanceLocks.acquire(mount.path + roleName) : nil
+        // A cap is a count followed by the insert it allowed: concurrent issuances under the same cap (the role's,
+        // or with only a per-identity cap the identity's) take turns from the count until their intent is durable
+        // (or failed), so two of them never both take the last place.
+        let capScope: String? = role.maxActiveLeases > 0 ? mount.path + roleName
+            : role.maxLeasesPerIdentity > 0 ? identityPrefix : nil
+        let capHold: KeyedAsyncLock.Hold?
+        if let capScope { capHold = await context.services.issuanceLocks.acquire(capScope) } else { capHold = nil }
         defer { capHold?.release() }
         try await enforceCaps(role: role, mount: mount, identityPrefix: identityPrefix)
 
@@ -52,7 +55,7 @@ struct CredentialIssuer {
             template: connection.value.usernameTemplate, displayName: caller.displayName, role: roleName,
             mount: mount.path, environment: role.environment, now: now)
         let password = CredentialGenerator.makePassword()
-        let leaseID = "\(mount.path)creds/\(roleName)/" + SecureRandom.string(length: 24, alphabet: SecureRandom.base62Alphabet)
+        let leaseID = LeaseStore.idPrefix(mount: mount.path, role: roleName) + SecureRandom.string(length: 24, alphabet: SecureRandom.base62Alphabet)
         let maximum = now.addingTimeInterval(TimeInterval(maximumTTL(role: role, mount: mount)))
         var lease = Lease(
             id: leaseID, mount: mount.path, role: roleName, connection: role.connection, username: username.rawValue,

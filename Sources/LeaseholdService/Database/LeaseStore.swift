@@ -67,9 +67,14 @@ public struct LeaseStore: Sendable {
         "\(mount)\(role)/\(identityHash)/"
     }
 
+    /// The start of every lease id of `role` on `mount`.
+    static func idPrefix(mount: String, role: String) -> String {
+        "\(mount)creds/\(role)/"
+    }
+
     /// How many leases `role` on `mount` has, counted up to `limit` (reads at most `limit` keys).
     func count(mount: String, role: String, upTo limit: Int) async throws -> Int {
-        try await store.base.keys(in: .leases, prefix: "\(mount)creds/\(role)/", after: nil, limit: limit).count
+        try await store.base.keys(in: .leases, prefix: Self.idPrefix(mount: mount, role: role), after: nil, limit: limit).count
     }
 
     /// How many leases are indexed under `identityPrefix` (``identityIndexPrefix(mount:role:identityHash:)``),
