@@ -66,7 +66,8 @@ struct DatabaseCredentialTests {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
         try await harness.withClient { api in
-            // A capped role: the failed intents must release the role's issuance lock and take no place.
+            // A capped role: after the failed intents the next request is served (nothing of theirs holds the cap's
+            // turn) and the one after is refused (they took no place).
             try await configureDatabase(api, root: root, target: target, role: ["max_leases_per_identity": 1])
             // Roles are cluster-wide and other suites create managed users meanwhile: count only this broker's.
             let clusterID = try await api.send(.get, "sys/seal-status").object["cluster_id"]?.stringValue ?? ""

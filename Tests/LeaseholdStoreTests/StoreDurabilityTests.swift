@@ -58,20 +58,14 @@ struct StoreDurabilityTests {
     }
 
     /// GRDB switches its writer to `synchronous = NORMAL` with WAL, which survives a process kill (the test above)
-    /// but not a power loss; the store must fsync every commit.
-    @Test func theSQLiteWriterSyncsEveryCommit() async throws {
+    /// but not a power loss: the store must fsync every commit. And the savepoint journal of each batch in a group
+    /// commit stays in memory: a temporary file would cost two writes per changed page and leave copies of store
+    /// pages (audit rows are plaintext) under /var/tmp.
+    @Test func theSQLiteWriterSyncsEveryCommitAndKeepsSavepointJournalsInMemory() async throws {
         let store = try await SQLiteBrokerStore.temporary(logger: Logger(label: "test"))
         let settings = try await store.writerSettings()
         try await store.close()
         #expect(settings.synchronous == 2)
-    }
-
-    /// The savepoint journal of each batch in a group commit stays in memory: a temporary file would cost two
-    /// writes per changed page and leave copies of store pages (audit rows are plaintext) under /var/tmp.
-    @Test func theSQLiteWriterKeepsSavepointJournalsInMemory() async throws {
-        let store = try await SQLiteBrokerStore.temporary(logger: Logger(label: "test"))
-        let settings = try await store.writerSettings()
-        try await store.close()
         #expect(settings.temporaryStore == 2)
     }
 
