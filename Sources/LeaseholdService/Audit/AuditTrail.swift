@@ -155,6 +155,7 @@ struct AuditTrail {
         query.before = min(newest.sequence, (try await slowestDeliveredSequence()).map { $0 + 1 } ?? newest.sequence)
         var archive: AuditArchive?
         var last: AuditRecord?
+        let finished: (path: String, last: AuditRecord)
         do {
             paging: while true {
                 query.after = last?.sequence
@@ -172,19 +173,21 @@ struct AuditTrail {
                 }
                 if lines.count < 1000 { break paging }
             }
+            guard let last, let archive else { return nil }
+            finished = (try archive.finish(through: last.sequence), last)
         } catch {
+            // Nothing was deleted from the store: the next run archives the same records again.
             archive?.discard()
             throw error
         }
-        guard let last, let archive else { return nil }
-        let path = try archive.finish(through: last.sequence)
-        let moved = Anchor(sequence: last.sequence, hash: last.hash.hexString)
+        let (path, newestDeleted) = finished
+        let moved = Anchor(sequence: newestDeleted.sequence, hash: newestDeleted.hash.hexString)
         let event = AuditEvent(
             time: now, requestID: "", type: "audit.retention", operation: "delete", path: "sys/audit-log",
             actor: AuditActor(authMethod: "retention"), remoteAddress: "", outcome: "allowed",
-            details: ["deleted_through": String(last.sequence), "anchor_hash": moved.hash, "archive": path])
+            details: ["deleted_through": String(newestDeleted.sequence), "anchor_hash": moved.hash, "archive": path])
         try await services.commit(StoreBatch(operations: [.put(Self.anchorKey, try services.store.seal(moved, for: Self.anchorKey), .none)], auditEvents: [event]))
-        try await services.store.base.deleteAuditRecords(through: last.sequence)
+        try await services.store.base.deleteAuditRecords(through: newestDeleted.sequence)
         return path
     }
 }
@@ -214,12 +217,10 @@ final class AuditArchive {
         guard written == bytes.count else { throw LeaseholdError(.internalError, "cannot write the audit archive file") }
     }
 
-    /// Makes the archive durable under its final name and returns that path. On failure the `.partial` file is
-    /// removed: nothing was deleted from the store, and the next run archives the same records again.
+    /// Makes the archive durable under its final name and returns that path; on failure the caller discards it.
     func finish(through last: Int64) throws -> String {
         let path = (directory as NSString).appendingPathComponent("audit-through-\(last)-\(stamp).jsonl")
         guard fsync(descriptor) == 0, rename(partialPath, path) == 0 else {
-            discard()
             throw LeaseholdError(.internalError, "cannot write the audit archive file")
         }
         let directoryDescriptor = open(directory, O_RDONLY)
