@@ -46,6 +46,11 @@ public final class KeyedAsyncLock: Sendable {
         waiters.withLock { $0[key] != nil }
     }
 
+    /// How many callers wait for `key` (for tests and diagnostics).
+    public func waiterCount(_ key: String) -> Int {
+        waiters.withLock { $0[key]?.count ?? 0 }
+    }
+
     /// One acquisition of a key; releasing it twice releases it once, and a hold that is dropped without being
     /// released releases its key then (a forgotten release must not lock a key until restart).
     public final class Hold: Sendable {

@@ -9,23 +9,33 @@ struct KeyedAsyncLockTests {
         func add(_ event: String) { events.append(event) }
     }
 
+    /// Waits (up to 10 s) until `condition` holds, so arrival order never rests on how long a sleep lasts.
+    static func waitUntil(_ condition: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !(await condition()) {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
     @Test func oneHolderPerKeyInArrivalOrder() async throws {
         let lock = KeyedAsyncLock()
         let log = Log()
         let first = await lock.acquire("role")
         #expect(lock.isHeld("role"))
-        let waiters = (1...3).map { index in
-            Task {
-                // Staggered so the arrival order is known.
-                try await Task.sleep(for: .milliseconds(50 * index))
+        var waiters: [Task<Void, any Error>] = []
+        for index in 1...3 {
+            waiters.append(Task {
                 let hold = await lock.acquire("role")
                 await log.add("in \(index)")
                 try await Task.sleep(for: .milliseconds(20))
                 await log.add("out \(index)")
                 hold.release()
-            }
+            })
+            // The next one starts only once this one is queued, so the arrival order is known.
+            try await Self.waitUntil { lock.waiterCount("role") == index }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: .milliseconds(100))
         #expect(await log.events.isEmpty, "nobody enters while the key is held")
         first.release()
         for waiter in waiters { try await waiter.value }
@@ -57,15 +67,15 @@ struct KeyedAsyncLockTests {
             await log.add("second out")
             hold.release()
         }
-        try await Task.sleep(for: .milliseconds(50))
+        try await Self.waitUntil { lock.waiterCount("role") == 1 }
         let third = Task {
             let hold = await lock.acquire("role")
             await log.add("third in")
             hold.release()
         }
-        try await Task.sleep(for: .milliseconds(50))
+        try await Self.waitUntil { lock.waiterCount("role") == 2 }
         first.release()
-        try await Task.sleep(for: .milliseconds(50))
+        try await Self.waitUntil { await log.events == ["second in"] }
         first.release()
         try await second.value
         await third.value
