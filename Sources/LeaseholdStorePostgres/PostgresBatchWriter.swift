@@ -10,9 +10,10 @@ enum PostgresBatchWriter {
     static func apply(
         _ group: [StoreBatch],
         with client: PostgresClient,
-        logger: Logger
+        logger: Logger,
+        timeout: Duration
     ) async throws -> [Result<Void, any Error>] {
-        try await transaction(on: client, logger: logger, failure: "cannot commit to the PostgreSQL store") {
+        try await transaction(on: client, logger: logger, timeout: timeout, failure: "cannot commit to the PostgreSQL store") {
             connection in
             if group.contains(where: { !$0.auditEvents.isEmpty }) {
                 // Take the chain head first, so that instances queue on it before they lock any entry rows.
@@ -37,16 +38,21 @@ enum PostgresBatchWriter {
         }
     }
 
-    /// Runs `body` in a transaction, rethrowing its `LeaseholdError`s and mapping driver failures to
-    /// `storeUnavailable` with the caller-safe `failure` message.
+    /// Runs `body` in a transaction within `timeout` (``withStoreDeadline(_:_:_:)``), rethrowing its
+    /// `LeaseholdError`s and mapping driver failures to `storeUnavailable` with the caller-safe `failure` message.
     static func transaction<T: Sendable>(
         on client: PostgresClient,
         logger: Logger,
+        timeout: Duration,
         failure: String,
-        _ body: (PostgresConnection) async throws -> sending T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         do {
-            return try await client.withTransaction(logger: logger, body)
+            return try await withStoreDeadline(timeout, failure) {
+                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            }
+        } catch let error as LeaseholdError {
+            throw error
         } catch let error as PostgresTransactionError {
             if let closureError = error.closureError as? LeaseholdError { throw closureError }
             throw LeaseholdError(.storeUnavailable, failure, underlying: error)

@@ -22,23 +22,28 @@ import PostgresNIO
 ///
 /// Concurrent commits of one instance share one transaction (group commit, see ``LeaseholdCore/GroupCommitQueue``).
 /// Audit appends lock the single `audit_head` row, so instances extend the chain one at a time. Every statement is
-/// bounded by the server-side `statement_timeout` given at creation.
+/// bounded by the server-side `statement_timeout` given at creation, and every call (waiting for a connection
+/// included: the pool retries an unreachable or untrusted server without end) by an operation deadline.
 public final class PostgresBrokerStore: BrokerStore {
     private let client: PostgresClient
     private let commits: GroupCommitQueue<StoreBatch, Void>
     private let logger: Logger
     private let closed: AsyncStream<Never>
     private let closedContinuation: AsyncStream<Never>.Continuation
+    private let operationTimeout: Duration
 
     /// Creates a store over a connection pool with `configuration`.
     ///
     /// - Parameters:
     ///   - configuration: Where and how to connect. The store adds a `statement_timeout` startup parameter.
     ///   - statementTimeout: The longest any statement (including lock waits) may run before the server cancels it.
+    ///   - operationTimeout: The longest any call may wait, for a connection included, before it fails as
+    ///     ``LeaseholdCore/LeaseholdError/Code/storeUnavailable``; by default `statementTimeout` plus 15 s.
     ///   - logger: Receives debug and trace messages; never secrets.
     public init(
         configuration: PostgresClient.Configuration,
         statementTimeout: Duration = .seconds(30),
+        operationTimeout: Duration? = nil,
         logger: Logger
     ) {
         var configuration = configuration
@@ -53,18 +58,25 @@ public final class PostgresBrokerStore: BrokerStore {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
+        let operationTimeout = operationTimeout ?? statementTimeout + .seconds(15)
+        self.operationTimeout = operationTimeout
         (closed, closedContinuation) = AsyncStream.makeStream(of: Never.self)
-        commits = GroupCommitQueue { group in try await PostgresBatchWriter.apply(group, with: client, logger: logger) }
+        commits = GroupCommitQueue { group in
+            try await PostgresBatchWriter.apply(group, with: client, logger: logger, timeout: operationTimeout)
+        }
     }
 
     /// Creates a store from a `postgres://user:password@host:port/database?sslmode=…` URL.
     ///
     /// See ``PostgresConnectionURL`` for the accepted forms. Throws
     /// ``LeaseholdCore/LeaseholdError/Code/invalidRequest`` (without echoing the URL) when it is malformed.
-    public convenience init(url: String, statementTimeout: Duration = .seconds(30), logger: Logger) throws {
+    public convenience init(
+        url: String, statementTimeout: Duration = .seconds(30), operationTimeout: Duration? = nil, logger: Logger
+    ) throws {
         self.init(
             configuration: try PostgresConnectionURL.configuration(from: url),
             statementTimeout: statementTimeout,
+            operationTimeout: operationTimeout,
             logger: logger
         )
     }
@@ -92,6 +104,7 @@ public final class PostgresBrokerStore: BrokerStore {
         try await PostgresBatchWriter.transaction(
             on: client,
             logger: logger,
+            timeout: operationTimeout,
             failure: "cannot migrate the PostgreSQL store"
         ) {
             connection in
@@ -135,7 +148,7 @@ public final class PostgresBrokerStore: BrokerStore {
 
     /// Reads one entry, or `nil` when absent.
     public func entry(_ key: StoreKey) async throws -> StoreEntry? {
-        try await reading {
+        try await reading { [self] in
             let rows = try await client.query(
                 "SELECT value, version FROM entries WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key)",
                 logger: logger
@@ -169,7 +182,7 @@ public final class PostgresBrokerStore: BrokerStore {
         bindings.append(limit)
         sql += " ORDER BY key LIMIT $\(bindings.count)"
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
-        return try await reading {
+        return try await reading { [self] in
             var keys: [String] = []
             for try await key in try await client.query(query, logger: logger).decode(String.self) { keys.append(key) }
             return keys
@@ -200,7 +213,7 @@ public final class PostgresBrokerStore: BrokerStore {
                 ORDER BY sequence \(query.newestFirst ? "DESC" : "ASC") LIMIT $\(bindings.count)
                 """,
             binds: bindings)
-        let columns = try await reading {
+        let columns = try await reading { [self] in
             let rows = try await client.query(statement, logger: logger)
             var columns: [AuditRecordColumns] = []
             for try await row in rows.decode(
@@ -262,7 +275,12 @@ public final class PostgresBrokerStore: BrokerStore {
     /// Deletes audit records up to and including `sequence` (retention).
     public func deleteAuditRecords(through sequence: Int64) async throws {
         do {
-            _ = try await client.query("DELETE FROM audit_log WHERE sequence <= \(sequence)", logger: logger)
+            try await withStoreDeadline(operationTimeout, "cannot delete audit records from the PostgreSQL store") {
+                [client, logger] in
+                _ = try await client.query("DELETE FROM audit_log WHERE sequence <= \(sequence)", logger: logger)
+            }
+        } catch let error as LeaseholdError {
+            throw error
         } catch {
             throw LeaseholdError(.storeUnavailable, "cannot delete audit records from the PostgreSQL store", underlying: error)
         }
@@ -280,7 +298,7 @@ public final class PostgresBrokerStore: BrokerStore {
     /// `synchronous_commit` in the store's sessions: `on` whatever the server's default, so a commit is acknowledged
     /// only once it is flushed.
     public func synchronousCommitSetting() async throws -> String {
-        try await reading {
+        try await reading { [self] in
             for try await value in try await client.query("SHOW synchronous_commit", logger: logger).decode(String.self) {
                 return value
             }
@@ -289,9 +307,9 @@ public final class PostgresBrokerStore: BrokerStore {
     }
 
     /// Runs a read, mapping driver failures to `storeUnavailable`.
-    private func reading<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    private func reading<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
-            return try await body()
+            return try await withStoreDeadline(operationTimeout, "cannot read from the PostgreSQL store", body)
         } catch let error as LeaseholdError {
             throw error
         } catch is CancellationError {

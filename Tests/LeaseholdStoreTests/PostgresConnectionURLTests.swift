@@ -24,6 +24,13 @@ struct PostgresConnectionURLTests {
         "postgres://leasehold:hunter2@/broker",
         "postgres://leasehold:hunter2@db%0Ainternal/broker",
         "postgres://leasehold:hunter2@h/broker?sslmode=allow",
+        "postgres://leasehold:hunter2@h/broker?sslmode=prefer",
+        "postgres://leasehold:hunter2@h/broker?sslmode=verify-everything",
+        "postgres://leasehold:hunter2@h/broker?sslcert=/etc/hostname",
+        "postgres://leasehold:hunter2@h/broker?sslkey=/etc/hostname",
+        "postgres://leasehold:hunter2@h/broker?sslrootcert=/nonexistent/ca.pem",
+        "postgres://leasehold:hunter2@h/broker?sslrootcert=/etc/hostname",
+        "postgres://leasehold:hunter2@h/broker?sslrootcert=/dev/null",
     ])
     func refusesMalformedURLsWithoutRepeatingThem(_ url: String) {
         let error = #expect(throws: LeaseholdError.self) { _ = try PostgresConnectionURL.configuration(from: url) }

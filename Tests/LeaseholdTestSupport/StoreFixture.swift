@@ -52,6 +52,11 @@ public struct StoreFixture: Sendable {
         }
     }
 
+    /// The same location reached through `address` instead (another URL to the same PostgreSQL database).
+    public func reached(through address: String) -> StoreFixture {
+        StoreFixture(kind: kind, address: address, database: database)
+    }
+
     /// Makes a fresh location for `body`, then deletes it.
     public static func withFixture<T: Sendable>(
         _ kind: StoreKind,
@@ -77,9 +82,10 @@ public struct StoreFixture: Sendable {
     }
 
     /// Opens a store on this location (running and migrating it as the composition root would), runs `body`, and
-    /// closes the store. `statementTimeout` applies to PostgreSQL.
+    /// closes the store. `statementTimeout` and `operationTimeout` apply to PostgreSQL.
     public func withStore<T: Sendable>(
         statementTimeout: Duration = .seconds(20),
+        operationTimeout: Duration? = nil,
         _ body: (any BrokerStore) async throws -> T
     ) async throws -> T {
         let logger = Logger(label: "leasehold.test.store")
@@ -95,7 +101,8 @@ public struct StoreFixture: Sendable {
                 throw error
             }
         case .postgres:
-            let store = try PostgresBrokerStore(url: address, statementTimeout: statementTimeout, logger: logger)
+            let store = try PostgresBrokerStore(
+                url: address, statementTimeout: statementTimeout, operationTimeout: operationTimeout, logger: logger)
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await store.run() }
                 do {

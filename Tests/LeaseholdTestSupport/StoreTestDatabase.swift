@@ -36,6 +36,34 @@ public struct StoreTestDatabase: Sendable {
         try await Self.execute(sql, on: url)
     }
 
+    /// Runs a query (without parameters) in this database that returns one integer.
+    public func integer(_ sql: String) async throws -> Int {
+        let client = PostgresClient(configuration: try PostgresConnectionURL.configuration(from: url))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            var value = 0
+            for try await row in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { value = row }
+            return value
+        }
+    }
+
+    /// A URL to this database with `parameters` instead of the server URL's, optionally another host and user
+    /// (without password when a user is given).
+    public func url(host: String? = nil, user: String? = nil, parameters: [String: String]) throws -> String {
+        guard var components = URLComponents(string: url) else {
+            throw LeaseholdError.invalidRequest("LEASEHOLD_TEST_POSTGRES_URL is not a URL")
+        }
+        if let host { components.host = host }
+        if let user {
+            components.user = user
+            components.password = nil
+        }
+        components.queryItems = parameters.isEmpty ? nil : parameters.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        guard let url = components.string else { throw LeaseholdError.invalidRequest("cannot build a test URL") }
+        return url
+    }
+
     /// Runs `body` while another session holds `statement` (for example `SELECT … FOR UPDATE`) in an open
     /// transaction in this database.
     @discardableResult
