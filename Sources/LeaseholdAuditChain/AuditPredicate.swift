@@ -59,6 +59,11 @@ public indirect enum AuditPredicate: Sendable, Hashable {
         return conditions
     }
 
+    /// The `details` members both stores index (schema version 2): a lease's timeline and the holder of a database
+    /// user. The stores spell these with a literal key, as their index does (SQLite uses an expression index only
+    /// for the same expression), and bind any other key.
+    public static let indexedDetails: Set<String> = ["lease_id", "db_username"]
+
     /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
     static func likeEscaped(_ text: String) -> String {
         var escaped = ""

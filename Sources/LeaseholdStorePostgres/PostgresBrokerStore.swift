@@ -201,18 +201,7 @@ public final class PostgresBrokerStore: BrokerStore {
     public func auditRecords(matching query: AuditQuery, limit: Int) async throws -> [AuditRecord] {
         guard limit > 0 else { return [] }
         try query.validate()
-        var bindings = PostgresBindings()
-        let conditions = AuditPredicate.conditions(for: query).map { Self.render($0, into: &bindings) }
-        bindings.append(Int64(limit))
-        let statement = PostgresQuery(
-            unsafeSQL: """
-                SELECT sequence, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), request_id, type,
-                       operation, path, accessor, token_hmac, display_name, policies::text, auth_method,
-                       remote_address, outcome, error_class, environment, details::text, previous_hash, hash
-                FROM audit_log\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-                ORDER BY sequence \(query.newestFirst ? "DESC" : "ASC") LIMIT $\(bindings.count)
-                """,
-            binds: bindings)
+        let statement = Self.auditSelection(query, limit: limit)
         let columns = try await reading { [self] in
             let rows = try await client.query(statement, logger: logger)
             var columns: [AuditRecordColumns] = []
@@ -250,6 +239,22 @@ public final class PostgresBrokerStore: BrokerStore {
         return try columns.map { try $0.makeRecord() }
     }
 
+    /// The statement that reads the audit records matching `query`, at most `limit`, oldest (or newest) first.
+    static func auditSelection(_ query: AuditQuery, limit: Int) -> PostgresQuery {
+        var bindings = PostgresBindings()
+        let conditions = AuditPredicate.conditions(for: query).map { render($0, into: &bindings) }
+        bindings.append(Int64(limit))
+        return PostgresQuery(
+            unsafeSQL: """
+                SELECT sequence, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), request_id, type,
+                       operation, path, accessor, token_hmac, display_name, policies::text, auth_method,
+                       remote_address, outcome, error_class, environment, details::text, previous_hash, hash
+                FROM audit_log\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+                ORDER BY sequence \(query.newestFirst ? "DESC" : "ASC") LIMIT $\(bindings.count)
+                """,
+            binds: bindings)
+    }
+
     /// PostgreSQL text for one predicate; its values are appended to `bindings` (`$n` placeholders).
     private static func render(_ predicate: AuditPredicate, into bindings: inout PostgresBindings) -> String {
         switch predicate {
@@ -259,6 +264,8 @@ public final class PostgresBrokerStore: BrokerStore {
             let left: String
             switch operand {
             case .column(let column): left = column.rawValue
+            case .detail(let key) where AuditPredicate.indexedDetails.contains(key):
+                left = "(details->>'\(key)')"
             case .detail(let key):
                 bindings.append(key)
                 left = "(details->>$\(bindings.count))"

@@ -161,18 +161,8 @@ public final class SQLiteBrokerStore: BrokerStore {
     public func auditRecords(matching query: AuditQuery, limit: Int) async throws -> [AuditRecord] {
         guard limit > 0 else { return [] }
         try query.validate()
-        var arguments: [DatabaseValue] = []
         let predicates = AuditPredicate.conditions(for: query)
-        let conditions = predicates.map { Self.render($0, into: &arguments) }
-        arguments.append(limit.databaseValue)
-        let sql = """
-            SELECT sequence, time, request_id, type, operation, path, accessor, token_hmac, display_name,
-                   policies, auth_method, remote_address, outcome, error_class, environment, details,
-                   previous_hash, hash
-            FROM audit_log\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-            ORDER BY sequence \(query.newestFirst ? "DESC" : "ASC") LIMIT ?
-            """
-        let statementArguments = StatementArguments(arguments.map { $0 as (any DatabaseValueConvertible)? })
+        let (sql, statementArguments) = Self.auditSelection(predicates, newestFirst: query.newestFirst, limit: limit)
         let read: @Sendable (Database) throws -> [AuditRecordColumns] = { db in
             try Row.fetchAll(db, sql: sql, arguments: statementArguments).map(Self.auditColumns(from:))
         }
@@ -185,6 +175,23 @@ public final class SQLiteBrokerStore: BrokerStore {
         return try columns.map { try $0.makeRecord() }
     }
 
+    /// The statement and arguments that read the audit records matching `predicates`, at most `limit`.
+    static func auditSelection(
+        _ predicates: [AuditPredicate], newestFirst: Bool, limit: Int
+    ) -> (sql: String, arguments: StatementArguments) {
+        var arguments: [DatabaseValue] = []
+        let conditions = predicates.map { render($0, into: &arguments) }
+        arguments.append(limit.databaseValue)
+        let sql = """
+            SELECT sequence, time, request_id, type, operation, path, accessor, token_hmac, display_name,
+                   policies, auth_method, remote_address, outcome, error_class, environment, details,
+                   previous_hash, hash
+            FROM audit_log\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY sequence \(newestFirst ? "DESC" : "ASC") LIMIT ?
+            """
+        return (sql, StatementArguments(arguments.map { $0 as (any DatabaseValueConvertible)? }))
+    }
+
     /// SQLite text for one predicate; its values go to `arguments`.
     private static func render(_ predicate: AuditPredicate, into arguments: inout [DatabaseValue]) -> String {
         switch predicate {
@@ -194,6 +201,8 @@ public final class SQLiteBrokerStore: BrokerStore {
             let left: String
             switch operand {
             case .column(let column): left = column.rawValue
+            case .detail(let key) where AuditPredicate.indexedDetails.contains(key):
+                left = "json_extract(details, '$.\(key)')"
             case .detail(let key):
                 arguments.append(("$.\"" + key + "\"").databaseValue)
                 left = "json_extract(details, ?)"

@@ -332,7 +332,7 @@ struct StoreConformanceTests {
             try await fixture.recordSchemaVersion(999)
             let error = await #expect(throws: LeaseholdError.self) { try await fixture.withStore { _ in } }
             #expect(error?.code == .storeUnavailable)
-            #expect(error?.message == "store schema version 999 is newer than this broker supports (1)")
+            #expect(error?.message.hasPrefix("store schema version 999 is newer than this broker supports (") == true)
         }
     }
 

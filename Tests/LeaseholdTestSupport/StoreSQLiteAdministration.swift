@@ -8,4 +8,13 @@ public enum StoreSQLiteAdministration {
         try queue.write { try $0.execute(sql: sql) }
         try queue.close()
     }
+
+    /// The `detail` lines of SQLite's query plan for `sql` with `arguments` on the database at `path`.
+    public static func queryPlan(_ sql: String, arguments: StatementArguments, inDatabaseAt path: String) throws -> [String] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
+        }
+    }
 }

@@ -48,6 +48,19 @@ public struct StoreTestDatabase: Sendable {
         }
     }
 
+    /// The lines of PostgreSQL's plan (`EXPLAIN`) for `query` in this database.
+    public func queryPlan(_ query: PostgresQuery) async throws -> [String] {
+        let client = PostgresClient(configuration: try PostgresConnectionURL.configuration(from: url))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            var lines: [String] = []
+            let explain = PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds)
+            for try await line in try await client.query(explain).decode(String.self) { lines.append(line) }
+            return lines
+        }
+    }
+
     /// A URL to this database with `parameters` instead of the server URL's, optionally another host and user
     /// (without password when a user is given).
     public func url(host: String? = nil, user: String? = nil, parameters: [String: String]) throws -> String {
