@@ -100,14 +100,18 @@ public final class PostgresBrokerStore: BrokerStore {
     public func migrate() async throws {
         let migrations = try StoreMigrations.load(dialect: .postgres)
         let supported = migrations.last?.version ?? 0
+        // A store that cannot be reached fails within the operation deadline. The migration itself may take long (an
+        // index over a large audit table), so it runs without statement_timeout, within `migrationTimeout`.
+        try await reading { [self] in _ = try await client.query("SELECT 1", logger: self.logger) }
         let logger = logger
         try await PostgresBatchWriter.transaction(
             on: client,
             logger: logger,
-            timeout: operationTimeout,
+            timeout: Self.migrationTimeout,
             failure: "cannot migrate the PostgreSQL store"
         ) {
             connection in
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
             try await connection.query(
                 """
@@ -298,6 +302,9 @@ public final class PostgresBrokerStore: BrokerStore {
         await commits.close()
         closedContinuation.finish()
     }
+
+    /// The longest a migration may run once the store answered.
+    static let migrationTimeout: Duration = .seconds(3600)
 
     /// The advisory lock key that serializes migrations: "leasehold" as a 64-bit number.
     static let migrationLockKey: Int64 = 0x6C65_6173_6568_6F6C
