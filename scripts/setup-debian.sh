@@ -108,7 +108,7 @@ fi
 # A throw-away CA signs the server's certificate and a client certificate for the role leasehold_tls_client, which
 # may log in over TLS with that certificate only (pg_hba `cert`). The tests find the files through
 # LEASEHOLD_TEST_POSTGRES_TLS (scripts/test.sh). The client key is readable by everybody: it opens nothing but a
-# role without privileges on this test cluster, over loopback. The server's certificate names `localhost` and no
+# role without privileges on this test cluster, and only over loopback. The server's certificate names `localhost` and no
 # address: NIOSSL accepts a certificate whose IP address matches the peer's whatever name it expected, and the
 # tests need names that do not match.
 TLS_DIR=/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/leasehold-test-tls
@@ -144,19 +144,19 @@ ssl_cert_file = '${TLS_DIR}/server.pem'
 ssl_key_file = '${TLS_DIR}/server.key'
 ssl_ca_file = '${TLS_DIR}/ca.pem'"
 HBA=/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/pg_hba.conf
-HBA_LINE="hostssl all ${TLS_CLIENT_ROLE} all cert"
-if [[ "$(cat "${TLS_CONF}" 2>/dev/null)" != "${TLS_SETTINGS}" ]] || ! grep -qxF "${HBA_LINE}" "${HBA}"; then
+HBA_LINES="hostssl all ${TLS_CLIENT_ROLE} 127.0.0.1/32 cert
+hostssl all ${TLS_CLIENT_ROLE} ::1/128 cert"
+if [[ "$(cat "${TLS_CONF}" 2>/dev/null)" != "${TLS_SETTINGS}" ]] || ! grep -qxF "${HBA_LINES%%$'\n'*}" "${HBA}"; then
     log "enabling TLS on PostgreSQL ${PG_VERSION}/${PG_CLUSTER} (client certificates for ${TLS_CLIENT_ROLE})"
     printf '%s\n' "${TLS_SETTINGS}" >"${TLS_CONF}"
-    if ! grep -qxF "${HBA_LINE}" "${HBA}"; then
+    if ! grep -qxF "${HBA_LINES%%$'\n'*}" "${HBA}"; then
         # First matching line wins: the certificate-only role goes before the password lines.
-        { printf '%s\n' "${HBA_LINE}"; cat "${HBA}"; } >"${HBA}.new"
+        { printf '%s\n' "${HBA_LINES}"; grep -v "^hostssl all ${TLS_CLIENT_ROLE} " "${HBA}" || true; } >"${HBA}.new"
         chown --reference="${HBA}" "${HBA}.new"
         chmod --reference="${HBA}" "${HBA}.new"
         mv "${HBA}.new" "${HBA}"
     fi
     pg_ctlcluster --skip-systemctl-redirect "${PG_VERSION}" "${PG_CLUSTER}" reload
-    sleep 1
 else
     log "PostgreSQL ${PG_VERSION}/${PG_CLUSTER} already serves TLS"
 fi
@@ -167,15 +167,23 @@ PGPASSWORD=postgres psql -h 127.0.0.1 -p "${PG_PORT}" -U postgres -d postgres -t
         END IF;
     END\$\$" >/dev/null
 # libpq insists on a private key only its owner can read.
+# The server applies a reload asynchronously: try for up to 30 s.
 check_key=$(mktemp)
 install -m 0600 "${TLS_DIR}/client.key" "${check_key}"
-if ! PGSSLMODE=verify-full PGSSLROOTCERT="${TLS_DIR}/ca.pem" PGSSLCERT="${TLS_DIR}/client.pem" \
-    PGSSLKEY="${check_key}" PGCONNECT_TIMEOUT=5 \
-    psql -h localhost -p "${PG_PORT}" -U "${TLS_CLIENT_ROLE}" -d postgres -tAq -c 'SELECT 1' >/dev/null; then
-    rm -f "${check_key}"
+tls_ok=false
+for _ in $(seq 1 60); do
+    if PGSSLMODE=verify-full PGSSLROOTCERT="${TLS_DIR}/ca.pem" PGSSLCERT="${TLS_DIR}/client.pem" \
+        PGSSLKEY="${check_key}" PGCONNECT_TIMEOUT=5 \
+        psql -h localhost -p "${PG_PORT}" -U "${TLS_CLIENT_ROLE}" -d postgres -tAq -c 'SELECT 1' >/dev/null 2>&1; then
+        tls_ok=true
+        break
+    fi
+    sleep 0.5
+done
+rm -f "${check_key}"
+if [[ "${tls_ok}" != true ]]; then
     echo "setup-debian.sh: PostgreSQL does not accept the test client certificate over verified TLS" >&2
     exit 1
 fi
-rm -f "${check_key}"
 
 log "done"

@@ -2,13 +2,15 @@ import Foundation
 import LeaseholdCore
 
 /// An ``LeaseholdCore/AuditQuery`` as a small, dialect-neutral predicate tree that each store renders to its SQL
-/// with bound parameters (nothing from the query is ever spliced into the statement text).
+/// with bound parameters. Nothing from the query is spliced into the statement text, except a `details` key that is
+/// one of the constants of ``indexedDetails``.
 public indirect enum AuditPredicate: Sendable, Hashable {
     /// Where a compared value comes from.
     public enum Operand: Sendable, Hashable {
         /// A column of `audit_log`, from a fixed list.
         case column(AuditColumn)
-        /// A member of the `details` JSON object; the key is bound as a parameter.
+        /// A member of the `details` JSON object; the key is bound as a parameter, or spelled literally when it is
+        /// one of ``AuditPredicate/indexedDetails``.
         case detail(String)
     }
 

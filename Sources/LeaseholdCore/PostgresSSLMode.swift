@@ -25,6 +25,12 @@ public enum PostgresSSLMode: String, Sendable, Hashable, CaseIterable {
         self = mode
     }
 
+    /// The mode in force when a CA is configured (`hasCA`): as in libpq, ``require`` with a CA verifies the chain
+    /// (``verifyCA``), so a configured CA is never silently ignored.
+    public func effective(hasCA: Bool) -> PostgresSSLMode {
+        self == .require && hasCA ? .verifyCA : self
+    }
+
     /// Whether the server's certificate chain must verify.
     public var verifiesChain: Bool { self == .verifyCA || self == .verifyFull }
 

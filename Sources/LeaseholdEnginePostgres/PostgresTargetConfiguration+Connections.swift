@@ -4,15 +4,14 @@ import NIOSSL
 import PostgresNIO
 
 extension PostgresTargetConfiguration {
-    /// The NIOSSL client configuration for ``sslMode``, or `nil` for ``PostgresSSLMode/disable``.
+    /// The NIOSSL client configuration for ``sslMode``, or `nil` for ``PostgresSSLMode/disable``. With `tls_ca`,
+    /// `require` verifies the chain, as in libpq (``PostgresSSLMode/effective(hasCA:)``).
     func tlsConfiguration() throws -> TLSConfiguration? {
+        guard sslMode != .disable else { return nil }
+        let mode = sslMode.effective(hasCA: caCertificatePEM != nil)
         var tls = TLSConfiguration.makeClientConfiguration()
-        switch sslMode {
-        case .disable: return nil
-        case .require: tls.certificateVerification = .none
-        case .verifyCA: tls.certificateVerification = .noHostnameVerification
-        case .verifyFull: tls.certificateVerification = .fullVerification
-        }
+        tls.certificateVerification =
+            mode.verifiesHostName ? .fullVerification : mode.verifiesChain ? .noHostnameVerification : .none
         do {
             if let caCertificatePEM {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caCertificatePEM.utf8)))

@@ -23,7 +23,7 @@ import PostgresNIO
 /// Concurrent commits of one instance share one transaction (group commit, see ``LeaseholdCore/GroupCommitQueue``).
 /// Audit appends lock the single `audit_head` row, so instances extend the chain one at a time. Every statement is
 /// bounded by the server-side `statement_timeout` given at creation, and every call (waiting for a connection
-/// included: the pool retries an unreachable or untrusted server without end) by an operation deadline.
+/// included: the pool retries an unreachable or untrusted server without end) by a deadline.
 public final class PostgresBrokerStore: BrokerStore {
     private let client: PostgresClient
     private let commits: GroupCommitQueue<StoreBatch, Void>
@@ -31,14 +31,17 @@ public final class PostgresBrokerStore: BrokerStore {
     private let closed: AsyncStream<Never>
     private let closedContinuation: AsyncStream<Never>.Continuation
     private let operationTimeout: Duration
+    private let commitTimeout: Duration
 
     /// Creates a store over a connection pool with `configuration`.
     ///
     /// - Parameters:
     ///   - configuration: Where and how to connect. The store adds a `statement_timeout` startup parameter.
     ///   - statementTimeout: The longest any statement (including lock waits) may run before the server cancels it.
-    ///   - operationTimeout: The longest any call may wait, for a connection included, before it fails as
-    ///     ``LeaseholdCore/LeaseholdError/Code/storeUnavailable``; by default `statementTimeout` plus 15 s.
+    ///   - operationTimeout: The longest a read may wait, for a connection included, before it fails as
+    ///     ``LeaseholdCore/LeaseholdError/Code/storeUnavailable``; by default `statementTimeout` plus 15 s. A commit
+    ///     runs several statements, each bounded by `statementTimeout`, and may take twice `statementTimeout`
+    ///     longer; when its deadline passes its outcome is unknown, like that of any write whose answer was lost.
     ///   - logger: Receives debug and trace messages; never secrets.
     public init(
         configuration: PostgresClient.Configuration,
@@ -59,10 +62,12 @@ public final class PostgresBrokerStore: BrokerStore {
         self.client = client
         self.logger = logger
         let operationTimeout = operationTimeout ?? statementTimeout + .seconds(15)
+        let commitTimeout = operationTimeout + statementTimeout * 2
         self.operationTimeout = operationTimeout
+        self.commitTimeout = commitTimeout
         (closed, closedContinuation) = AsyncStream.makeStream(of: Never.self)
         commits = GroupCommitQueue { group in
-            try await PostgresBatchWriter.apply(group, with: client, logger: logger, timeout: operationTimeout)
+            try await PostgresBatchWriter.apply(group, with: client, logger: logger, timeout: commitTimeout)
         }
     }
 
@@ -102,8 +107,8 @@ public final class PostgresBrokerStore: BrokerStore {
         let supported = migrations.last?.version ?? 0
         // A store that cannot be reached fails within the operation deadline. The migration itself may take long (an
         // index over a large audit table), so it runs without statement_timeout, within `migrationTimeout`.
-        try await reading { [self] in _ = try await client.query("SELECT 1", logger: self.logger) }
         let logger = logger
+        try await bounded("cannot migrate the PostgreSQL store") { [client] in _ = try await client.query("SELECT 1", logger: logger) }
         try await PostgresBatchWriter.transaction(
             on: client,
             logger: logger,
@@ -198,7 +203,10 @@ public final class PostgresBrokerStore: BrokerStore {
     /// Throws ``LeaseholdCore/LeaseholdError/Code/conflict`` when a condition fails (nothing of the batch is applied).
     public func commit(_ batch: StoreBatch) async throws {
         guard !batch.isEmpty else { return }
-        try await commits.submit(batch)
+        // Bounded here too: a batch queued behind a stuck group would otherwise wait for that group's deadline first.
+        try await withStoreDeadline(commitTimeout, "cannot commit to the PostgreSQL store") { [commits] in
+            try await commits.submit(batch)
+        }
     }
 
     /// Reads the audit records that match `query` (values bound as parameters), at most `limit`.
@@ -285,15 +293,8 @@ public final class PostgresBrokerStore: BrokerStore {
 
     /// Deletes audit records up to and including `sequence` (retention).
     public func deleteAuditRecords(through sequence: Int64) async throws {
-        do {
-            try await withStoreDeadline(operationTimeout, "cannot delete audit records from the PostgreSQL store") {
-                [client, logger] in
-                _ = try await client.query("DELETE FROM audit_log WHERE sequence <= \(sequence)", logger: logger)
-            }
-        } catch let error as LeaseholdError {
-            throw error
-        } catch {
-            throw LeaseholdError(.storeUnavailable, "cannot delete audit records from the PostgreSQL store", underlying: error)
+        try await bounded("cannot delete audit records from the PostgreSQL store") { [self] in
+            _ = try await client.query("DELETE FROM audit_log WHERE sequence <= \(sequence)", logger: logger)
         }
     }
 
@@ -320,16 +321,21 @@ public final class PostgresBrokerStore: BrokerStore {
         }
     }
 
-    /// Runs a read, mapping driver failures to `storeUnavailable`.
+    /// Runs a read (``bounded(_:_:)``).
     private func reading<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await bounded("cannot read from the PostgreSQL store", body)
+    }
+
+    /// Runs one call within the operation deadline, mapping driver failures to `storeUnavailable` with `failure`.
+    private func bounded<T: Sendable>(_ failure: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
-            return try await withStoreDeadline(operationTimeout, "cannot read from the PostgreSQL store", body)
+            return try await withStoreDeadline(operationTimeout, failure, body)
         } catch let error as LeaseholdError {
             throw error
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw LeaseholdError(.storeUnavailable, "cannot read from the PostgreSQL store", underlying: error)
+            throw LeaseholdError(.storeUnavailable, failure, underlying: error)
         }
     }
 }

@@ -8,8 +8,8 @@ import PostgresNIO
 /// Accepted form: `postgres[ql]://user[:password]@host[:port]/database[?PARAMETERS]`, with percent-encoded user and
 /// password. The parameters follow libpq's names:
 /// - `sslmode` (``LeaseholdCore/PostgresSSLMode``): `verify-full` when absent (TLS, chain and host name verified),
-///   `verify-ca`, `require` (TLS, nothing verified) or `disable`; `allow` and `prefer` are refused, as they fall
-///   back to plain text silently;
+///   `verify-ca`, `require` (TLS, nothing verified; the chain, as in libpq, when `sslrootcert` is given) or
+///   `disable`; `allow` and `prefer` are refused, as they fall back to plain text silently;
 /// - `sslrootcert`: a PEM file of the CA certificates to verify the server against, instead of the system roots;
 /// - `sslcert` and `sslkey`: PEM files of a client certificate (chain) and its private key, for `cert`
 ///   authentication; only together.
@@ -56,8 +56,7 @@ public enum PostgresConnectionURL {
         mode: PostgresSSLMode, rootCertificates: String?, clientCertificate: String?, clientKey: String?
     ) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.certificateVerification =
-            mode.verifiesHostName ? .fullVerification : mode.verifiesChain ? .noHostnameVerification : .none
+        tls.certificateVerification = mode.effective(hasCA: rootCertificates != nil).certificateVerification
         if let rootCertificates {
             tls.trustRoots = .certificates(try certificates("sslrootcert", at: rootCertificates))
         }
@@ -94,5 +93,12 @@ public enum PostgresConnectionURL {
         } catch {
             throw LeaseholdError.invalidRequest("\(parameter): \(path) does not hold PEM of the expected kind")
         }
+    }
+}
+
+extension PostgresSSLMode {
+    /// What NIOSSL checks of the server's certificate in this mode (``disable`` never gets that far).
+    var certificateVerification: CertificateVerification {
+        verifiesHostName ? .fullVerification : verifiesChain ? .noHostnameVerification : .none
     }
 }

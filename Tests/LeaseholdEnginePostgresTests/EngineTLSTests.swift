@@ -57,6 +57,21 @@ struct EngineTLSTests {
         }
     }
 
+    @Test("require with tls_ca verifies the chain, as in libpq: another CA is refused, the right one accepted")
+    func requireWithACAVerifiesTheChain() async throws {
+        try await TargetFixture.with { fixture in
+            var otherCA = try configuration(fixture, .require, serverName: "db.wrong.example")
+            otherCA.caCertificatePEM = try TestCertificateAuthority(commonName: "Another CA").certificatePEM
+            try await fixture.withEngine(otherCA) { engine in
+                let error = await #expect(throws: LeaseholdError.self) { try await engine.verifyConnection() }
+                #expect(error?.code == .targetUnavailable)
+            }
+            try await fixture.withEngine(try configuration(fixture, .require, serverName: "db.wrong.example")) { engine in
+                try await engine.verifyConnection()
+            }
+        }
+    }
+
     @Test("without tls_ca the server's certificate does not verify against the system roots")
     func unknownCAIsRefused() async throws {
         try await TargetFixture.with { fixture in

@@ -1,5 +1,6 @@
 import LeaseholdCore
 import NIOSSL
+import LeaseholdTestSupport
 import Testing
 
 @testable import LeaseholdEnginePostgres
@@ -67,6 +68,10 @@ struct TargetConfigurationTests {
     @Test func requireSkipsVerificationOnlyWhenAskedAndBadPEMIsRefused() throws {
         var configuration = PostgresTargetConfiguration(host: "h", database: "d", username: "u", password: nil, sslMode: .require)
         #expect(try configuration.tlsConfiguration()?.certificateVerification == NIOSSL.CertificateVerification.none)
+        // As in libpq, a CA makes `require` verify the chain: a configured CA is never ignored.
+        configuration.caCertificatePEM = try TestCertificateAuthority().certificatePEM
+        #expect(try configuration.tlsConfiguration()?.certificateVerification == .noHostnameVerification)
+        configuration.caCertificatePEM = nil
         configuration.sslMode = .disable
         #expect(try configuration.tlsConfiguration() == nil)
         configuration.sslMode = .verifyFull

@@ -31,6 +31,14 @@ struct PostgresStoreTLSTests {
     /// How long a call waits for a connection that cannot be made.
     static let deadline: Duration = .seconds(3)
 
+    /// Opening a store at `fixture` fails as unavailable (not, say, as a URL it could not parse), within the deadline.
+    static func expectUnavailable(_ fixture: StoreFixture) async throws {
+        let error = await #expect(throws: LeaseholdError.self) {
+            try await fixture.withStore(operationTimeout: deadline) { _ in }
+        }
+        #expect(error?.code == .storeUnavailable)
+    }
+
     @Test("verify-full with the CA in sslrootcert: the store works over TLS")
     func verifiedWithTheCA() async throws {
         try await StoreFixture.withFixture(.postgres) { fixture in
@@ -65,9 +73,7 @@ struct PostgresStoreTLSTests {
             let database = try #require(fixture.database)
             // The certificate names localhost, not 127.0.0.1.
             let misnamed = try database.url(host: "127.0.0.1", parameters: ["sslmode": "verify-full", "sslrootcert": tls.caPath])
-            await #expect(throws: LeaseholdError.self) {
-                try await fixture.reached(through: misnamed).withStore(operationTimeout: Self.deadline) { _ in }
-            }
+            try await Self.expectUnavailable(fixture.reached(through: misnamed))
             for parameters in [["sslmode": "verify-ca", "sslrootcert": tls.caPath], ["sslmode": "require"]] {
                 let url = try database.url(host: "127.0.0.1", parameters: parameters)
                 try await fixture.reached(through: url).withStore { store in
@@ -75,9 +81,13 @@ struct PostgresStoreTLSTests {
                 }
             }
             let unverified = try database.url(host: "localhost", parameters: ["sslmode": "verify-ca"])
-            await #expect(throws: LeaseholdError.self) {
-                try await fixture.reached(through: unverified).withStore(operationTimeout: Self.deadline) { _ in }
-            }
+            try await Self.expectUnavailable(fixture.reached(through: unverified))
+            // As in libpq, a CA makes `require` verify the chain: a certificate from another CA is refused.
+            let otherCA = FileManager.default.temporaryDirectory.appendingPathComponent("other-ca-\(UUID().uuidString).pem").path
+            try TestCertificateAuthority(commonName: "Another CA").certificatePEM.write(toFile: otherCA, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: otherCA) }
+            let requireOtherCA = try database.url(host: "localhost", parameters: ["sslmode": "require", "sslrootcert": otherCA])
+            try await Self.expectUnavailable(fixture.reached(through: requireOtherCA))
         }
     }
 
@@ -94,9 +104,7 @@ struct PostgresStoreTLSTests {
                 try await Self.expectWorkingOverTLS(store, database)
             }
             let withoutCertificate = try database.url(host: "localhost", user: tls.clientRole, parameters: verified)
-            await #expect(throws: LeaseholdError.self) {
-                try await fixture.reached(through: withoutCertificate).withStore(operationTimeout: Self.deadline) { _ in }
-            }
+            try await Self.expectUnavailable(fixture.reached(through: withoutCertificate))
         }
     }
 }

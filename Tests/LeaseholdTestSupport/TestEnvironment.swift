@@ -18,8 +18,8 @@ public enum TestEnvironment {
     }
 }
 
-/// The files of the test server's TLS set-up: a throw-away CA, which signed the server's certificate (for
-/// `localhost`, `127.0.0.1` and `::1`) and a client certificate for ``clientRole``, a role that logs in over TLS with
+/// The files of the test server's TLS set-up: a throw-away CA, which signed the server's certificate (naming
+/// `localhost` only, no address) and a client certificate for ``clientRole``, a role that logs in over TLS with
 /// that certificate only.
 public struct PostgresTestTLS: Sendable {
     /// The directory holding the files.
