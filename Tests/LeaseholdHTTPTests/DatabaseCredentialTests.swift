@@ -112,6 +112,46 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// Requests cancelled at every point of their run (before the target, during its transaction, around the final
+    /// commit) leave no database user without a lease: once the reaper has passed the pending deadline, the managed
+    /// users on the target are exactly those of the issued leases. This is how OpenBao orphans users when a client
+    /// goes away mid-request; here the target commits only after the intent is durable, and the reaper removes what
+    /// a pending lease names.
+    @Test func cancelledIssuancesLeaveNoUserWithoutALease() async throws {
+        let target = try await DatabaseTarget.make()
+        let clock = TestClock()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true, clock: clock)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let clusterID = try await api.send(.get, "sys/seal-status").object["cluster_id"]?.stringValue ?? ""
+            let managed = "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE 'leasehold:\(clusterID):%'"
+            for step in 0..<16 {
+                let request = Task { try await api.send(.get, "database/creds/reader", token: root) }
+                try await Task.sleep(for: .microseconds(1_500 * step))
+                request.cancel()
+                _ = try? await request.value
+            }
+            // Cancelled engine calls finish in the background; then every pending lease is past its deadline.
+            try await Task.sleep(for: .seconds(2))
+            clock.advance(by: 121)
+            try await harness.withReaper {
+                var onTarget: Set<String> = []
+                var issued: Set<String> = []
+                for _ in 0..<100 {
+                    let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
+                    issued = Set(records.filter { $0.event.type == "lease.issue" }.compactMap { $0.event.details["db_username"] })
+                    onTarget = Set(try await target.query(managed))
+                    if onTarget == issued { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(onTarget == issued, "users without a lease: \(onTarget.subtracting(issued))")
+                let pending = try await harness.store.auditRecords(after: 0, limit: 10_000).filter { $0.event.type == "lease.pending" }
+                #expect(pending.count >= 8, "most requests should have reached the target: \(pending.count)")
+            }
+        }
+        try await target.drop()
+    }
+
     @Test func validateRoleDryRunsOnTheTargetAndLeavesNothing() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
