@@ -24,6 +24,19 @@ struct EngineTLSTests {
         return configuration
     }
 
+    /// Checks that an engine over `configuration` does not get through the handshake.
+    func expectRefused(_ fixture: TargetFixture, _ configuration: PostgresTargetConfiguration) async throws {
+        try await fixture.withEngine(configuration) { engine in
+            let error = await #expect(throws: LeaseholdError.self) { try await engine.verifyConnection() }
+            #expect(error?.code == .targetUnavailable)
+        }
+    }
+
+    /// Checks that an engine over `configuration` connects.
+    func expectConnects(_ fixture: TargetFixture, _ configuration: PostgresTargetConfiguration) async throws {
+        try await fixture.withEngine(configuration) { engine in try await engine.verifyConnection() }
+    }
+
     @Test("verify-full with tls_ca: users are created over TLS")
     func createsUsersOverVerifiedTLS() async throws {
         try await TargetFixture.with { fixture in
@@ -47,13 +60,8 @@ struct EngineTLSTests {
     @Test("verify-full refuses a certificate that does not name the host; verify-ca accepts it")
     func hostNameIsCheckedOnlyByVerifyFull() async throws {
         try await TargetFixture.with { fixture in
-            try await fixture.withEngine(try configuration(fixture, .verifyFull, serverName: "db.wrong.example")) { engine in
-                let error = await #expect(throws: LeaseholdError.self) { try await engine.verifyConnection() }
-                #expect(error?.code == .targetUnavailable)
-            }
-            try await fixture.withEngine(try configuration(fixture, .verifyCA, serverName: "db.wrong.example")) { engine in
-                try await engine.verifyConnection()
-            }
+            try await expectRefused(fixture, try configuration(fixture, .verifyFull, serverName: "db.wrong.example"))
+            try await expectConnects(fixture, try configuration(fixture, .verifyCA, serverName: "db.wrong.example"))
         }
     }
 
@@ -62,13 +70,8 @@ struct EngineTLSTests {
         try await TargetFixture.with { fixture in
             var otherCA = try configuration(fixture, .require, serverName: "db.wrong.example")
             otherCA.caCertificatePEM = try TestCertificateAuthority(commonName: "Another CA").certificatePEM
-            try await fixture.withEngine(otherCA) { engine in
-                let error = await #expect(throws: LeaseholdError.self) { try await engine.verifyConnection() }
-                #expect(error?.code == .targetUnavailable)
-            }
-            try await fixture.withEngine(try configuration(fixture, .require, serverName: "db.wrong.example")) { engine in
-                try await engine.verifyConnection()
-            }
+            try await expectRefused(fixture, otherCA)
+            try await expectConnects(fixture, try configuration(fixture, .require, serverName: "db.wrong.example"))
         }
     }
 
@@ -77,10 +80,7 @@ struct EngineTLSTests {
         try await TargetFixture.with { fixture in
             var untrusted = try configuration(fixture, .verifyFull)
             untrusted.caCertificatePEM = nil
-            try await fixture.withEngine(untrusted) { engine in
-                let error = await #expect(throws: LeaseholdError.self) { try await engine.verifyConnection() }
-                #expect(error?.code == .targetUnavailable)
-            }
+            try await expectRefused(fixture, untrusted)
         }
     }
 
