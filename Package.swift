@@ -213,7 +213,7 @@ let package = Package(
             name: "LeaseholdStoreTests",
             dependencies: [
                 "LeaseholdStoreSQLite", "LeaseholdStorePostgres", "LeaseholdTestSupport", "LeaseholdAuditChain",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "LeaseholdMigrations", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: settings
         ),

@@ -18,6 +18,14 @@ PG_CLUSTER=${LEASEHOLD_SETUP_PG_CLUSTER:-main}
 PG_PORT=${LEASEHOLD_SETUP_PG_PORT:-5432}
 
 log() { printf '==> setup: %s\n' "$*"; }
+# Runs a command every 0.5 s until it succeeds, for up to 30 s; fails if it never does.
+retry() {
+    for _ in $(seq 1 60); do
+        if "$@"; then return 0; fi
+        sleep 0.5
+    done
+    return 1
+}
 
 if [[ ${EUID} -ne 0 ]]; then
     echo "setup-debian.sh must run as root (it installs packages and manages PostgreSQL)" >&2
@@ -83,11 +91,7 @@ else
     log "starting PostgreSQL ${PG_VERSION}/${PG_CLUSTER}"
     pg_ctlcluster --skip-systemctl-redirect "${PG_VERSION}" "${PG_CLUSTER}" start
 fi
-for _ in $(seq 1 60); do
-    if pg_isready -q -h 127.0.0.1 -p "${PG_PORT}"; then break; fi
-    sleep 0.5
-done
-if ! pg_isready -q -h 127.0.0.1 -p "${PG_PORT}"; then
+if ! retry pg_isready -q -h 127.0.0.1 -p "${PG_PORT}"; then
     echo "setup-debian.sh: PostgreSQL did not accept connections on 127.0.0.1:${PG_PORT}" >&2
     exit 1
 fi
@@ -108,10 +112,13 @@ fi
 # A throw-away CA signs the server's certificate and a client certificate for the role leasehold_tls_client, which
 # may log in over TLS with that certificate only (pg_hba `cert`). The tests find the files through
 # LEASEHOLD_TEST_POSTGRES_TLS (scripts/test.sh). The client key is readable by everybody: it opens nothing but a
-# role without privileges on this test cluster, and only over loopback. The server's certificate names `localhost` and no
-# address: NIOSSL accepts a certificate whose IP address matches the peer's whatever name it expected, and the
-# tests need names that do not match.
-TLS_DIR=/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/leasehold-test-tls
+# role without privileges on this test cluster, and only over loopback. The server's certificate names `localhost`
+# and no address: NIOSSL accepts a certificate whose IP address matches the peer's whatever name it expected, and
+# the tests need names that do not match.
+PG_ETC=/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}
+TLS_DIR=${PG_ETC}/leasehold-test-tls
+TLS_CONF=${PG_ETC}/conf.d/leasehold-test-tls.conf
+HBA=${PG_ETC}/pg_hba.conf
 TLS_CLIENT_ROLE=leasehold_tls_client
 TLS_LAYOUT=2  # bump to regenerate the files on machines set up before a change here
 if [[ "$(cat "${TLS_DIR}/layout" 2>/dev/null)" != "${TLS_LAYOUT}" ]]; then
@@ -136,26 +143,22 @@ if [[ "$(cat "${TLS_DIR}/layout" 2>/dev/null)" != "${TLS_LAYOUT}" ]]; then
         echo "${TLS_LAYOUT}" >layout
     )
     # The running server keeps its old certificate until reloaded below.
-    rm -f "/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/conf.d/leasehold-test-tls.conf"
+    rm -f "${TLS_CONF}"
 fi
-TLS_CONF=/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/conf.d/leasehold-test-tls.conf
 TLS_SETTINGS="ssl = on
 ssl_cert_file = '${TLS_DIR}/server.pem'
 ssl_key_file = '${TLS_DIR}/server.key'
 ssl_ca_file = '${TLS_DIR}/ca.pem'"
-HBA=/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/pg_hba.conf
+# The first matching line wins: the certificate-only role's lines come before the password lines.
 HBA_LINES="hostssl all ${TLS_CLIENT_ROLE} 127.0.0.1/32 cert
 hostssl all ${TLS_CLIENT_ROLE} ::1/128 cert"
-if [[ "$(cat "${TLS_CONF}" 2>/dev/null)" != "${TLS_SETTINGS}" ]] || ! grep -qxF "${HBA_LINES%%$'\n'*}" "${HBA}"; then
+if [[ "$(cat "${TLS_CONF}" 2>/dev/null)" != "${TLS_SETTINGS}" || "$(head -n 2 "${HBA}")" != "${HBA_LINES}" ]]; then
     log "enabling TLS on PostgreSQL ${PG_VERSION}/${PG_CLUSTER} (client certificates for ${TLS_CLIENT_ROLE})"
     printf '%s\n' "${TLS_SETTINGS}" >"${TLS_CONF}"
-    if ! grep -qxF "${HBA_LINES%%$'\n'*}" "${HBA}"; then
-        # First matching line wins: the certificate-only role goes before the password lines.
-        { printf '%s\n' "${HBA_LINES}"; grep -v "^hostssl all ${TLS_CLIENT_ROLE} " "${HBA}" || true; } >"${HBA}.new"
-        chown --reference="${HBA}" "${HBA}.new"
-        chmod --reference="${HBA}" "${HBA}.new"
-        mv "${HBA}.new" "${HBA}"
-    fi
+    { printf '%s\n' "${HBA_LINES}"; grep -v "^hostssl all ${TLS_CLIENT_ROLE} " "${HBA}" || true; } >"${HBA}.new"
+    chown --reference="${HBA}" "${HBA}.new"
+    chmod --reference="${HBA}" "${HBA}.new"
+    mv "${HBA}.new" "${HBA}"
     pg_ctlcluster --skip-systemctl-redirect "${PG_VERSION}" "${PG_CLUSTER}" reload
 else
     log "PostgreSQL ${PG_VERSION}/${PG_CLUSTER} already serves TLS"
@@ -166,20 +169,13 @@ PGPASSWORD=postgres psql -h 127.0.0.1 -p "${PG_PORT}" -U postgres -d postgres -t
             CREATE ROLE ${TLS_CLIENT_ROLE} LOGIN;
         END IF;
     END\$\$" >/dev/null
-# libpq insists on a private key only its owner can read.
-# The server applies a reload asynchronously: try for up to 30 s.
+# The server applies a reload asynchronously, hence the retries; libpq insists on a key only its owner can read.
 check_key=$(mktemp)
 install -m 0600 "${TLS_DIR}/client.key" "${check_key}"
-tls_ok=false
-for _ in $(seq 1 60); do
-    if PGSSLMODE=verify-full PGSSLROOTCERT="${TLS_DIR}/ca.pem" PGSSLCERT="${TLS_DIR}/client.pem" \
-        PGSSLKEY="${check_key}" PGCONNECT_TIMEOUT=5 \
-        psql -h localhost -p "${PG_PORT}" -U "${TLS_CLIENT_ROLE}" -d postgres -tAq -c 'SELECT 1' >/dev/null 2>&1; then
-        tls_ok=true
-        break
-    fi
-    sleep 0.5
-done
+tls_ok=true
+retry env PGSSLMODE=verify-full PGSSLROOTCERT="${TLS_DIR}/ca.pem" PGSSLCERT="${TLS_DIR}/client.pem" \
+    PGSSLKEY="${check_key}" PGCONNECT_TIMEOUT=5 \
+    psql -h localhost -p "${PG_PORT}" -U "${TLS_CLIENT_ROLE}" -d postgres -tAq -c 'SELECT 1' >/dev/null 2>&1 || tls_ok=false
 rm -f "${check_key}"
 if [[ "${tls_ok}" != true ]]; then
     echo "setup-debian.sh: PostgreSQL does not accept the test client certificate over verified TLS" >&2

@@ -70,8 +70,9 @@ struct JWKSCacheTests {
         try await IdentityProviderServer.run(certificate: try authority.issueServer()) { server in
             let key = TestSigningKey.p256(P256.Signing.PrivateKey())
             server.serve("/keys", json: try Self.jwks([try key.jwk(kid: "k1")]))
-            // A certificate the client cannot verify fails at the call's deadline (the pool retries until then).
-            let client = OutboundHTTPClient(timeout: .seconds(2), maximumResponseBytes: 256 * 1024)
+            // A certificate the client cannot verify fails at the call's deadline (the pool retries until then). Not
+            // shorter: with 2 s the first, good fetch missed it once while the whole suite shared the two cores.
+            let client = OutboundHTTPClient(timeout: .seconds(5), maximumResponseBytes: 256 * 1024)
             let cache = JWKSCache(client: client, minimumRefreshInterval: 10, maximumAge: 60)
             let source = JWKSCache.Source(url: server.baseURL + "/keys", trustedCAPEM: authority.certificatePEM)
             let start = Date()

@@ -69,18 +69,8 @@ struct AuditDetailIndexTests {
     @Test(.enabled(if: TestEnvironment.postgresURL != nil))
     func postgres() async throws {
         try await StoreFixture.withFixture(.postgres) { fixture in
-            let database = try #require(fixture.database)
-            try await fixture.withStore { _ in }
-            for statement in Self.downgrade { try await database.execute(statement) }
+            let database = try await Self.postgresAtVersionOne(fixture, rows: Self.rows)
             try await fixture.withStore { store in
-                try await database.execute(
-                    """
-                    INSERT INTO audit_log SELECT i, now(), 'r', 'lease.issue', 'read', 'p', 'a', 't', 'd', '[]', 'token',
-                        '127.0.0.1', 'success', NULL, 'dev',
-                        jsonb_build_object('lease_id', 'database/creds/r/' || i, 'db_username', 'v-' || i, 'role', 'r'),
-                        decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex')
-                    FROM generate_series(1, \(Self.rows)) AS i
-                    """)
                 try await database.execute("ANALYZE audit_log")
                 for lookup in Self.lookups {
                     let statement = PostgresBrokerStore.auditSelection(Self.query(lookup.detail, lookup.value), limit: 100)
@@ -95,22 +85,29 @@ struct AuditDetailIndexTests {
     @Test("a migration is not cut short by the store's statement_timeout", .enabled(if: TestEnvironment.postgresURL != nil))
     func postgresMigrationOutlivesStatementTimeout() async throws {
         try await StoreFixture.withFixture(.postgres) { fixture in
-            let database = try #require(fixture.database)
-            try await fixture.withStore { _ in }
-            for statement in Self.downgrade { try await database.execute(statement) }
-            try await database.execute(
-                """
-                INSERT INTO audit_log SELECT i, now(), 'r', 'lease.issue', 'read', 'p', 'a', 't', 'd', '[]', 'token',
-                    '127.0.0.1', 'success', NULL, 'dev',
-                    jsonb_build_object('lease_id', 'database/creds/r/' || md5(i::text), 'db_username', 'v-' || md5(i::text)),
-                    decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex')
-                FROM generate_series(1, 300000) AS i
-                """)
+            let database = try await Self.postgresAtVersionOne(fixture, rows: 300_000)
             // Building the two indexes over 300,000 rows takes far longer than 100 ms.
             try await fixture.withStore(statementTimeout: .milliseconds(100)) { _ in }
             let indexes = try await database.integer(
                 "SELECT count(*)::bigint FROM pg_indexes WHERE indexname IN ('audit_log_lease_id', 'audit_log_db_username')")
             #expect(indexes == 2)
         }
+    }
+
+    /// Creates the PostgreSQL store, takes it back to schema version 1 and fills its audit table with `rows` rows
+    /// (row `i` has lease id `database/creds/r/i`, user `v-i`, role `r`); returns its database.
+    static func postgresAtVersionOne(_ fixture: StoreFixture, rows: Int) async throws -> StoreTestDatabase {
+        let database = try #require(fixture.database)
+        try await fixture.withStore { _ in }
+        for statement in downgrade { try await database.execute(statement) }
+        try await database.execute(
+            """
+            INSERT INTO audit_log SELECT i, now(), 'r', 'lease.issue', 'read', 'p', 'a', 't', 'd', '[]', 'token',
+                '127.0.0.1', 'success', NULL, 'dev',
+                jsonb_build_object('lease_id', 'database/creds/r/' || i, 'db_username', 'v-' || i, 'role', 'r'),
+                decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex')
+            FROM generate_series(1, \(rows)) AS i
+            """)
+        return database
     }
 }

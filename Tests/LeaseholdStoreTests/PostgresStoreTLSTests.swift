@@ -32,11 +32,15 @@ struct PostgresStoreTLSTests {
     static let deadline: Duration = .seconds(3)
 
     /// Opening a store at `fixture` fails as unavailable (not, say, as a URL it could not parse), within the deadline.
-    static func expectUnavailable(_ fixture: StoreFixture) async throws {
+    @discardableResult
+    static func expectUnavailable(_ fixture: StoreFixture) async throws -> LeaseholdError? {
+        let started = ContinuousClock.now
         let error = await #expect(throws: LeaseholdError.self) {
             try await fixture.withStore(operationTimeout: deadline) { _ in }
         }
         #expect(error?.code == .storeUnavailable)
+        #expect(ContinuousClock.now - started < deadline * 3)
+        return error
     }
 
     @Test("verify-full with the CA in sslrootcert: the store works over TLS")
@@ -55,12 +59,7 @@ struct PostgresStoreTLSTests {
         try await StoreFixture.withFixture(.postgres) { fixture in
             let database = try #require(fixture.database)
             let url = try database.url(host: "localhost", parameters: [:])
-            let started = ContinuousClock.now
-            let error = await #expect(throws: LeaseholdError.self) {
-                try await fixture.reached(through: url).withStore(operationTimeout: Self.deadline) { _ in }
-            }
-            #expect(error?.code == .storeUnavailable)
-            #expect(ContinuousClock.now - started < Self.deadline * 3)
+            let error = try await Self.expectUnavailable(fixture.reached(through: url))
             #expect(error.map { "\($0)" }?.contains("postgres:postgres") == false)
             let encrypted = try await Self.encryptedSessions(database)
             #expect(encrypted == 0)

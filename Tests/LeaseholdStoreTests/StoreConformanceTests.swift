@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import LeaseholdAuditChain
 import LeaseholdCore
+import LeaseholdMigrations
 import LeaseholdTestSupport
 import Testing
 
@@ -332,7 +333,8 @@ struct StoreConformanceTests {
             try await fixture.recordSchemaVersion(999)
             let error = await #expect(throws: LeaseholdError.self) { try await fixture.withStore { _ in } }
             #expect(error?.code == .storeUnavailable)
-            #expect(error?.message.hasPrefix("store schema version 999 is newer than this broker supports (") == true)
+            let supported = try #require(try StoreMigrations.load(dialect: kind == .sqlite ? .sqlite : .postgres).last).version
+            #expect(error?.message == "store schema version 999 is newer than this broker supports (\(supported))")
         }
     }
 

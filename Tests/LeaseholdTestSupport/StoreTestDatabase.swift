@@ -38,26 +38,20 @@ public struct StoreTestDatabase: Sendable {
 
     /// Runs a query (without parameters) in this database that returns one integer.
     public func integer(_ sql: String) async throws -> Int {
-        let client = PostgresClient(configuration: try PostgresConnectionURL.configuration(from: url))
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            var value = 0
-            for try await row in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { value = row }
-            return value
-        }
+        try await rows(PostgresQuery(unsafeSQL: sql), as: Int.self).last ?? 0
     }
 
     /// The lines of PostgreSQL's plan (`EXPLAIN`) for `query` in this database.
     public func queryPlan(_ query: PostgresQuery) async throws -> [String] {
-        let client = PostgresClient(configuration: try PostgresConnectionURL.configuration(from: url))
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            var lines: [String] = []
-            let explain = PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds)
-            for try await line in try await client.query(explain).decode(String.self) { lines.append(line) }
-            return lines
+        try await rows(PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds), as: String.self)
+    }
+
+    /// The one-column rows of `query` in this database.
+    private func rows<Value: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: Value.Type) async throws -> [Value] {
+        try await Self.withClient(on: url) { client in
+            var values: [Value] = []
+            for try await value in try await client.query(query).decode(Value.self) { values.append(value) }
+            return values
         }
     }
 
@@ -81,11 +75,8 @@ public struct StoreTestDatabase: Sendable {
     /// transaction in this database.
     @discardableResult
     public func whileHolding<T: Sendable>(_ statement: String, _ body: () async throws -> T) async throws -> T {
-        let client = PostgresClient(configuration: try PostgresConnectionURL.configuration(from: url))
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await client.withTransaction(logger: Logger(label: "leasehold.test.database")) { connection in
+        try await Self.withClient(on: url) { client in
+            try await client.withTransaction(logger: Logger(label: "leasehold.test.database")) { connection in
                 try await connection.query(
                     PostgresQuery(unsafeSQL: statement),
                     logger: Logger(label: "leasehold.test.database")
@@ -101,11 +92,16 @@ public struct StoreTestDatabase: Sendable {
     }
 
     private static func execute(_ sql: String, on url: String) async throws {
+        try await withClient(on: url) { client in _ = try await client.query(PostgresQuery(unsafeSQL: sql)) }
+    }
+
+    /// Runs `body` with a connection pool to `url`, stopped when `body` returns.
+    private static func withClient<T: Sendable>(on url: String, _ body: (PostgresClient) async throws -> T) async throws -> T {
         let client = PostgresClient(configuration: try PostgresConnectionURL.configuration(from: url))
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            try await client.query(PostgresQuery(unsafeSQL: sql))
+            return try await body(client)
         }
     }
 }

@@ -9,8 +9,12 @@ public enum TestEnvironment {
     public static let postgresURL: String? = variable("LEASEHOLD_TEST_POSTGRES_URL")
 
     /// The TLS material of that server, from `LEASEHOLD_TEST_POSTGRES_TLS` (a directory written by
-    /// `scripts/setup-debian.sh`); `nil` disables the TLS tests.
+    /// `scripts/setup-debian.sh`); `nil`, which disables the TLS tests, when its files cannot be read (set-up skipped).
     public static let postgresTLS: PostgresTestTLS? = variable("LEASEHOLD_TEST_POSTGRES_TLS").map(PostgresTestTLS.init)
+        .flatMap { tls in
+            [tls.caPath, tls.clientCertificatePath, tls.clientKeyPath].allSatisfy(FileManager.default.isReadableFile)
+                ? tls : nil
+        }
 
     private static func variable(_ name: String) -> String? {
         guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
