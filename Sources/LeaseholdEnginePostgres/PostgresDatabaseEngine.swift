@@ -90,15 +90,20 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
         closedContinuation.finish()
     }
 
-    /// Runs `body` in a transaction bounded by `SET LOCAL` timeouts, unwrapping PostgresNIO's transaction error.
+    /// Runs `body` in a transaction bounded by `SET LOCAL` timeouts, unwrapping PostgresNIO's transaction error. The
+    /// transaction runs on its connection's event loop (``EventLoopTaskExecutor``), so `body` must never block.
     func inTransaction<Result: Sendable>(
         settings: [(name: String, value: String)] = [],
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await connection.setLocalSettings(configuration, values: settings, logger: logger)
-                return try await body(connection)
+            return try await client.withConnection { connection in
+                try await withTaskExecutorPreference(EventLoopTaskExecutor(connection.eventLoop)) {
+                    try await connection.withTransaction(logger: logger) { connection in
+                        try await connection.setLocalSettings(configuration, values: settings, logger: logger)
+                        return try await body(connection)
+                    }
+                }
             }
         } catch {
             throw TargetDatabaseFailure.unwrap(error)
