@@ -28,6 +28,24 @@ struct PolicyMountTests {
         }
     }
 
+    /// A policy deleted and written again starts over at store version 1: the parsed-policy cache must not serve the
+    /// old text for it (it did, keyed by version, until the broker restarted: a narrowed policy kept its old grants).
+    @Test func aPolicyRecreatedUnderTheSameNameTakesEffectAtOnce() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let broad = #"path "sys/mounts" { capabilities = ["read"] }"#
+            #expect(try await api.send(.put, "sys/policies/acl/ops", token: root, json: ["policy": .string(broad)]).status == 204)
+            let token = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["ops"]]).clientToken
+            #expect(try await api.send(.get, "sys/mounts", token: token).status == 200)
+            #expect(try await api.send(.delete, "sys/policies/acl/ops", token: root).status == 204)
+            #expect(try await api.send(.get, "sys/mounts", token: token).status == 403)
+            let narrow = #"path "sys/policies/acl" { capabilities = ["list"] }"#
+            #expect(try await api.send(.put, "sys/policies/acl/ops", token: root, json: ["policy": .string(narrow)]).status == 204)
+            #expect(try await api.send(.get, "sys/mounts", token: token).status == 403)
+            #expect(try await api.send(.list, "sys/policies/acl", token: token).status == 200)
+        }
+    }
+
     @Test func badPoliciesAre400WithAPreciseMessage() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

@@ -1,3 +1,4 @@
+import Foundation
 import LeaseholdCore
 import LeaseholdPolicy
 
@@ -80,30 +81,33 @@ public struct PolicyStore: Sendable {
         guard let entry = try await store.base.entry(key) else {
             return name == "default" ? cache.builtInDefault : nil
         }
-        if let cached = await cache.policy(named: name, version: entry.version) { return cached }
+        if let cached = await cache.policy(named: name, ciphertext: entry.value) { return cached }
         guard let stored = try await store.read(StoredPolicy.self, at: key) else { return nil }
         let parsed = try ACLPolicy.parse(name: name, text: stored.value.text)
-        await cache.store(parsed, named: name, version: stored.version)
+        // Remembered only when what was parsed is what was fetched first (no write came in between).
+        if stored.version == entry.version { await cache.store(parsed, named: name, ciphertext: entry.value) }
         return parsed
     }
 }
 
-/// Parsed policies by name and store version, so a request does not re-parse unchanged policies.
+/// Parsed policies by name, each with the exact stored ciphertext it was parsed from, so a request does not
+/// re-parse unchanged policies. Not the version: a policy deleted and written again starts over at version 1, and
+/// another instance sharing the store may have written it; every write has a fresh nonce, hence new ciphertext.
 actor PolicyCache {
-    private var entries: [String: (version: Int64, policy: ACLPolicy)] = [:]
+    private var entries: [String: (ciphertext: Data, policy: ACLPolicy)] = [:]
     let builtInDefault: ACLPolicy
 
     init() {
         builtInDefault = ACLPolicy.defaultPolicy
     }
 
-    func policy(named name: String, version: Int64) -> ACLPolicy? {
-        guard let entry = entries[name], entry.version == version else { return nil }
+    func policy(named name: String, ciphertext: Data) -> ACLPolicy? {
+        guard let entry = entries[name], entry.ciphertext == ciphertext else { return nil }
         return entry.policy
     }
 
-    func store(_ policy: ACLPolicy, named name: String, version: Int64) {
+    func store(_ policy: ACLPolicy, named name: String, ciphertext: Data) {
         if entries.count > 10_000 { entries.removeAll() }
-        entries[name] = (version, policy)
+        entries[name] = (ciphertext, policy)
     }
 }
