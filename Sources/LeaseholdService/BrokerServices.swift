@@ -28,7 +28,7 @@ struct BrokerServices: Sendable {
     /// The engine for a connection stored under `key`, or an error when no engine factory is configured.
     func engine(key: String, connection: Versioned<DatabaseConnection>) async throws -> any DatabaseEngine {
         guard let engines else { throw LeaseholdError.invalidRequest("no database engines are available in this server") }
-        return try await engines.engine(key: key, connection: connection.value, version: connection.version)
+        return try await engines.engine(key: key, connection: connection.value)
     }
 }
 

@@ -1,9 +1,13 @@
 import LeaseholdCore
 
-/// The running engines, one per connection, rebuilt when the connection's stored configuration changes.
+/// The running engines, one per connection, rebuilt when the connection's settings change.
+///
+/// Keyed by the settings themselves, not the stored version: a connection deleted and configured again starts over
+/// at version 1, and another instance sharing the store may have done it, so an equal version is no proof of equal
+/// settings (a stale engine would keep using the old server and credentials).
 public actor DatabaseEngines {
     private let factory: any DatabaseEngineFactory
-    private var engines: [String: (version: Int64, engine: any DatabaseEngine)] = [:]
+    private var engines: [String: (settings: DatabaseConnectionSettings, engine: any DatabaseEngine)] = [:]
 
     /// Creates the cache over a factory.
     public init(factory: any DatabaseEngineFactory) { self.factory = factory }
@@ -16,16 +20,17 @@ public actor DatabaseEngines {
     /// The plugin names that can be configured.
     nonisolated var supportedPlugins: Set<String> { factory.supportedPlugins }
 
-    /// The engine of `connection` stored under `key` at `version`.
-    func engine(key: String, connection: DatabaseConnection, version: Int64) async throws -> any DatabaseEngine {
-        if let cached = engines[key], cached.version == version { return cached.engine }
-        let engine = try await factory.makeEngine(for: connection.settings)
-        if let raced = engines[key], raced.version == version {
+    /// The engine for `connection`'s settings, stored under `key`.
+    func engine(key: String, connection: DatabaseConnection) async throws -> any DatabaseEngine {
+        let settings = connection.settings
+        if let cached = engines[key], cached.settings == settings { return cached.engine }
+        let engine = try await factory.makeEngine(for: settings)
+        if let raced = engines[key], raced.settings == settings {
             await engine.shutdown()
             return raced.engine
         }
         if let stale = engines.removeValue(forKey: key) { await stale.engine.shutdown() }
-        engines[key] = (version, engine)
+        engines[key] = (settings, engine)
         return engine
     }
 
