@@ -86,10 +86,3 @@ extension PostgresTargetConfiguration {
         return configuration
     }
 }
-
-extension Duration {
-    /// The duration in whole milliseconds (at least 1), as PostgreSQL timeout settings take it.
-    var sqlMilliseconds: Int64 {
-        max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
-    }
-}

@@ -50,13 +50,10 @@ public final class PostgresBrokerStore: BrokerStore {
         logger: Logger
     ) {
         var configuration = configuration
-        let milliseconds =
-            statementTimeout.components.seconds * 1000
-            + statementTimeout.components.attoseconds / 1_000_000_000_000_000
         // A commit is acknowledged only once it is flushed, whatever the server's or database's default says
         // (`synchronous_commit = off` would lose acknowledged leases in a crash of the store's server).
         configuration.options.additionalStartupParameters.removeAll { ["statement_timeout", "synchronous_commit"].contains($0.0) }
-        configuration.options.additionalStartupParameters.append(("statement_timeout", "\(max(milliseconds, 1))"))
+        configuration.options.additionalStartupParameters.append(("statement_timeout", "\(statementTimeout.sqlMilliseconds)"))
         configuration.options.additionalStartupParameters.append(("synchronous_commit", "on"))
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
