@@ -31,15 +31,18 @@ public final class Broker: Sendable {
     public let reaperSignal = ReaperSignal()
     /// Wakes the audit sinks after each commit that appended audit rows.
     public let auditSignal = AuditDeliverySignal()
+    /// Whether this instance runs the store-wide background work (``LeaderOnlyService``), for `sys/leader`.
+    public let leadership: Leadership
     private let routes: [(prefix: String, routes: [Route])]
 
     /// Creates a broker over `store`.
     public init(
         store: any BrokerStore, seal: SealManager, limits: LeaseLimits, information: ServerInformation,
         logger: Logger, engines: DatabaseEngines? = nil, loginThrottle: LoginThrottle = LoginThrottle(),
-        now: @escaping @Sendable () -> Date = Date.init
+        leadership: Leadership = .sole(), now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.loginThrottle = loginThrottle
+        self.leadership = leadership
         self.engines = engines
         self.store = store
         self.seal = seal

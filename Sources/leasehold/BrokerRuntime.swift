@@ -25,6 +25,9 @@ struct BrokerRuntime {
     let logLevel: String
     let version: String
 
+    /// The address reported to clients (`sys/leader`) and to the other instances sharing a store.
+    var apiAddress: String { configuration.apiAddress ?? Self.defaultAPIAddress(for: configuration.listeners.first) }
+
     func run() async throws {
         let logger = Self.bootstrapLogging(level: logLevel)
         let registry = PrometheusCollectorRegistry()
@@ -44,22 +47,26 @@ struct BrokerRuntime {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await store.run() }
                 try await store.migrate()
-                try await serve(store: store, storageType: "postgresql", registry: registry, logger: logger)
+                try await serve(
+                    store: store, storageType: "postgresql", sharedStoreURL: url, registry: registry, logger: logger)
                 group.cancelAll()
             }
         }
     }
 
-    /// Builds the seal and broker over an open store and serves until a shutdown signal; closes the store last.
+    /// Builds the seal and broker over an open store and serves until a shutdown signal; closes the store last. With
+    /// `sharedStoreURL` (the PostgreSQL store, which several instances may share) the instance takes part in the
+    /// leader election; otherwise it alone leads.
     private func serve(
-        store: any BrokerStore, storageType: String, registry: PrometheusCollectorRegistry, logger: Logger
+        store: any BrokerStore, storageType: String, sharedStoreURL: String? = nil,
+        registry: PrometheusCollectorRegistry, logger: Logger
     ) async throws {
         let autoUnseal: AutoUnseal
         if case .keyFile(let path) = configuration.seal { autoUnseal = .keyFile(path: path) } else { autoUnseal = .none }
         let seal = try await SealManager(store: store, autoUnseal: autoUnseal, logger: logger)
+        let leadership: Leadership = sharedStoreURL == nil ? .sole() : .shared()
         let engineFactory = PostgresEngineFactory(logger: logger)
         let engines = DatabaseEngines(factory: engineFactory)
-        let apiAddress = configuration.apiAddress ?? Self.defaultAPIAddress(for: configuration.listeners.first)
         let broker = Broker(
             store: store, seal: seal,
             limits: LeaseLimits(defaultTTL: configuration.defaultLeaseTTL, maxTTL: configuration.maxLeaseTTL),
@@ -67,31 +74,45 @@ struct BrokerRuntime {
             logger: logger, engines: engines,
             loginThrottle: LoginThrottle(
                 maximumFailures: configuration.loginFailureLimit,
-                window: TimeInterval(configuration.loginFailureWindow.seconds)))
+                window: TimeInterval(configuration.loginFailureWindow.seconds)),
+            leadership: leadership)
         if let dev {
             try await initializeDevelopmentServer(broker: broker, options: dev, apiAddress: apiAddress)
         } else if try await seal.autoUnsealIfConfigured() {
             logger.info("unsealed from the key file")
         }
         var certificates: [ListenerCertificates] = []
+        // What must run once per store runs only on the leader (always this instance with the embedded store).
+        func leaderOnly(_ service: any Service, _ name: String) -> any Service {
+            LeaderOnlyService(service, name: name, leadership: leadership, logger: logger)
+        }
+        let auditSinks = AuditSinkRegistry(broker: broker, logger: logger, makeSink: AuditSinks.make)
         var services: [any Service] = [
-            EngineRunner(factory: engineFactory, engines: engines), LeaseReaper(broker: broker, logger: logger),
-            ReconcilerService(broker: broker, logger: logger), MemoryTrimmer(interval: .seconds(30)),
-            AuditMaintenanceService(
+            EngineRunner(factory: engineFactory, engines: engines), MemoryTrimmer(interval: .seconds(30)),
+            leaderOnly(LeaseReaper(broker: broker, logger: logger), "reaper"),
+            leaderOnly(ReconcilerService(broker: broker, logger: logger), "reconciler"),
+            leaderOnly(auditSinks, "audit delivery"),
+            leaderOnly(AuditMaintenanceService(
                 broker: broker,
                 settings: AuditMaintenanceSettings(
                     checkpointInterval: .seconds(configuration.auditCheckpointInterval.seconds),
                     checkpointRows: Int64(configuration.auditCheckpointRows),
                     retention: configuration.auditRetention.map { .seconds($0.seconds) },
                     archiveDirectory: configuration.auditArchiveDirectory),
-                logger: logger),
+                logger: logger), "audit maintenance"),
         ]
-        let auditSinks = AuditSinkRegistry(broker: broker, logger: logger, makeSink: AuditSinks.make)
-        services.append(auditSinks)
         for listener in configuration.listeners {
             services.append(
                 try makeApplication(
                     listener: listener, reloadables: &certificates, broker: broker, registry: registry, logger: logger))
+        }
+        if let sharedStoreURL {
+            // A sealed instance can do none of the leader's work: it does not campaign, and a leader steps down.
+            services.append(
+                LeaderElectionService(
+                    election: try PostgresLeaderElection(
+                        url: sharedStoreURL, leadership: leadership, advertisedAddress: apiAddress,
+                        isEligible: { await !seal.status().sealed }, logger: logger)))
         }
         let roles = configuration.rolesDirectory.map { RolesDirectory(path: $0, broker: broker, logger: logger) }
         if let roles { services.append(RolesDirectoryLoader(roles: roles, broker: broker)) }
@@ -265,5 +286,14 @@ struct RolesDirectoryLoader: Service {
             while await broker.seal.isSealed { try await Task.sleep(for: .seconds(1)) }
             await roles.apply()
         }
+    }
+}
+
+/// Takes part in the leader election of the instances sharing the PostgreSQL store until shutdown.
+struct LeaderElectionService: Service {
+    let election: PostgresLeaderElection
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await election.run() }
     }
 }

@@ -70,7 +70,7 @@ struct BrokerHarness {
     /// A fresh, uninitialized broker.
     static func make(
         maximumBodySize: Int = 1024 * 1024, limits: LeaseLimits = LeaseLimits(), withEngines: Bool = false,
-        clock: TestClock = TestClock(), loginThrottle: LoginThrottle = LoginThrottle()
+        clock: TestClock = TestClock(), loginThrottle: LoginThrottle = LoginThrottle(), leadership: Leadership = .sole()
     ) async throws -> BrokerHarness {
         let logger = Logger(label: "test")
         let engineFactory = withEngines ? PostgresEngineFactory(logger: logger) : nil
@@ -81,7 +81,7 @@ struct BrokerHarness {
             store: store, seal: seal, limits: limits,
             information: ServerInformation(version: "test", storageType: "sqlite", apiAddress: "http://127.0.0.1"),
             logger: logger, engines: engineFactory.map { DatabaseEngines(factory: $0) }, loginThrottle: loginThrottle,
-            now: { clock.now })
+            leadership: leadership, now: { clock.now })
         let responder = APIResponder(
             broker: broker, limits: RequestLimits(maximumBodySize: maximumBodySize), renderMetrics: { "leasehold_test 1\n" })
         let application = Application(responder: responder, logger: logger)

@@ -18,8 +18,10 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -500,6 +502,26 @@ DO $$ DECLARE r text; BEGIN
     EXECUTE format('DROP ROLE %I', r);
   END LOOP;
 END $$;""")
+
+
+def _postgres_database(base_url: str, name: str) -> str:
+    parts = urlsplit(base_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+@pytest.fixture
+def postgres_database():
+    """A fresh, empty database on the test server (for the PostgreSQL store), dropped at the end."""
+    base = os.environ.get("LEASEHOLD_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("LEASEHOLD_TEST_POSTGRES_URL is not set")
+    name = "lh_client_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", base, "-qAtc", f'CREATE DATABASE "{name}"'], check=True, capture_output=True, timeout=30)
+    try:
+        yield _postgres_database(base, name)
+    finally:
+        subprocess.run(
+            ["psql", base, "-qAtc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], capture_output=True, timeout=30)
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import hvac
 import pytest
@@ -84,25 +81,6 @@ def test_keyfile_readable_by_others_is_refused(new_server, bao):
     assert refused.returncode == 2
     assert "accessible by group or others" in refused.stderr
     assert key_file.read_text() not in refused.stderr  # the message names the path, never the content
-
-
-def _postgres_database(base_url: str, name: str) -> str:
-    parts = urlsplit(base_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-@pytest.fixture
-def postgres_database():
-    base = os.environ.get("LEASEHOLD_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("LEASEHOLD_TEST_POSTGRES_URL is not set")
-    name = "lh_client_" + uuid.uuid4().hex[:12]
-    subprocess.run(["psql", base, "-qAtc", f'CREATE DATABASE "{name}"'], check=True, capture_output=True, timeout=30)
-    try:
-        yield _postgres_database(base, name)
-    finally:
-        subprocess.run(
-            ["psql", base, "-qAtc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], capture_output=True, timeout=30)
 
 
 def test_postgresql_store(new_server, bao, postgres_database):

@@ -20,7 +20,7 @@ struct BootstrapEndpoints {
         case ("sys/unseal", _): throw LeaseholdError.unsupportedOperation
         case ("sys/health", .read): return try await health(request)
         case ("sys/health", _): throw LeaseholdError.unsupportedOperation
-        case ("sys/leader", .read): return .raw(["ha_enabled": false, "is_self": true, "leader_address": .string(broker.information.apiAddress), "leader_cluster_address": "", "performance_standby": false, "raft_committed_index": 0, "raft_applied_index": 0])
+        case ("sys/leader", .read): return leader()
         case ("sys/leader", _): throw LeaseholdError.unsupportedOperation
         default:
             return nil
@@ -69,6 +69,20 @@ struct BootstrapEndpoints {
             body["cluster_id"] = .string(status.clusterID)
         }
         return body
+    }
+
+    /// `sys/leader`. Every instance serves every request; the leader is the one that runs the store-wide background
+    /// work (``LeaderOnlyService``). `ha_enabled` says whether instances may share the store (the PostgreSQL store);
+    /// a follower reports the leader's address when the election has learned it, and an empty one otherwise.
+    private func leader() -> LogicalResponse {
+        let leadership = broker.leadership
+        let leading = leadership.isLeading
+        let address = leading ? broker.information.apiAddress : (leadership.leaderAddress ?? "")
+        return .raw([
+            "ha_enabled": .bool(leadership.isShared), "is_self": .bool(leading), "leader_address": .string(address),
+            "leader_cluster_address": "", "performance_standby": false, "raft_committed_index": 0,
+            "raft_applied_index": 0,
+        ])
     }
 
     private func health(_ request: LogicalRequest) async throws -> LogicalResponse {
