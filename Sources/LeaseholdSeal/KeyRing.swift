@@ -92,6 +92,13 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomReflectable {
         }
     }
 
+    /// Whether the ring has the key of the term `ciphertext` was encrypted under (`false` for a malformed value).
+    public func hasKey(for ciphertext: Data) -> Bool {
+        guard ciphertext.count >= Self.minimumValueSize, ciphertext.first == Self.valueVersion else { return false }
+        let term = ciphertext.dropFirst().prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return entries[term] != nil
+    }
+
     /// Decrypts a value produced by ``encrypt(_:associatedData:)`` under any term of the ring.
     ///
     /// Fails closed: any tampering, truncation, wrong associated data, unknown version or unknown term throws

@@ -107,7 +107,9 @@ public final class Broker: Sendable {
     }
 
     func makeServices(keys: UnsealedKeys) -> BrokerServices {
-        let encrypted = EncryptedStore(base: store, keyRing: keys.keyRing, decodedValues: keys.decodedValues)
+        let encrypted = EncryptedStore(
+            base: store, keyRing: keys.keyRing, decodedValues: keys.decodedValues,
+            newerKeyRing: { [seal] in try? await seal.keysRotatedElsewhere()?.keyRing })
         let leases = LeaseStore(store: encrypted)
         return BrokerServices(
             store: encrypted, keys: keys,

@@ -95,6 +95,29 @@ struct AuditAndEncryptionTests {
         }
     }
 
+    /// Two instances on one store: after one rotates the data key, the other must read what the first writes under
+    /// the new term (it used to fail: its key ring stayed the one it had unsealed with), and write under it too.
+    @Test func anotherInstanceFollowsARotationOnTheSameStore() async throws {
+        let first = try await BrokerHarness.make()
+        let (unsealKey, rootToken) = try await first.broker.initializeForDevelopment(rootTokenID: nil)
+        let root = rootToken.revealed
+        let second = try await BrokerHarness.make(sharingStoreOf: first)
+        let policy: JSONValue = ["policy": "path \"a\" { capabilities = [\"read\"] }"]
+        try await first.withClient { one in
+            try await second.withClient { other in
+                #expect(try await other.send(.put, "sys/unseal", json: ["key": .string(unsealKey.revealed)]).status == 200)
+                #expect(try await one.send(.put, "sys/rotate", token: root).status == 204)
+                #expect(try await one.send(.put, "sys/policies/acl/after", token: root, json: policy).status == 204)
+                #expect(try await other.send(.get, "sys/key-status", token: root).data["term"] == 1)
+                #expect(try await other.send(.get, "sys/policies/acl/after", token: root).status == 200)
+                #expect(try await other.send(.get, "sys/key-status", token: root).data["term"] == 2)
+                #expect(try await other.send(.put, "sys/policies/acl/written", token: root, json: policy).status == 204)
+                let written = try #require(try await first.sqlite.entry(StoreKey(.policies, "written")))
+                #expect(Array(written.value[1..<5]) == [0, 0, 0, 2])
+            }
+        }
+    }
+
     @Test func rotationAddsATermAndOldDataStaysReadable() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

@@ -67,15 +67,17 @@ struct BrokerHarness {
     let application: Application<APIResponder>
     let engineFactory: PostgresEngineFactory?
 
-    /// A fresh, uninitialized broker.
+    /// A fresh, uninitialized broker; with `other`, a second instance on `other`'s store.
     static func make(
         maximumBodySize: Int = 1024 * 1024, limits: LeaseLimits = LeaseLimits(), withEngines: Bool = false,
-        clock: TestClock = TestClock(), loginThrottle: LoginThrottle = LoginThrottle(), leadership: Leadership = .sole()
+        clock: TestClock = TestClock(), loginThrottle: LoginThrottle = LoginThrottle(), leadership: Leadership = .sole(),
+        sharingStoreOf other: BrokerHarness? = nil
     ) async throws -> BrokerHarness {
         let logger = Logger(label: "test")
         let engineFactory = withEngines ? PostgresEngineFactory(logger: logger) : nil
-        let sqlite = try await SQLiteBrokerStore.temporary(logger: logger)
-        let store = FailableStore(base: sqlite)
+        let sqlite: SQLiteBrokerStore
+        if let other { sqlite = other.sqlite } else { sqlite = try await SQLiteBrokerStore.temporary(logger: logger) }
+        let store = other?.store ?? FailableStore(base: sqlite)
         let seal = try await SealManager(store: store, autoUnseal: .none, logger: logger)
         let broker = Broker(
             store: store, seal: seal, limits: limits,

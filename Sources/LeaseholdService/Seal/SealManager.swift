@@ -216,6 +216,19 @@ public actor SealManager {
         return (rotated.activeTerm, Date())
     }
 
+    /// The keys reloaded from the store when its key ring has a newer active term than the one in memory (another
+    /// instance sharing the store rotated the data key); `nil` when sealed or when nothing changed.
+    public func keysRotatedElsewhere() async throws -> UnsealedKeys? {
+        guard let rootKey, let entry = try await store.entry(SealParameters.keyRingKey) else { return nil }
+        let stored = try KeyRing.open(entry.value, with: rootKey)
+        // Checked after the read: a local rotation or a seal may have happened meanwhile.
+        guard let current = unsealed, stored.activeTerm > current.keyRing.activeTerm else { return nil }
+        let reloaded = UnsealedKeys(keyRing: stored)
+        unsealed = reloaded
+        logger.info("data key ring reloaded: rotated by another instance", metadata: ["key.term": "\(stored.activeTerm)"])
+        return reloaded
+    }
+
     private func open(with rootKey: RootKey) async throws {
         guard let entry = try await store.entry(SealParameters.keyRingKey) else {
             throw LeaseholdError(.internalError, "key ring missing from the store")

@@ -12,6 +12,7 @@ public struct EncryptedStore: Sendable {
     public let base: any BrokerStore
     let keyRing: KeyRing
     private let decoded: DecodedValueCache
+    private let newerKeyRing: (@Sendable () async -> KeyRing?)?
 
     /// Creates the view over `base` with the unsealed key ring (and a cache of its own).
     public init(base: any BrokerStore, keyRing: KeyRing) {
@@ -19,10 +20,16 @@ public struct EncryptedStore: Sendable {
     }
 
     /// Creates the view with the cache that lives as long as the unsealed keys, shared by every request.
-    init(base: any BrokerStore, keyRing: KeyRing, decodedValues: DecodedValueCache) {
+    /// `newerKeyRing` is asked for when a value was encrypted under a term the ring does not have yet (another
+    /// instance sharing the store rotated the data key).
+    init(
+        base: any BrokerStore, keyRing: KeyRing, decodedValues: DecodedValueCache,
+        newerKeyRing: (@Sendable () async -> KeyRing?)? = nil
+    ) {
         self.base = base
         self.keyRing = keyRing
         self.decoded = decodedValues
+        self.newerKeyRing = newerKeyRing
     }
 
     /// Reads and decrypts an entry, returning the value with its version.
@@ -31,7 +38,9 @@ public struct EncryptedStore: Sendable {
         if let value = decoded.value(Value.self, at: key, ciphertext: entry.value) {
             return Versioned(value: value, version: entry.version)
         }
-        let plaintext = try keyRing.decrypt(entry.value, associatedData: Data(key.description.utf8))
+        var ring = keyRing
+        if !ring.hasKey(for: entry.value), let newer = await newerKeyRing?() { ring = newer }
+        let plaintext = try ring.decrypt(entry.value, associatedData: Data(key.description.utf8))
         let value: Value
         do {
             value = try JSONDecoder.store.decode(Value.self, from: plaintext)
