@@ -20,7 +20,7 @@ import PostgresNIO
 /// The leader's session is named `leasehold <api address>` (`application_name`), which is how followers learn the
 /// leader's address for `sys/leader`.
 public final class PostgresLeaderElection: Sendable {
-    /// The advisory lock key (session level, in the store's database). Below 2³¹, so that `pg_locks` shows it as
+    /// The advisory lock key (session level, in the store's database). Below 2³², so that `pg_locks` shows it as
     /// `classid = 0, objid = key, objsubid = 1`.
     public static let lockKey: Int64 = 0x4C65_6164  // "Lead"
     /// What the election's sessions are named before the advertised address.
@@ -123,6 +123,9 @@ public final class PostgresLeaderElection: Sendable {
             } catch SessionEnd.ineligible {
                 step(down: "the instance was sealed")
             } catch {
+                if !Task.isCancelled {
+                    logger.notice("leader election session ended", metadata: ["error.type": "\(type(of: error))"])
+                }
                 step(down: Task.isCancelled ? "the election stopped" : "its session failed or did not confirm the lock in time")
             }
             try? await Task.sleep(for: interval)
@@ -133,11 +136,21 @@ public final class PostgresLeaderElection: Sendable {
     /// it or the instance stops being eligible. Returns only by throwing.
     private func serve(on connection: PostgresConnection) async throws {
         let idleLimit = Self.sessionTimeout(interval: interval, timeout: timeout)
+        // The server drops a silent peer through TCP keepalives (and, from PostgreSQL 12, an unacknowledged-data
+        // limit) within about the idle limit too, where the system defaults would wait over two hours.
+        let idleSeconds = "\(max(1, idleLimit.components.seconds / 2))"
         _ = try await answer(
             """
-            SELECT set_config('idle_session_timeout', \("\(idleLimit.sqlMilliseconds)"), false)
+            SELECT concat(set_config('tcp_keepalives_idle', \(idleSeconds), false),
+                set_config('tcp_keepalives_interval', '1', false), set_config('tcp_keepalives_count', \(idleSeconds), false))
+            """, as: String.self, on: connection)
+        _ = try await answer(
+            """
+            SELECT concat(set_config('idle_session_timeout', \("\(idleLimit.sqlMilliseconds)"), false),
+                set_config('tcp_user_timeout', \("\(idleLimit.sqlMilliseconds)"), false))
             WHERE current_setting('server_version_num')::int >= 140000
             """, as: String.self, on: connection)
+        var warnedOfForeignHolder = false
         while true {
             if await isEligible(),
                 try await answer("SELECT pg_try_advisory_lock(\(Self.lockKey))", as: Bool.self, on: connection) == true
@@ -151,6 +164,12 @@ public final class PostgresLeaderElection: Sendable {
                   AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                 """, as: String.self, on: connection)
             let prefix = Self.applicationNamePrefix
+            let foreign = leader.map { $0 != String(prefix.dropLast()) && !$0.hasPrefix(prefix) } ?? false
+            if foreign && !warnedOfForeignHolder {
+                // Someone else holds the key: no instance runs the reaper while it does. The name is not logged.
+                logger.warning("the leader lock is held by a session that is not a Leasehold instance")
+            }
+            warnedOfForeignHolder = foreign
             leadership.update(
                 leading: false, leaderAddress: leader.flatMap { $0.hasPrefix(prefix) ? String($0.dropFirst(prefix.count)) : nil })
             try await Task.sleep(for: interval)

@@ -87,7 +87,18 @@ struct BrokerRuntime {
             LeaderOnlyService(service, name: name, leadership: leadership, logger: logger)
         }
         let auditSinks = AuditSinkRegistry(broker: broker, logger: logger, makeSink: AuditSinks.make)
-        var services: [any Service] = [
+        var services: [any Service] = []
+        if let sharedStoreURL {
+            // First, so that it is shut down last (the group stops services in reverse order): the lock is released
+            // only once this instance's leader-only work has stopped. A sealed instance can do none of that work: it
+            // does not campaign, and a leader steps down.
+            services.append(
+                LeaderElectionService(
+                    election: try PostgresLeaderElection(
+                        url: sharedStoreURL, leadership: leadership, advertisedAddress: apiAddress,
+                        isEligible: { await !seal.status().sealed }, logger: logger)))
+        }
+        services += [
             EngineRunner(factory: engineFactory, engines: engines), MemoryTrimmer(interval: .seconds(30)),
             leaderOnly(LeaseReaper(broker: broker, logger: logger), "reaper"),
             leaderOnly(ReconcilerService(broker: broker, logger: logger), "reconciler"),
@@ -105,14 +116,6 @@ struct BrokerRuntime {
             services.append(
                 try makeApplication(
                     listener: listener, reloadables: &certificates, broker: broker, registry: registry, logger: logger))
-        }
-        if let sharedStoreURL {
-            // A sealed instance can do none of the leader's work: it does not campaign, and a leader steps down.
-            services.append(
-                LeaderElectionService(
-                    election: try PostgresLeaderElection(
-                        url: sharedStoreURL, leadership: leadership, advertisedAddress: apiAddress,
-                        isEligible: { await !seal.status().sealed }, logger: logger)))
         }
         let roles = configuration.rolesDirectory.map { RolesDirectory(path: $0, broker: broker, logger: logger) }
         if let roles { services.append(RolesDirectoryLoader(roles: roles, broker: broker)) }

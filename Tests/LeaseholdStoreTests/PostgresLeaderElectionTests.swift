@@ -34,7 +34,7 @@ struct PostgresLeaderElectionTests {
             let leadership = Leadership.shared()
             let election = try PostgresLeaderElection(
                 url: database.url, leadership: leadership, advertisedAddress: address, interval: interval,
-                timeout: .seconds(1), isEligible: { unsealed?.isOn ?? true },
+                timeout: .seconds(5), isEligible: { unsealed?.isOn ?? true },
                 logger: Logger(label: "leasehold.test.election"))
             return Candidate(address: address, leadership: leadership, task: Task { await election.run() })
         }
@@ -145,6 +145,21 @@ struct PostgresLeaderElectionTests {
             #expect(try await Self.lockHolder(named: first.address, in: database) == 0)
             await first.stop()
             await second.stop()
+        }
+    }
+
+    @Test func aLockHeldByAnotherSessionKeepsEveryInstanceFollowing() async throws {
+        try await Self.withDatabase { database in
+            let candidate = try await database.whileHolding("SELECT pg_advisory_lock(\(PostgresLeaderElection.lockKey))") {
+                let candidate = try Candidate.start(on: database, address: "https://first:8200")
+                try await Task.sleep(for: Self.interval * 5)
+                #expect(!candidate.leadership.isLeading)
+                #expect(candidate.leadership.leaderAddress == nil)  // not a Leasehold session: no address reported
+                return candidate
+            }
+            // The foreign session ended with its transaction's connection: the lock is free again.
+            #expect(try await Self.eventually { candidate.leadership.isLeading })
+            await candidate.stop()
         }
     }
 

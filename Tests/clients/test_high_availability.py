@@ -25,6 +25,13 @@ def _issue_short_lived(client: hvac.Client) -> str:
     return client.secrets.database.generate_credentials("short")["data"]["username"]
 
 
+def _revocations(server, token: str) -> float:
+    """How many leases this process has revoked (its `leasehold_leases_revoked_total`, all reasons)."""
+    text = server.request("GET", "sys/metrics?format=prometheus", token=token).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("leasehold_leases_revoked_total"))
+
+
 def test_two_instances_share_the_store_and_one_leads(new_server, postgres_database, pg_target):
     storage = f'storage "postgresql" {{\n  connection_url = "{postgres_database}"\n}}'
     first = new_server(storage_block=storage)
@@ -54,6 +61,9 @@ def test_two_instances_share_the_store_and_one_leads(new_server, postgres_databa
     username = _issue_short_lived(client)
     assert username in pg_target.generated_users()
     assert wait_until(lambda: username not in pg_target.generated_users(), 20), follower.log_tail()
+    # The leader's reaper did it; the follower runs no reaper.
+    assert wait_until(lambda: _revocations(leader, root) >= 1, 10)
+    assert _revocations(follower, root) == 0
     on_leader = hvac.Client(url=leader.addr, token=root, timeout=10)
     assert on_leader.secrets.database.read_role("short")["data"]["default_ttl"] == 2
 

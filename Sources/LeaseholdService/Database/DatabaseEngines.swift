@@ -25,11 +25,15 @@ public actor DatabaseEngines {
         let settings = connection.settings
         if let cached = engines[key], cached.settings == settings { return cached.engine }
         let engine = try await factory.makeEngine(for: settings)
-        if let raced = engines[key], raced.settings == settings {
-            await engine.shutdown()
-            return raced.engine
+        // Making the engine and shutting a stale one down suspend: settle whatever another caller installed meanwhile.
+        while let current = engines[key] {
+            if current.settings == settings {
+                await engine.shutdown()
+                return current.engine
+            }
+            engines[key] = nil
+            await current.engine.shutdown()
         }
-        if let stale = engines.removeValue(forKey: key) { await stale.engine.shutdown() }
         engines[key] = (settings, engine)
         return engine
     }

@@ -82,10 +82,9 @@ public struct PolicyStore: Sendable {
             return name == "default" ? cache.builtInDefault : nil
         }
         if let cached = await cache.policy(named: name, ciphertext: entry.value) { return cached }
-        guard let stored = try await store.read(StoredPolicy.self, at: key) else { return nil }
+        let stored = try await store.open(StoredPolicy.self, from: entry, at: key)
         let parsed = try ACLPolicy.parse(name: name, text: stored.value.text)
-        // Remembered only when what was parsed is what was fetched first (no write came in between).
-        if stored.version == entry.version { await cache.store(parsed, named: name, ciphertext: entry.value) }
+        await cache.store(parsed, named: name, ciphertext: entry.value)
         return parsed
     }
 }

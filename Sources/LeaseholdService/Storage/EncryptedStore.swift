@@ -35,6 +35,13 @@ public struct EncryptedStore: Sendable {
     /// Reads and decrypts an entry, returning the value with its version.
     public func read<Value: Decodable & Sendable>(_ type: Value.Type, at key: StoreKey) async throws -> Versioned<Value>? {
         guard let entry = try await base.entry(key) else { return nil }
+        return try await open(Value.self, from: entry, at: key)
+    }
+
+    /// Decrypts and decodes `entry`, already read from `key`.
+    func open<Value: Decodable & Sendable>(
+        _ type: Value.Type, from entry: StoreEntry, at key: StoreKey
+    ) async throws -> Versioned<Value> {
         if let value = decoded.value(Value.self, at: key, ciphertext: entry.value) {
             return Versioned(value: value, version: entry.version)
         }
