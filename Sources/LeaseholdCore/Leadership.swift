@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Whether this broker instance is the one that runs the background work that must run once per store: the
 /// reaper, the reconciler, audit maintenance and audit delivery.
 ///
@@ -10,17 +8,15 @@ public final class Leadership: Sendable {
     private struct State {
         var isLeading: Bool
         var leaderAddress: String?
-        var nextWaiter = 0
-        var waiters: [Int: (leading: Bool, continuation: CheckedContinuation<Void, Never>)] = [:]
     }
 
     /// Whether several instances may share the store (and `sys/leader` reports high availability).
     public let isShared: Bool
-    private let state: Mutex<State>
+    private let state: WatchedValue<State>
 
     private init(isShared: Bool, isLeading: Bool) {
         self.isShared = isShared
-        state = Mutex(State(isLeading: isLeading))
+        state = WatchedValue(State(isLeading: isLeading))
     }
 
     /// The leadership of the only instance of a store: always leading.
@@ -30,43 +26,20 @@ public final class Leadership: Sendable {
     public static func shared() -> Leadership { Leadership(isShared: true, isLeading: false) }
 
     /// Whether this instance leads now.
-    public var isLeading: Bool { state.withLock { $0.isLeading } }
+    public var isLeading: Bool { state.value.isLeading }
 
     /// The API address the leading instance advertises, when known (this instance's own when it leads).
-    public var leaderAddress: String? { state.withLock { $0.leaderAddress } }
+    public var leaderAddress: String? { state.value.leaderAddress }
 
     /// Records the outcome of an election: whether this instance leads, and the leader's address if known. Wakes the
     /// callers waiting for that state.
     public func update(leading: Bool, leaderAddress: String?) {
-        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.isLeading = leading
-            state.leaderAddress = leaderAddress
-            let matching = state.waiters.filter { $0.value.leading == leading }
-            for id in matching.keys { state.waiters[id] = nil }
-            return matching.values.map(\.continuation)
-        }
-        for continuation in woken { continuation.resume() }
+        state.update { $0 = State(isLeading: leading, leaderAddress: leaderAddress) }
     }
 
     /// Returns once this instance's leadership is `leading` (at once if it already is), or when the task is
     /// cancelled.
     public func waitUntil(leading: Bool) async {
-        let id = state.withLock { state in
-            state.nextWaiter += 1
-            return state.nextWaiter
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.isLeading == leading || Task.isCancelled { return true }
-                    state.waiters[id] = (leading, continuation)
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.continuation.resume()
-        }
+        await state.wait { $0.isLeading == leading }
     }
 }

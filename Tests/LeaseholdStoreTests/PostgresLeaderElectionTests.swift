@@ -170,7 +170,8 @@ struct PostgresLeaderElectionTests {
     }
 }
 
-/// ``Leadership``: waiters wake on the state they wait for, and a cancelled waiter returns at once.
+/// ``Leadership`` and the ``WatchedValue`` under it: waiters wake on the state they wait for, and a cancelled waiter
+/// returns at once.
 @Suite("Leadership")
 struct LeadershipTests {
     @Test func theSoleInstanceLeadsAndASharedOneFollowsUntilElected() async {
@@ -183,6 +184,23 @@ struct LeadershipTests {
         shared.update(leading: true, leaderAddress: "https://me:8200")
         await waiter.value
         #expect(shared.isLeading && shared.leaderAddress == "https://me:8200")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aWatchedValueWakesAWaiterOnlyOnceItsConditionHolds() async {
+        let watched = WatchedValue(0)
+        let woken = PostgresLeaderElectionTests.Flag()
+        let waiter = Task {
+            await watched.wait { $0 >= 2 }
+            woken.set(true)
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+        watched.update { $0 = 1 }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(!woken.isOn)
+        watched.update { $0 = 2 }
+        await waiter.value
+        #expect(woken.isOn)
+        await watched.wait { $0 == 2 }  // already true: returns at once
     }
 
     @Test(.timeLimit(.minutes(1))) func aCancelledWaiterReturns() async {
