@@ -195,6 +195,26 @@ public final class PostgresBrokerStore: BrokerStore {
         }
     }
 
+    public func countKeys(in namespace: StoreNamespace, prefix: String, upTo limit: Int) async throws -> Int {
+        guard limit > 0 else { return 0 }
+        let range = StoreKeyRange(prefix: prefix)
+        var bindings = PostgresBindings()
+        bindings.append(namespace.rawValue)
+        bindings.append(range.lowerBound)
+        var inner = "SELECT 1 FROM entries WHERE namespace = $1 AND key >= $2"
+        if let upperBound = range.upperBound {
+            bindings.append(upperBound)
+            inner += " AND key < $\(bindings.count)"
+        }
+        bindings.append(limit)
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT count(*) FROM (\(inner) LIMIT $\(bindings.count)) AS capped", binds: bindings)
+        return try await reading { [self] in
+            for try await count in try await client.query(query, logger: logger).decode(Int.self) { return count }
+            return 0
+        }
+    }
+
     /// Applies the batch atomically and durably, possibly sharing one transaction with concurrent commits.
     ///
     /// Throws ``LeaseholdCore/LeaseholdError/Code/conflict`` when a condition fails (nothing of the batch is applied).

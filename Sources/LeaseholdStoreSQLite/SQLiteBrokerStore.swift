@@ -149,6 +149,24 @@ public final class SQLiteBrokerStore: BrokerStore {
     /// The longest key page read in place rather than on the scan queue.
     static let inPlaceKeyLimit = 1_024
 
+    public func countKeys(in namespace: StoreNamespace, prefix: String, upTo limit: Int) async throws -> Int {
+        guard limit > 0 else { return 0 }
+        let range = StoreKeyRange(prefix: prefix)
+        var arguments: StatementArguments = [namespace.rawValue, range.lowerBound]
+        var inner = "SELECT 1 FROM entries WHERE namespace = ? AND key >= ?"
+        if let upperBound = range.upperBound {
+            inner += " AND key < ?"
+            arguments += [upperBound]
+        }
+        arguments += [limit]
+        let (statement, statementArguments) = ("SELECT count(*) FROM (\(inner) LIMIT ?)", arguments)
+        let read: @Sendable (Database) throws -> Int = { db in
+            try Int.fetchOne(db.cachedStatement(sql: statement), arguments: statementArguments) ?? 0
+        }
+        // Counting steps through the index without building strings: ~64 times cheaper per key than a page.
+        return limit <= Self.inPlaceKeyLimit * 64 ? try reading(read) : try await scanning(read)
+    }
+
     /// Applies the batch atomically and durably, possibly sharing one transaction with concurrent commits.
     ///
     /// Throws ``LeaseholdCore/LeaseholdError/Code/conflict`` when a condition fails (nothing of the batch is applied).

@@ -44,6 +44,9 @@ final class FailableStore: BrokerStore {
     func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String] {
         try await base.keys(in: namespace, prefix: prefix, after: after, limit: limit)
     }
+    func countKeys(in namespace: StoreNamespace, prefix: String, upTo limit: Int) async throws -> Int {
+        try await base.countKeys(in: namespace, prefix: prefix, upTo: limit)
+    }
     func commit(_ batch: StoreBatch) async throws {
         if failing.withLock({ $0 }) { throw LeaseholdError(.storeUnavailable, "disk full (injected)") }
         try await base.commit(batch)

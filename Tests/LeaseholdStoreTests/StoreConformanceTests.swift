@@ -76,7 +76,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("key listing: prefix range scan, bytewise order, paging, no wildcards", arguments: StoreKind.available)
+    @Test("key listing and counting: prefix range scan, bytewise order, paging, no wildcards", arguments: StoreKind.available)
     func keyListing(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store, _ in
             let keys = [
@@ -116,6 +116,18 @@ struct StoreConformanceTests {
             #expect(try await store.keys(in: tokens, prefix: "a", after: nil, limit: 100_000) == aKeys)
             #expect(try await store.keys(in: tokens, prefix: "a", after: aKeys[1], limit: 5_000) == Array(aKeys.dropFirst(2)))
             #expect(try await store.keys(in: tokens, prefix: "a", after: nil, limit: 0).isEmpty)
+
+            // Counting takes the same range, stops at the limit, and sees no wildcard or other namespace.
+            #expect(try await store.countKeys(in: tokens, prefix: "", upTo: 1_000) == keys.count)
+            #expect(try await store.countKeys(in: tokens, prefix: "a", upTo: 1_000) == aKeys.count)
+            #expect(try await store.countKeys(in: tokens, prefix: "a", upTo: 3) == 3)
+            #expect(try await store.countKeys(in: tokens, prefix: "a", upTo: 0) == 0)
+            #expect(try await store.countKeys(in: tokens, prefix: "a%", upTo: 1_000) == 2)
+            #expect(try await store.countKeys(in: tokens, prefix: "_", upTo: 1_000) == 1)
+            #expect(try await store.countKeys(in: tokens, prefix: "\u{10FFFF}", upTo: 1_000) == 1)
+            #expect(try await store.countKeys(in: tokens, prefix: "c", upTo: 1_000) == 0)
+            #expect(try await store.countKeys(in: leases, prefix: "a", upTo: 1_000) == 1)
+            #expect(try await store.countKeys(in: tokens, prefix: "a", upTo: 1_000_000) == aKeys.count)
         }
     }
 

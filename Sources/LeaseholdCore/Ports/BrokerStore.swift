@@ -89,6 +89,10 @@ public protocol BrokerStore: Sendable {
     /// Complexity: O(log n + k) for k results.
     func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String]
 
+    /// Counts the keys of a namespace that start with `prefix`, stopping at `limit` (a cap check needs no more).
+    /// Complexity: O(log n + min(k, limit)) index steps, without reading the keys out.
+    func countKeys(in namespace: StoreNamespace, prefix: String, upTo limit: Int) async throws -> Int
+
     /// Applies the batch atomically and durably.
     func commit(_ batch: StoreBatch) async throws
 

@@ -74,13 +74,13 @@ public struct LeaseStore: Sendable {
 
     /// How many leases `role` on `mount` has, counted up to `limit` (reads at most `limit` keys).
     func count(mount: String, role: String, upTo limit: Int) async throws -> Int {
-        try await store.base.keys(in: .leases, prefix: Self.idPrefix(mount: mount, role: role), after: nil, limit: limit).count
+        try await store.base.countKeys(in: .leases, prefix: Self.idPrefix(mount: mount, role: role), upTo: limit)
     }
 
     /// How many leases are indexed under `identityPrefix` (``identityIndexPrefix(mount:role:identityHash:)``),
     /// counted up to `limit`.
     func count(identityPrefix: String, upTo limit: Int) async throws -> Int {
-        try await store.base.keys(in: .leaseIdentities, prefix: identityPrefix, after: nil, limit: limit).count
+        try await store.base.countKeys(in: .leaseIdentities, prefix: identityPrefix, upTo: limit)
     }
 
     /// The leases whose scheduled time is at or before `now`, earliest first, at most `limit`.
