@@ -42,6 +42,24 @@ struct EngineLifecycleTests {
         }
     }
 
+    /// A transaction's statements run from its connection's event loop (``EventLoopTaskExecutor``): every reply
+    /// resumes the task where it arrived, with no hand-off to another thread and back.
+    @Test func transactionsRunOnTheirConnectionsEventLoop() async throws {
+        try await TargetFixture.with { fixture in
+            try await fixture.withEngine { engine in
+                let onLoop = try await engine.inTransaction { connection in
+                    var answers: [Bool] = [connection.eventLoop.inEventLoop]
+                    for _ in 0..<3 {
+                        try await connection.query("SELECT 1", logger: fixture.logger)
+                        answers.append(connection.eventLoop.inEventLoop)
+                    }
+                    return answers
+                }
+                #expect(onLoop == [true, true, true, true])
+            }
+        }
+    }
+
     @Test func scramModeStoresOnlyTheVerifierAndLoginWorks() async throws {
         try await TargetFixture.with { fixture in
             try await fixture.withEngine(try fixture.configuration(.scramSHA256)) { engine in
