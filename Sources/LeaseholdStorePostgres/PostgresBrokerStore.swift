@@ -172,22 +172,14 @@ public final class PostgresBrokerStore: BrokerStore {
     public func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String]
     {
         guard limit > 0 else { return [] }
-        let range = StoreKeyRange(prefix: prefix)
-        var bindings = PostgresBindings()
-        bindings.append(namespace.rawValue)
-        bindings.append(range.lowerBound)
-        var sql = "SELECT key FROM entries WHERE namespace = $1 AND key >= $2"
-        if let upperBound = range.upperBound {
-            bindings.append(upperBound)
-            sql += " AND key < $\(bindings.count)"
-        }
+        var (condition, bindings) = Self.keyRange(in: namespace, prefix: prefix)
         if let after {
             bindings.append(after)
-            sql += " AND key > $\(bindings.count)"
+            condition += " AND key > $\(bindings.count)"
         }
         bindings.append(limit)
-        sql += " ORDER BY key LIMIT $\(bindings.count)"
-        let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT key FROM entries WHERE \(condition) ORDER BY key LIMIT $\(bindings.count)", binds: bindings)
         return try await reading { [self] in
             var keys: [String] = []
             for try await key in try await client.query(query, logger: logger).decode(String.self) { keys.append(key) }
@@ -197,22 +189,30 @@ public final class PostgresBrokerStore: BrokerStore {
 
     public func countKeys(in namespace: StoreNamespace, prefix: String, upTo limit: Int) async throws -> Int {
         guard limit > 0 else { return 0 }
-        let range = StoreKeyRange(prefix: prefix)
-        var bindings = PostgresBindings()
-        bindings.append(namespace.rawValue)
-        bindings.append(range.lowerBound)
-        var inner = "SELECT 1 FROM entries WHERE namespace = $1 AND key >= $2"
-        if let upperBound = range.upperBound {
-            bindings.append(upperBound)
-            inner += " AND key < $\(bindings.count)"
-        }
+        var (condition, bindings) = Self.keyRange(in: namespace, prefix: prefix)
         bindings.append(limit)
         let query = PostgresQuery(
-            unsafeSQL: "SELECT count(*) FROM (\(inner) LIMIT $\(bindings.count)) AS capped", binds: bindings)
+            unsafeSQL: "SELECT count(*) FROM (SELECT 1 FROM entries WHERE \(condition) LIMIT $\(bindings.count)) AS capped",
+            binds: bindings)
         return try await reading { [self] in
             for try await count in try await client.query(query, logger: logger).decode(Int.self) { return count }
             return 0
         }
+    }
+
+    /// The condition selecting `namespace`'s keys that start with `prefix` (an index range, see
+    /// `StoreKeyRange`), with its bindings `$1`… for callers to extend.
+    private static func keyRange(in namespace: StoreNamespace, prefix: String) -> (String, PostgresBindings) {
+        let range = StoreKeyRange(prefix: prefix)
+        var bindings = PostgresBindings()
+        bindings.append(namespace.rawValue)
+        bindings.append(range.lowerBound)
+        var condition = "namespace = $1 AND key >= $2"
+        if let upperBound = range.upperBound {
+            bindings.append(upperBound)
+            condition += " AND key < $\(bindings.count)"
+        }
+        return (condition, bindings)
     }
 
     /// Applies the batch atomically and durably, possibly sharing one transaction with concurrent commits.

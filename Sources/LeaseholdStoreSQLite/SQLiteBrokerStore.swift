@@ -120,26 +120,19 @@ public final class SQLiteBrokerStore: BrokerStore {
     /// Lists keys of a namespace that start with `prefix`, in ascending bytewise order, at most `limit`.
     ///
     /// Complexity: O(log n + k), a range scan of the primary key reading keys only. Up to ``inPlaceKeyLimit`` keys it
-    /// runs in place like a point read (behind a slow audit search on the scan queue it would stall lease caps and
-    /// listings); longer pages (gauges, `revoke-prefix`, exports) go to the scan queue so they never hold a thread
+    /// runs in place like a point read (behind a slow audit search on the scan queue it would stall listings); longer
+    /// pages (gauges, `revoke-prefix`, exports) go to the scan queue so they never hold a thread
     /// of the concurrency pool for long.
     public func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String]
     {
         guard limit > 0 else { return [] }
-        let range = StoreKeyRange(prefix: prefix)
-        var sql = "SELECT key FROM entries WHERE namespace = ? AND key >= ?"
-        var arguments: StatementArguments = [namespace.rawValue, range.lowerBound]
-        if let upperBound = range.upperBound {
-            sql += " AND key < ?"
-            arguments += [upperBound]
-        }
+        var (condition, arguments) = Self.keyRange(in: namespace, prefix: prefix)
         if let after {
-            sql += " AND key > ?"
+            condition += " AND key > ?"
             arguments += [after]
         }
-        sql += " ORDER BY key LIMIT ?"
         arguments += [limit]
-        let (statement, statementArguments) = (sql, arguments)
+        let (statement, statementArguments) = ("SELECT key FROM entries WHERE \(condition) ORDER BY key LIMIT ?", arguments)
         let read: @Sendable (Database) throws -> [String] = { db in
             try String.fetchAll(db.cachedStatement(sql: statement), arguments: statementArguments)
         }
@@ -151,20 +144,29 @@ public final class SQLiteBrokerStore: BrokerStore {
 
     public func countKeys(in namespace: StoreNamespace, prefix: String, upTo limit: Int) async throws -> Int {
         guard limit > 0 else { return 0 }
-        let range = StoreKeyRange(prefix: prefix)
-        var arguments: StatementArguments = [namespace.rawValue, range.lowerBound]
-        var inner = "SELECT 1 FROM entries WHERE namespace = ? AND key >= ?"
-        if let upperBound = range.upperBound {
-            inner += " AND key < ?"
-            arguments += [upperBound]
-        }
+        var (condition, arguments) = Self.keyRange(in: namespace, prefix: prefix)
         arguments += [limit]
-        let (statement, statementArguments) = ("SELECT count(*) FROM (\(inner) LIMIT ?)", arguments)
+        let (statement, statementArguments) = (
+            "SELECT count(*) FROM (SELECT 1 FROM entries WHERE \(condition) LIMIT ?)", arguments
+        )
         let read: @Sendable (Database) throws -> Int = { db in
             try Int.fetchOne(db.cachedStatement(sql: statement), arguments: statementArguments) ?? 0
         }
         // Counting steps through the index without building strings: ~64 times cheaper per key than a page.
         return limit <= Self.inPlaceKeyLimit * 64 ? try reading(read) : try await scanning(read)
+    }
+
+    /// The condition selecting `namespace`'s keys that start with `prefix` (an index range, see `StoreKeyRange`),
+    /// with its arguments, for callers to extend.
+    private static func keyRange(in namespace: StoreNamespace, prefix: String) -> (String, StatementArguments) {
+        let range = StoreKeyRange(prefix: prefix)
+        var condition = "namespace = ? AND key >= ?"
+        var arguments: StatementArguments = [namespace.rawValue, range.lowerBound]
+        if let upperBound = range.upperBound {
+            condition += " AND key < ?"
+            arguments += [upperBound]
+        }
+        return (condition, arguments)
     }
 
     /// Applies the batch atomically and durably, possibly sharing one transaction with concurrent commits.
