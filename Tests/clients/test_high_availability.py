@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hvac
 
-from conftest import start_keyfile_server, wait_until
+from conftest import parse_json, start_keyfile_server, wait_until
 
 
 def _leader_view(servers) -> dict:
@@ -32,7 +32,7 @@ def _revocations(server, token: str) -> float:
                if line.startswith("leasehold_leases_revoked_total"))
 
 
-def test_two_instances_share_the_store_and_one_leads(new_server, postgres_database, pg_target):
+def test_two_instances_share_the_store_and_one_leads(new_server, postgres_database, pg_target, bao):
     storage = f'storage "postgresql" {{\n  connection_url = "{postgres_database}"\n}}'
     first = new_server(storage_block=storage)
     root = start_keyfile_server(first)
@@ -47,6 +47,14 @@ def test_two_instances_share_the_store_and_one_leads(new_server, postgres_databa
     assert all(leader["ha_enabled"] for leader in _leader_view(servers).values())
     leader = first if first.addr == leader_address else second
     follower = second if leader is first else first
+    # The bao CLI sees an HA cluster: the follower's status points at the leader (it calls itself a standby, as
+    # Vault's CLI does for any non-leader, although it serves every request).
+    status = bao(follower, "status", "-format=json")
+    assert status.returncode == 0, status.stderr
+    shown = parse_json(status)
+    assert shown["ha_enabled"] is True and shown["sealed"] is False and shown["leader_address"] == leader.addr
+    assert "standby" in bao(follower, "status").stdout
+    assert "active" in bao(leader, "status").stdout
 
     # Configured through the follower, issued through the follower: the store is shared, and the leader's reaper
     # revokes the expired user.
