@@ -100,6 +100,7 @@ struct BrokerRuntime {
         }
         services += [
             EngineRunner(factory: engineFactory, engines: engines), MemoryTrimmer(interval: .seconds(30)),
+            LeadershipGauge(leadership: leadership),
             leaderOnly(LeaseReaper(broker: broker, logger: logger), "reaper"),
             leaderOnly(ReconcilerService(broker: broker, logger: logger), "reconciler"),
             leaderOnly(auditSinks, "audit delivery"),

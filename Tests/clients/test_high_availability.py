@@ -1,5 +1,6 @@
-"""Two broker processes on one PostgreSQL store: both serve, one leads (sys/leader), the leader's reaper revokes
-leases issued through the other, and leadership moves when the leader stops."""
+"""Two broker processes on one PostgreSQL store: both serve, one leads (sys/leader, bao status, the leasehold_leader
+gauge), the leader's reaper revokes leases issued through the other, and leadership moves when the leader stops.
+A sole instance on SQLite always leads."""
 
 from __future__ import annotations
 
@@ -25,11 +26,11 @@ def _issue_short_lived(client: hvac.Client) -> str:
     return client.secrets.database.generate_credentials("short")["data"]["username"]
 
 
-def _revocations(server, token: str) -> float:
-    """How many leases this process has revoked (its `leasehold_leases_revoked_total`, all reasons)."""
+def _metric(server, token: str, name: str) -> float:
+    """The sum of a Prometheus metric's samples on this process (0 when it has none)."""
     text = server.request("GET", "sys/metrics?format=prometheus", token=token).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("leasehold_leases_revoked_total"))
+               if line.startswith(name + " ") or line.startswith(name + "{"))
 
 
 def test_two_instances_share_the_store_and_one_leads(new_server, postgres_database, pg_target, bao):
@@ -55,6 +56,9 @@ def test_two_instances_share_the_store_and_one_leads(new_server, postgres_databa
     assert shown["ha_enabled"] is True and shown["sealed"] is False and shown["leader_address"] == leader.addr
     assert "standby" in bao(follower, "status").stdout
     assert "active" in bao(leader, "status").stdout
+    # What to alert on: exactly one instance reports leasehold_leader 1.
+    assert wait_until(lambda: _metric(leader, root, "leasehold_leader") == 1, 5)
+    assert _metric(follower, root, "leasehold_leader") == 0
 
     # Configured through the follower, issued through the follower: the store is shared, and the leader's reaper
     # revokes the expired user.
@@ -70,8 +74,8 @@ def test_two_instances_share_the_store_and_one_leads(new_server, postgres_databa
     assert username in pg_target.generated_users()
     assert wait_until(lambda: username not in pg_target.generated_users(), 20), follower.log_tail()
     # The leader's reaper did it; the follower runs no reaper.
-    assert wait_until(lambda: _revocations(leader, root) >= 1, 10)
-    assert _revocations(follower, root) == 0
+    assert wait_until(lambda: _metric(leader, root, "leasehold_leases_revoked_total") >= 1, 10)
+    assert _metric(follower, root, "leasehold_leases_revoked_total") == 0
     on_leader = hvac.Client(url=leader.addr, token=root, timeout=10)
     assert on_leader.secrets.database.read_role("short")["data"]["default_ttl"] == 2
 
@@ -80,5 +84,12 @@ def test_two_instances_share_the_store_and_one_leads(new_server, postgres_databa
     assert wait_until(lambda: follower.request("GET", "sys/leader").json()["is_self"], 20), follower.log_tail()
     assert follower.request("GET", "sys/leader").json()["leader_address"] == follower.addr
     assert "this instance now leads" in follower.log_text()
+    assert wait_until(lambda: _metric(follower, root, "leasehold_leader") == 1, 5)
     username = _issue_short_lived(client)
     assert wait_until(lambda: username not in pg_target.generated_users(), 20), follower.log_tail()
+
+
+def test_a_sole_instance_on_sqlite_leads(db_server):
+    leader = db_server.request("GET", "sys/leader").json()
+    assert leader["ha_enabled"] is False and leader["is_self"] is True and leader["leader_address"] == db_server.addr
+    assert wait_until(lambda: _metric(db_server, db_server.init.root_token, "leasehold_leader") == 1, 5)
