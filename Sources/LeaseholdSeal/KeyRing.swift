@@ -94,9 +94,13 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomReflectable {
 
     /// Whether the ring has the key of the term `ciphertext` was encrypted under (`false` for a malformed value).
     public func hasKey(for ciphertext: Data) -> Bool {
-        guard ciphertext.count >= Self.minimumValueSize, ciphertext.first == Self.valueVersion else { return false }
-        let term = ciphertext.dropFirst().prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        return entries[term] != nil
+        Self.term(of: [UInt8](ciphertext)).map { entries[$0] != nil } ?? false
+    }
+
+    /// The term in a value's header, or `nil` when the value is too short or of another version.
+    private static func term(of value: [UInt8]) -> UInt32? {
+        guard value.count >= minimumValueSize, value[0] == valueVersion else { return nil }
+        return value[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     }
 
     /// Decrypts a value produced by ``encrypt(_:associatedData:)`` under any term of the ring.
@@ -105,11 +109,7 @@ public struct KeyRing: Sendable, CustomStringConvertible, CustomReflectable {
     /// ``authenticationFailure``, and no plaintext is ever returned in that case.
     public func decrypt(_ ciphertext: Data, associatedData: Data) throws -> Data {
         let value = [UInt8](ciphertext)
-        guard value.count >= Self.minimumValueSize, value[0] == Self.valueVersion else {
-            throw Self.authenticationFailure
-        }
-        let term = value[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard let entry = entries[term] else {
+        guard let term = Self.term(of: value), let entry = entries[term] else {
             throw Self.authenticationFailure
         }
         do {

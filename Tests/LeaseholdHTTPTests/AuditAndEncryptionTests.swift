@@ -109,6 +109,14 @@ struct AuditAndEncryptionTests {
                 #expect(try await one.send(.put, "sys/rotate", token: root).status == 204)
                 #expect(try await one.send(.put, "sys/policies/acl/after", token: root, json: policy).status == 204)
                 #expect(try await other.send(.get, "sys/key-status", token: root).data["term"] == 1)
+                // Two requests that both began with the old ring: the one that reloads and the one that asks after it
+                // both get a ring for the new term (the second used to get none, and its read failed).
+                let after = try #require(try await first.sqlite.entry(StoreKey(.policies, "after"))).value
+                let reloaded = try await second.broker.seal.keys(decrypting: after)
+                let askedAgain = try await second.broker.seal.keys(decrypting: after)
+                #expect(reloaded?.keyRing.hasKey(for: after) == true)
+                #expect(askedAgain?.keyRing.hasKey(for: after) == true)
+                #expect(try await second.broker.seal.keys(decrypting: Data("not a sealed value".utf8)) == nil)
                 #expect(try await other.send(.get, "sys/policies/acl/after", token: root).status == 200)
                 #expect(try await other.send(.get, "sys/key-status", token: root).data["term"] == 2)
                 #expect(try await other.send(.put, "sys/policies/acl/written", token: root, json: policy).status == 204)

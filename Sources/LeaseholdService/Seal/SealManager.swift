@@ -216,13 +216,18 @@ public actor SealManager {
         return (rotated.activeTerm, Date())
     }
 
-    /// The keys reloaded from the store when its key ring has a newer active term than the one in memory (another
-    /// instance sharing the store rotated the data key); `nil` when sealed or when nothing changed.
-    public func keysRotatedElsewhere() async throws -> UnsealedKeys? {
+    /// The keys that can decrypt `ciphertext`, for a value written under a term this instance's ring lacked when
+    /// its request began: the current keys when they have that term (another request may have reloaded them), else
+    /// the ring reloaded from the store, kept when another instance sharing the store rotated it. `nil` when sealed,
+    /// or when neither ring has the term (a damaged value).
+    public func keys(decrypting ciphertext: Data) async throws -> UnsealedKeys? {
+        if let unsealed, unsealed.keyRing.hasKey(for: ciphertext) { return unsealed }
         guard let rootKey, let entry = try await store.entry(SealParameters.keyRingKey) else { return nil }
         let stored = try KeyRing.open(entry.value, with: rootKey)
-        // Checked after the read: a local rotation or a seal may have happened meanwhile.
-        guard let current = unsealed, stored.activeTerm > current.keyRing.activeTerm else { return nil }
+        // Checked after the read: a local rotation, another reload or a seal may have happened meanwhile.
+        guard let current = unsealed else { return nil }
+        if current.keyRing.hasKey(for: ciphertext) { return current }
+        guard stored.activeTerm > current.keyRing.activeTerm, stored.hasKey(for: ciphertext) else { return nil }
         let reloaded = UnsealedKeys(keyRing: stored)
         unsealed = reloaded
         logger.info("data key ring reloaded: rotated by another instance", metadata: ["key.term": "\(stored.activeTerm)"])
