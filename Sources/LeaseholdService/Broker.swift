@@ -17,7 +17,8 @@ public final class Broker: Sendable {
     let information: ServerInformation
     let logger: Logger
     let now: @Sendable () -> Date
-    let policyCache = PolicyCache()
+    /// Parsed policies, each with the ciphertext it was parsed from (see ``PolicyStore``).
+    let parsedPolicies = DecodedValueCache()
     /// Failed-login limits shared by every auth method.
     let loginThrottle: LoginThrottle
     /// Per-role locks for issuances counted against lease caps (see ``CredentialIssuer``).
@@ -114,7 +115,7 @@ public final class Broker: Sendable {
         return BrokerServices(
             store: encrypted, keys: keys,
             tokens: TokenStore(store: encrypted, hasher: keys.tokenHasher, limits: limits, leases: leases),
-            policies: PolicyStore(store: encrypted, cache: policyCache), mounts: MountTable(store: encrypted),
+            policies: PolicyStore(store: encrypted, parsed: parsedPolicies), mounts: MountTable(store: encrypted),
             seal: seal, limits: limits, information: information, leases: leases, engines: engines,
             reaperSignal: reaperSignal, auditSignal: auditSignal, loginThrottle: loginThrottle,
             issuanceLocks: issuanceLocks, jwksCache: jwksCache,

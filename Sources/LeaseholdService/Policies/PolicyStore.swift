@@ -1,4 +1,3 @@
-import Foundation
 import LeaseholdCore
 import LeaseholdPolicy
 
@@ -13,10 +12,15 @@ public struct StoredPolicy: Sendable, Codable, Hashable {
 /// Reads and writes ACL policies, and builds the ACL of a set of policy names with a parse cache.
 public struct PolicyStore: Sendable {
     let store: EncryptedStore
-    let cache: PolicyCache
+    /// Parsed policies, each remembered with the exact ciphertext it was parsed from: not the version, since a
+    /// policy deleted and written again starts over at version 1 (here or on another instance sharing the store).
+    let parsed: DecodedValueCache
 
     /// The policies every installation has and that cannot be deleted.
     public static let builtInNames: Set<String> = ["root", "default"]
+
+    /// The built-in `default` policy, parsed once, for when it was never overwritten.
+    static let builtInDefault = ACLPolicy.defaultPolicy
 
     /// The internal policy of response-wrapping tokens.
     static let responseWrapping: ACLPolicy = {
@@ -30,9 +34,9 @@ public struct PolicyStore: Sendable {
                 """)
     }()
 
-    init(store: EncryptedStore, cache: PolicyCache) {
+    init(store: EncryptedStore, parsed: DecodedValueCache) {
         self.store = store
-        self.cache = cache
+        self.parsed = parsed
     }
 
     /// The policy with `name`, including the built-in `default` when it was never overwritten.
@@ -79,34 +83,12 @@ public struct PolicyStore: Sendable {
     private func parsedPolicy(named name: String) async throws -> ACLPolicy? {
         let key = StoreKey(.policies, name)
         guard let entry = try await store.base.entry(key) else {
-            return name == "default" ? cache.builtInDefault : nil
+            return name == "default" ? Self.builtInDefault : nil
         }
-        if let cached = await cache.policy(named: name, ciphertext: entry.value) { return cached }
+        if let cached = parsed.value(ACLPolicy.self, at: key, ciphertext: entry.value) { return cached }
         let stored = try await store.open(StoredPolicy.self, from: entry, at: key)
-        let parsed = try ACLPolicy.parse(name: name, text: stored.value.text)
-        await cache.store(parsed, named: name, ciphertext: entry.value)
-        return parsed
-    }
-}
-
-/// Parsed policies by name, each with the exact stored ciphertext it was parsed from, so a request does not
-/// re-parse unchanged policies. Not the version: a policy deleted and written again starts over at version 1, and
-/// another instance sharing the store may have written it; every write has a fresh nonce, hence new ciphertext.
-actor PolicyCache {
-    private var entries: [String: (ciphertext: Data, policy: ACLPolicy)] = [:]
-    let builtInDefault: ACLPolicy
-
-    init() {
-        builtInDefault = ACLPolicy.defaultPolicy
-    }
-
-    func policy(named name: String, ciphertext: Data) -> ACLPolicy? {
-        guard let entry = entries[name], entry.ciphertext == ciphertext else { return nil }
-        return entry.policy
-    }
-
-    func store(_ policy: ACLPolicy, named name: String, ciphertext: Data) {
-        if entries.count > 10_000 { entries.removeAll() }
-        entries[name] = (ciphertext, policy)
+        let policy = try ACLPolicy.parse(name: name, text: stored.value.text)
+        parsed.remember(policy, at: key, ciphertext: entry.value)
+        return policy
     }
 }
