@@ -4,18 +4,18 @@ import PostgresNIO
 
 /// Elects one leader among the broker instances sharing a PostgreSQL store, with a session-level advisory lock.
 ///
-/// Each instance keeps one connection of its own (outside the store's pool) and, while it is eligible (unsealed:
-/// a sealed instance can do none of the leader's work), tries the lock every `interval`. The instance that gets it
-/// leads (``LeaseholdCore/Leadership/update(leading:leaderAddress:)``) and, every
-/// `interval`, checks on the same connection that its session still holds the lock; an answer that fails or takes
-/// longer than `timeout`, or the instance becoming ineligible, makes it step down and close the connection (the
-/// lock may still be held by that session: closing it is the only way to be sure it is released). So an instance never believes it leads longer than
+/// Each instance keeps one connection of its own (outside the store's pool) and, while it is eligible (unsealed: a
+/// sealed instance can do none of the leader's work), tries the lock every `interval`. The instance that gets it
+/// leads (``LeaseholdCore/Leadership/update(leading:leaderAddress:)``) and every `interval` checks on the same
+/// connection that its session still holds the lock. An answer that fails or takes longer than `timeout`, or the
+/// instance becoming ineligible, makes it step down and close the connection: the session may still hold the lock,
+/// and closing it is the only way to be sure it is released. So an instance never believes it leads longer than
 /// `interval + timeout` after its last confirmation.
 ///
-/// The server ends a leader that went silent (frozen, or cut off by the network) with `idle_session_timeout`
-/// (PostgreSQL 14 and later), set to ``sessionTimeout(interval:timeout:)``, longer than the time the leader itself
-/// takes to notice; its lock is then released and another instance takes over. On PostgreSQL 13 and earlier a silent
-/// leader's lock is released when the server notices the dead connection (TCP keepalive).
+/// The server ends the session of a leader that went silent (frozen, or cut off by the network) after
+/// ``sessionTimeout(interval:timeout:)``, longer than the leader itself takes to notice: `idle_session_timeout` and
+/// `tcp_user_timeout` from PostgreSQL 14, TCP keepalives on every version. Its lock is then released and another
+/// instance takes over.
 ///
 /// The leader's session is named `leasehold <api address>` (`application_name`), which is how followers learn the
 /// leader's address for `sys/leader`.
