@@ -263,10 +263,7 @@ extension PostgresDatabaseEngine {
     /// Whether `error` says the target could not be reached at all (a deadline, or a failure without SQLSTATE:
     /// refused or lost connections), as opposed to the target refusing a statement.
     static func meansUnreachable(_ error: any Error) -> Bool {
-        guard let error = error as? LeaseholdError else { return false }
-        if error.code == .targetUnavailable { return true }
-        guard let failure = error.underlying as? TargetDatabaseFailure else { return false }
-        return failure.sqlState == nil
+        (error as? LeaseholdError)?.code == .targetUnavailable
     }
 
     /// The batch path of ``revokeTogether(_:)``; throws to fall back to the individual path.

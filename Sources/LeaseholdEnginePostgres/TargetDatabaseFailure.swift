@@ -90,7 +90,14 @@ struct TargetDatabaseFailure: Error, Sendable, CustomStringConvertible {
 
     /// A caller-safe error for `operation` (for example "creating the database user").
     func leaseholdError(_ operation: String) -> LeaseholdError {
-        let code: LeaseholdError.Code = sqlState == "42601" || sqlState == "42704" || sqlState == "42P01" ? .invalidRequest : .internalError
+        let code: LeaseholdError.Code =
+            switch sqlState {
+            // No SQLSTATE: the server never answered this (refused or lost connection, cancelled wait), so whether
+            // the transaction committed is unknown to the caller.
+            case nil: .targetUnavailable
+            case "42601", "42704", "42P01": .invalidRequest
+            default: .internalError
+            }
         return LeaseholdError(code, "\(operation) failed: \(description)", underlying: self)
     }
 }

@@ -79,3 +79,18 @@ struct TargetConfigurationTests {
         #expect(throws: LeaseholdError.invalidRequest("")) { _ = try configuration.tlsConfiguration() }
     }
 }
+
+/// How target failures reach callers: a failure the server never answered (no SQLSTATE: a lost or refused
+/// connection, a cancelled wait) leaves the transaction's outcome unknown and is `targetUnavailable`, which makes
+/// the issuer keep the pending lease for the reaper instead of cleaning up while the creation may still commit.
+@Suite("Target failure classification")
+struct TargetFailureClassificationTests {
+    @Test func failuresWithoutAServerAnswerAreUnavailableAndServerRefusalsAreNot() {
+        #expect(TargetDatabaseFailure(CancellationError()).leaseholdError("creating").code == .targetUnavailable)
+        #expect(TargetDatabaseFailure(sqlState: nil, message: "gone", statementIndex: nil).leaseholdError("x").code == .targetUnavailable)
+        #expect(TargetDatabaseFailure(sqlState: "42601", message: "syntax", statementIndex: 1).leaseholdError("x").code == .invalidRequest)
+        #expect(TargetDatabaseFailure(sqlState: "23505", message: "dup", statementIndex: 1).leaseholdError("x").code == .internalError)
+        #expect(PostgresDatabaseEngine.meansUnreachable(TargetDatabaseFailure(CancellationError()).leaseholdError("x")))
+        #expect(!PostgresDatabaseEngine.meansUnreachable(LeaseholdError(.invalidRequest, "no")))
+    }
+}

@@ -133,29 +133,28 @@ struct CredentialIssuer {
     }
 
     /// Cleans up after a failed creation and throws a caller-safe error.
+    ///
+    /// When the creation failed on the target, its transaction rolled back: the user (if any) is revoked now and the
+    /// pending lease removed. When the issuer stopped waiting instead (cancelled, or the target did not answer in
+    /// time), the transaction may still commit after this: the pending lease stays, scheduled at its pending
+    /// deadline (longer than any creation can run), when the reaper removes whatever user it names.
     private func fail(
         _ pending: Versioned<Lease>, error: any Error, connectionKey: StoreKey, connection: Versioned<DatabaseConnection>
     ) async throws -> Never {
         let reason = (error as? LeaseholdError)?.message ?? "the target database failed"
-        var cleaned = true
-        if (error as? LeaseholdError)?.code == .targetUnavailable {
-            // The target is unreachable: cleaning up now would only wait again. The reaper removes whatever the
-            // pending lease names once its deadline passes.
-            cleaned = false
-        } else if let engine = try? await context.services.engine(key: connectionKey.description, connection: connection) {
-            cleaned = (try? await engine.revokeUser(try DatabaseUsername(pending.value.username), statements: [])) != nil
-        } else {
-            cleaned = false
-        }
+        let outcomeUnknown = error is CancellationError || (error as? LeaseholdError)?.code == .targetUnavailable
         let cleanup = StoreTransaction(store: context.services.store)
         var failedEvent = LeaseAudit.event(LeaseEventType.failed, lease: pending.value, context: context)
         failedEvent.outcome = "error"
         failedEvent.details["reason"] = String(reason.prefix(300))
-        if cleaned {
+        if outcomeUnknown {
+            failedEvent.details["cleanup"] = "deferred to the reaper"
+        } else if let engine = try? await context.services.engine(key: connectionKey.description, connection: connection),
+            (try? await engine.revokeUser(try DatabaseUsername(pending.value.username), statements: [])) != nil
+        {
             context.services.leases.remove(pending, in: cleanup)
         } else {
-            // Hand the pending lease to the reaper now: it removes whatever user may exist as soon as the target
-            // answers again, retrying with backoff meanwhile.
+            // The user could not be revoked now: the reaper retries from now on, with backoff.
             var retry = pending.value
             retry.scheduledTime = context.now.addingTimeInterval(1)
             try context.services.leases.update(pending, to: retry, in: cleanup)
