@@ -11,7 +11,8 @@
 /// batch (in order), and return only after the transaction is durable. If `apply` throws, every batch of the group
 /// fails with that error. No waiter is resumed before `apply` returned, so nobody is acknowledged before the commit.
 ///
-/// Cancelling a waiting caller does not withdraw its batch; the batch is applied or fails with its group.
+/// Cancelling a caller does not withdraw its batch, and cancelling the leader does not cancel its group: `apply` runs
+/// outside the leader's task, so the batch is applied or fails with its group whatever one caller does.
 public actor GroupCommitQueue<Batch: Sendable, Output: Sendable> {
     /// Applies a group of batches in one transaction and returns one result per batch, in order.
     public typealias Apply = @Sendable ([Batch]) async throws -> [Result<Output, any Error>]
@@ -86,7 +87,8 @@ public actor GroupCommitQueue<Batch: Sendable, Output: Sendable> {
 
         var results: [Result<Output, any Error>]
         do {
-            results = try await apply(group)
+            // Not inherited by an unstructured task: a caller that gives up must not fail the batches of the others.
+            results = try await Task { [apply] in try await apply(group) }.value
             if results.count != group.count {
                 results = Array(
                     repeating: .failure(

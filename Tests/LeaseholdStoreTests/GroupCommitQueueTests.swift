@@ -39,6 +39,28 @@ struct GroupCommitQueueTests {
         await #expect(throws: LeaseholdError(.storeUnavailable, "")) { try await queue.submit(2) }
     }
 
+    /// A cancelled caller neither withdraws its batch nor cancels the group it leads: the group's other callers are
+    /// not failed by one caller giving up (the PostgreSQL store's apply reacts to cancellation at once).
+    @Test(.timeLimit(.minutes(1))) func aCancelledLeaderDoesNotCancelItsGroup() async throws {
+        let sawCancellation = Mutex<[Bool]>([])
+        let entered = AsyncStream.makeStream(of: Void.self)
+        let queue = GroupCommitQueue<Int, Void> { group in
+            entered.continuation.yield()
+            try? await Task.sleep(for: .milliseconds(100))
+            sawCancellation.withLock { $0.append(Task.isCancelled) }
+            return group.map { _ in .success(()) }
+        }
+        let leader = Task { try await queue.submit(1) }
+        var iterator = entered.stream.makeAsyncIterator()
+        await iterator.next()  // the leader is inside apply
+        let follower = Task { try await queue.submit(2) }
+        try await Task.sleep(for: .milliseconds(20))
+        leader.cancel()
+        try await leader.value
+        try await follower.value
+        #expect(sawCancellation.withLock { $0 } == [false, false])
+    }
+
     @Test func keyRangeUpperBounds() {
         #expect(StoreKeyRange(prefix: "").upperBound == nil)
         #expect(StoreKeyRange(prefix: "ab").upperBound == "ac")
