@@ -110,7 +110,7 @@ public final class Broker: Sendable {
     func makeServices(keys: UnsealedKeys) -> BrokerServices {
         let encrypted = EncryptedStore(
             base: store, keyRing: keys.keyRing, decodedValues: keys.decodedValues,
-            newerKeyRing: { [seal] ciphertext in try? await seal.keys(decrypting: ciphertext)?.keyRing })
+            newerKeyRing: { [seal] ciphertext in try await seal.keys(decrypting: ciphertext)?.keyRing })
         let leases = LeaseStore(store: encrypted)
         return BrokerServices(
             store: encrypted, keys: keys,

@@ -109,6 +109,13 @@ struct AuditAndEncryptionTests {
                 #expect(try await one.send(.put, "sys/rotate", token: root).status == 204)
                 #expect(try await one.send(.put, "sys/policies/acl/after", token: root, json: policy).status == 204)
                 #expect(try await other.send(.get, "sys/key-status", token: root).data["term"] == 1)
+                // A store that cannot give the rotated ring fails the read with its own error, not as a decryption
+                // failure of the value.
+                second.store.failReads(of: StoreKey(.system, "keyring"))
+                let unavailable = try await other.send(.get, "sys/policies/acl/after", token: root)
+                #expect(unavailable.status == 500)
+                #expect(unavailable.errors == ["read failed (injected)"])
+                second.store.failReads(of: nil)
                 // Two requests that both began with the old ring: the one that reloads and the one that asks after it
                 // both get a ring for the new term (the second used to get none, and its read failed).
                 let after = try #require(try await first.sqlite.entry(StoreKey(.policies, "after"))).value
@@ -122,6 +129,16 @@ struct AuditAndEncryptionTests {
                 #expect(try await other.send(.put, "sys/policies/acl/written", token: root, json: policy).status == 204)
                 let written = try #require(try await first.sqlite.entry(StoreKey(.policies, "written")))
                 #expect(Array(written.value[1..<5]) == [0, 0, 0, 2])
+                // The first instance still has the term-2 ring: rotating there must add term 3 to the stored ring, not
+                // replace it with a term 2 of its own (which would orphan everything written under the real one).
+                #expect(try await other.send(.put, "sys/rotate", token: root).status == 204)
+                #expect(try await other.send(.put, "sys/policies/acl/third", token: root, json: policy).status == 204)
+                #expect(try await one.send(.put, "sys/rotate", token: root).status == 204)
+                #expect(try await one.send(.get, "sys/key-status", token: root).data["term"] == 4)
+                for path in ["sys/policies/acl/after", "sys/policies/acl/written", "sys/policies/acl/third"] {
+                    #expect(try await one.send(.get, path, token: root).status == 200, "\(path)")
+                    #expect(try await other.send(.get, path, token: root).status == 200, "\(path)")
+                }
             }
         }
     }

@@ -32,6 +32,7 @@ final class FailableStore: BrokerStore {
     let base: any BrokerStore
     private let failing = Mutex(false)
     private let failingAuditDeletes = Mutex(false)
+    private let failingReads = Mutex<StoreKey?>(nil)
 
     init(base: any BrokerStore) { self.base = base }
 
@@ -40,7 +41,13 @@ final class FailableStore: BrokerStore {
     /// Makes retention's delete fail, as a crash between its anchor commit and its delete would leave things.
     func failAuditDeletes(_ fail: Bool) { failingAuditDeletes.withLock { $0 = fail } }
 
-    func entry(_ key: StoreKey) async throws -> StoreEntry? { try await base.entry(key) }
+    /// Makes reads of `key` fail, as a store that stops answering would.
+    func failReads(of key: StoreKey?) { failingReads.withLock { $0 = key } }
+
+    func entry(_ key: StoreKey) async throws -> StoreEntry? {
+        if failingReads.withLock({ $0 == key }) { throw LeaseholdError(.storeUnavailable, "read failed (injected)") }
+        return try await base.entry(key)
+    }
     func keys(in namespace: StoreNamespace, prefix: String, after: String?, limit: Int) async throws -> [String] {
         try await base.keys(in: namespace, prefix: prefix, after: after, limit: limit)
     }

@@ -202,12 +202,16 @@ public actor SealManager {
     }
 
     /// Adds a new data-key term and makes it active; data written under older terms stays readable.
+    ///
+    /// The new term is added to the ring as stored, not to the one in memory: another instance sharing the store may
+    /// have rotated since this one unsealed, and a ring built from the stale copy would replace that instance's
+    /// newest key, leaving what it wrote under it undecryptable. The write is conditional on the version read.
     public func rotate() async throws -> (term: UInt32, installTime: Date) {
-        guard let unsealed, let rootKey else { throw LeaseholdError.sealed }
-        let rotated = unsealed.keyRing.rotated()
+        guard unsealed != nil, let rootKey else { throw LeaseholdError.sealed }
         guard let current = try await store.entry(SealParameters.keyRingKey) else {
             throw LeaseholdError(.internalError, "key ring missing from the store")
         }
+        let rotated = try KeyRing.open(current.value, with: rootKey).rotated()
         try await store.commit(
             StoreBatch(operations: [
                 .put(SealParameters.keyRingKey, try rotated.sealed(with: rootKey), .version(current.version))

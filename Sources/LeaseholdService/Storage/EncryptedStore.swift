@@ -12,7 +12,7 @@ public struct EncryptedStore: Sendable {
     public let base: any BrokerStore
     let keyRing: KeyRing
     private let decoded: DecodedValueCache
-    private let newerKeyRing: (@Sendable (Data) async -> KeyRing?)?
+    private let newerKeyRing: (@Sendable (Data) async throws -> KeyRing?)?
 
     /// Creates the view over `base` with the unsealed key ring (and a cache of its own).
     public init(base: any BrokerStore, keyRing: KeyRing) {
@@ -24,7 +24,7 @@ public struct EncryptedStore: Sendable {
     /// instance sharing the store rotated the data key).
     init(
         base: any BrokerStore, keyRing: KeyRing, decodedValues: DecodedValueCache,
-        newerKeyRing: (@Sendable (Data) async -> KeyRing?)? = nil
+        newerKeyRing: (@Sendable (Data) async throws -> KeyRing?)? = nil
     ) {
         self.base = base
         self.keyRing = keyRing
@@ -46,7 +46,7 @@ public struct EncryptedStore: Sendable {
             return Versioned(value: value, version: entry.version)
         }
         var ring = keyRing
-        if !ring.hasKey(for: entry.value), let newer = await newerKeyRing?(entry.value) { ring = newer }
+        if !ring.hasKey(for: entry.value), let newer = try await newerKeyRing?(entry.value) { ring = newer }
         let plaintext = try ring.decrypt(entry.value, associatedData: Data(key.description.utf8))
         let value: Value
         do {
