@@ -13,6 +13,7 @@ import LeaseholdStoreSQLite
 import Logging
 import Metrics
 import NIOSSL
+import PostgresNIO
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -43,28 +44,30 @@ struct BrokerRuntime {
             let store = try await SQLiteBrokerStore(path: directory + "/leasehold.db", logger: logger)
             try await serve(store: store, storageType: "sqlite", registry: registry, logger: logger)
         case .postgresql(let url):
-            let store = try PostgresBrokerStore(url: url, logger: logger)
+            // Parsed once (its certificate files read once) for the store's pool and the leader election's session.
+            let connection = try PostgresConnectionURL.configuration(from: url)
+            let store = PostgresBrokerStore(configuration: connection, logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await store.run() }
                 try await store.migrate()
                 try await serve(
-                    store: store, storageType: "postgresql", sharedStoreURL: url, registry: registry, logger: logger)
+                    store: store, storageType: "postgresql", sharedStore: connection, registry: registry, logger: logger)
                 group.cancelAll()
             }
         }
     }
 
     /// Builds the seal and broker over an open store and serves until a shutdown signal; closes the store last. With
-    /// `sharedStoreURL` (the PostgreSQL store, which several instances may share) the instance takes part in the
-    /// leader election; otherwise it alone leads.
+    /// `sharedStore` (the PostgreSQL store's connection, which several instances may share) the instance takes part
+    /// in the leader election; otherwise it alone leads.
     private func serve(
-        store: any BrokerStore, storageType: String, sharedStoreURL: String? = nil,
+        store: any BrokerStore, storageType: String, sharedStore: PostgresClient.Configuration? = nil,
         registry: PrometheusCollectorRegistry, logger: Logger
     ) async throws {
         let autoUnseal: AutoUnseal
         if case .keyFile(let path) = configuration.seal { autoUnseal = .keyFile(path: path) } else { autoUnseal = .none }
         let seal = try await SealManager(store: store, autoUnseal: autoUnseal, logger: logger)
-        let leadership: Leadership = sharedStoreURL == nil ? .sole() : .shared()
+        let leadership: Leadership = sharedStore == nil ? .sole() : .shared()
         let engineFactory = PostgresEngineFactory(logger: logger)
         let engines = DatabaseEngines(factory: engineFactory)
         let broker = Broker(
@@ -88,14 +91,14 @@ struct BrokerRuntime {
         }
         let auditSinks = AuditSinkRegistry(broker: broker, logger: logger, makeSink: AuditSinks.make)
         var services: [any Service] = []
-        if let sharedStoreURL {
+        if let sharedStore {
             // First, so that it is shut down last (the group stops services in reverse order): the lock is released
             // only once this instance's leader-only work has stopped. A sealed instance can do none of that work: it
             // does not campaign, and a leader steps down.
             services.append(
                 LeaderElectionService(
                     election: try PostgresLeaderElection(
-                        url: sharedStoreURL, leadership: leadership, advertisedAddress: apiAddress,
+                        configuration: sharedStore, leadership: leadership, advertisedAddress: apiAddress,
                         isEligible: { await !seal.status().sealed }, logger: logger)))
         }
         services += [
