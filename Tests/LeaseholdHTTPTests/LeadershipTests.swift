@@ -1,6 +1,7 @@
 import Foundation
 import LeaseholdCore
 import LeaseholdService
+import LeaseholdTestSupport
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -55,14 +56,6 @@ struct LeadershipTests {
         }
     }
 
-    static func eventually(_ condition: () -> Bool) async throws -> Bool {
-        for _ in 0..<500 {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return condition()
-    }
-
     @Test func leaderOnlyWorkRunsExactlyWhileLeading() async throws {
         let leadership = Leadership.shared()
         let service = CountingService()
@@ -71,11 +64,11 @@ struct LeadershipTests {
         try await Task.sleep(for: .milliseconds(100))
         #expect(service.runs.load(ordering: .relaxed) == 0)
         leadership.update(leading: true, leaderAddress: nil)
-        #expect(try await Self.eventually { service.running.load(ordering: .relaxed) == 1 })
+        #expect(try await eventually { service.running.load(ordering: .relaxed) == 1 })
         leadership.update(leading: false, leaderAddress: "https://other:8200")
-        #expect(try await Self.eventually { service.running.load(ordering: .relaxed) == 0 })
+        #expect(try await eventually { service.running.load(ordering: .relaxed) == 0 })
         leadership.update(leading: true, leaderAddress: nil)
-        #expect(try await Self.eventually { service.running.load(ordering: .relaxed) == 1 })
+        #expect(try await eventually { service.running.load(ordering: .relaxed) == 1 })
         #expect(service.runs.load(ordering: .relaxed) == 2)
         task.cancel()
         try await task.value
@@ -91,6 +84,18 @@ struct LeadershipTests {
         await group.triggerGracefulShutdown()
         try await task.value
         #expect(service.runs.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func aGracefulShutdownWhileLeadingStopsTheWork() async throws {
+        let service = CountingService()
+        let wrapper = LeaderOnlyService(service, name: "counting", leadership: .sole(), logger: Logger(label: "test"))
+        let group = ServiceGroup(configuration: .init(services: [wrapper], logger: Logger(label: "test")))
+        let task = Task { try await group.run() }
+        #expect(try await eventually { service.running.load(ordering: .relaxed) == 1 })
+        await group.triggerGracefulShutdown()
+        try await task.value
+        #expect(service.running.load(ordering: .relaxed) == 0)
+        #expect(service.runs.load(ordering: .relaxed) == 1)
     }
 
     @Test func aFailureOfTheWorkWhileLeadingEndsTheWrapperWithIt() async throws {
