@@ -50,7 +50,8 @@ public final class PostgresLeaderElection: Sendable {
     ///     63 bytes of an `application_name` with its prefix, and is printable ASCII).
     ///   - interval: How often a follower tries the lock and a leader confirms it holds it.
     ///   - timeout: The longest one of those answers may take.
-    ///   - isEligible: Whether this instance may lead now; asked before each try and each confirmation.
+    ///   - isEligible: Whether this instance may lead now; asked before each try and each confirmation, and taken as
+    ///     no when it does not answer within `timeout`.
     public init(
         configuration: PostgresClient.Configuration, leadership: Leadership, advertisedAddress: String,
         interval: Duration = .seconds(2), timeout: Duration = .seconds(5),
@@ -152,7 +153,7 @@ public final class PostgresLeaderElection: Sendable {
             """, as: String.self, on: connection)
         var warnedOfForeignHolder = false
         while true {
-            if await isEligible(),
+            if await eligible(),
                 try await answer("SELECT pg_try_advisory_lock(\(Self.lockKey))", as: Bool.self, on: connection) == true
             {
                 break
@@ -178,7 +179,7 @@ public final class PostgresLeaderElection: Sendable {
         leadership.update(leading: true, leaderAddress: address)
         while true {
             try await Task.sleep(for: interval)
-            guard await isEligible() else { throw SessionEnd.ineligible }
+            guard await eligible() else { throw SessionEnd.ineligible }
             let held = try await answer(
                 """
                 SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
@@ -186,6 +187,13 @@ public final class PostgresLeaderElection: Sendable {
                 """, as: Bool.self, on: connection)
             guard held == true else { throw SessionEnd.lockLost }
         }
+    }
+
+    /// Whether this instance may lead, answered within ``timeout`` (a late answer counts as no, so that a leader
+    /// never goes longer than `interval + timeout` without confirming).
+    private func eligible() async -> Bool {
+        let isEligible = isEligible
+        return (try? await withDeadline(timeout, timeoutError: SessionEnd.ineligible) { await isEligible() }) ?? false
     }
 
     /// The first column of the first row of `query` (`nil` without rows), answered within ``timeout``.

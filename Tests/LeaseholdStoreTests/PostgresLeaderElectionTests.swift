@@ -138,6 +138,28 @@ struct PostgresLeaderElectionTests {
         }
     }
 
+    @Test func aLeaderWhoseEligibilityCheckHangsStepsDown() async throws {
+        try await Self.withDatabase { database in
+            let hanging = Flag()
+            let leadership = Leadership.shared()
+            let election = try PostgresLeaderElection(
+                url: database.url, leadership: leadership, advertisedAddress: "https://first:8200", interval: Self.interval,
+                timeout: .milliseconds(500),
+                isEligible: {
+                    if hanging.isOn { try? await Task.sleep(for: .seconds(3600)) }
+                    return true
+                },
+                logger: Logger(label: "leasehold.test.election"))
+            let first = Candidate(address: "https://first:8200", leadership: leadership, task: Task { await election.run() })
+            #expect(try await eventually(timeout: .seconds(10)) { first.leadership.isLeading })
+            let second = try Candidate.start(on: database, address: "https://second:8200")
+            hanging.set(true)
+            #expect(try await eventually(timeout: .seconds(10)) { !first.leadership.isLeading && second.leadership.isLeading })
+            await first.stop()
+            await second.stop()
+        }
+    }
+
     @Test func aLockHeldByAnotherSessionKeepsEveryInstanceFollowing() async throws {
         try await Self.withDatabase { database in
             let candidate = try await database.whileHolding("SELECT pg_advisory_lock(\(PostgresLeaderElection.lockKey))") {
