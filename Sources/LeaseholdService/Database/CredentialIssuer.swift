@@ -79,6 +79,7 @@ struct CredentialIssuer {
         let pending = Versioned(value: lease, version: 1)
 
         // 2. The user, on the target.
+        let gate = CommitGate()
         do {
             let engine = try await context.services.engine(key: connectionKey.description, connection: connection)
             try await engine.createUser(
@@ -86,12 +87,17 @@ struct CredentialIssuer {
                     username: username, password: password, expiration: lease.expireTime,
                     creationStatements: role.creationStatements,
                     leaseID: ManagedUserMarker(clusterID: await context.services.seal.status().clusterID, leaseID: leaseID).text,
-                    beforeCommit: { try await intentCommit.value }))
+                    beforeCommit: {
+                        try await intentCommit.value
+                        try gate.enterCommit()
+                    }))
             try await intentCommit.value
         } catch {
             // Without a durable intent the target transaction never committed: there is nothing to clean up.
             try await intentCommit.value
-            try await fail(pending, error: error, connectionKey: connectionKey, connection: connection)
+            try await fail(
+                pending, error: error, mayHaveCommitted: gate.abandon(), connectionKey: connectionKey,
+                connection: connection)
         }
 
         // 3. Active, in the request's commit with its audit row. If that commit fails (a concurrent request with the
@@ -134,22 +140,26 @@ struct CredentialIssuer {
 
     /// Cleans up after a failed creation and throws a caller-safe error.
     ///
-    /// When the creation failed on the target, its transaction rolled back: the user (if any) is revoked now and the
-    /// pending lease removed. When the issuer stopped waiting instead (cancelled, or the target did not answer in
-    /// time), the transaction may still commit after this: the pending lease stays, scheduled at its pending
-    /// deadline (longer than any creation can run), when the reaper removes whatever user it names.
+    /// When the transaction cannot commit any more (it failed before its commit gate, or the gate is now closed to
+    /// the work still running in the background), the user, if any, is revoked now and the pending lease removed.
+    /// When it had passed the gate (`mayHaveCommitted`: the issuer stopped waiting during the commit), it may still
+    /// commit after this: the pending lease stays, scheduled at its pending deadline (longer than any creation can
+    /// run), when the reaper removes whatever user it names.
     private func fail(
-        _ pending: Versioned<Lease>, error: any Error, connectionKey: StoreKey, connection: Versioned<DatabaseConnection>
+        _ pending: Versioned<Lease>, error: any Error, mayHaveCommitted: Bool, connectionKey: StoreKey,
+        connection: Versioned<DatabaseConnection>
     ) async throws -> Never {
         let reason = (error as? LeaseholdError)?.message ?? "the target database failed"
-        let outcomeUnknown = error is CancellationError || (error as? LeaseholdError)?.code == .targetUnavailable
         let cleanup = StoreTransaction(store: context.services.store)
         var failedEvent = LeaseAudit.event(LeaseEventType.failed, lease: pending.value, context: context)
         failedEvent.outcome = "error"
         failedEvent.details["reason"] = String(reason.prefix(300))
-        if outcomeUnknown {
+        // An unreachable target would only make a revocation now wait again.
+        let unreachable = (error as? LeaseholdError)?.code == .targetUnavailable
+        if mayHaveCommitted {
             failedEvent.details["cleanup"] = "deferred to the reaper"
-        } else if let engine = try? await context.services.engine(key: connectionKey.description, connection: connection),
+        } else if !unreachable,
+            let engine = try? await context.services.engine(key: connectionKey.description, connection: connection),
             (try? await engine.revokeUser(try DatabaseUsername(pending.value.username), statements: [])) != nil
         {
             context.services.leases.remove(pending, in: cleanup)
