@@ -65,14 +65,23 @@ let package = Package(
         ),
         .target(
             name: "LeaseholdStorePostgres",
-            dependencies: ["LeaseholdCore", "LeaseholdMigrations", "LeaseholdAuditChain", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: [
+                "LeaseholdCore", "LeaseholdMigrations", "LeaseholdAuditChain", "LeaseholdPostgresTLS",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: settings
+        ),
+        // TLS to a PostgreSQL server (sslmode and PEM material to NIOSSL), shared by the store and the engine.
+        .target(
+            name: "LeaseholdPostgresTLS",
+            dependencies: ["LeaseholdCore", .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: settings
         ),
         // The PostgreSQL target-database engine: dynamic users on a target server.
         .target(
             name: "LeaseholdEnginePostgres",
             dependencies: [
-                "LeaseholdCore",
+                "LeaseholdCore", "LeaseholdPostgresTLS",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -203,6 +212,11 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            swiftSettings: settings
+        ),
+        .testTarget(
+            name: "LeaseholdPostgresTLSTests",
+            dependencies: ["LeaseholdPostgresTLS", "LeaseholdTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: settings
         ),
         .testTarget(

@@ -1,35 +1,22 @@
 import LeaseholdCore
+import LeaseholdPostgresTLS
 import NIOCore
 import NIOSSL
 import PostgresNIO
 
 extension PostgresTargetConfiguration {
-    /// The NIOSSL client configuration for ``sslMode``, or `nil` for ``PostgresSSLMode/disable``. With `tls_ca`,
-    /// `require` verifies the chain, as in libpq (``PostgresSSLMode/effective(hasCA:)``).
+    /// The NIOSSL client configuration for ``sslMode``, or `nil` for ``PostgresSSLMode/disable``
+    /// (``PostgresClientTLS``).
     func tlsConfiguration() throws -> TLSConfiguration? {
-        guard sslMode != .disable else { return nil }
-        let mode = sslMode.effective(hasCA: caCertificatePEM != nil)
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.certificateVerification =
-            mode.verifiesHostName ? .fullVerification : mode.verifiesChain ? .noHostnameVerification : .none
         do {
-            if let caCertificatePEM {
-                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caCertificatePEM.utf8)))
-            }
-            if let clientCertificatePEM {
-                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(clientCertificatePEM.utf8))
-                    .map { .certificate($0) }
-            }
-            if let clientKeyPEM {
-                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientKeyPEM.revealed.utf8), format: .pem))
-            }
+            return try PostgresClientTLS.configuration(
+                mode: sslMode, trustRootsPEM: caCertificatePEM.map { Array($0.utf8) },
+                clientCertificatePEM: clientCertificatePEM.map { Array($0.utf8) }, clientKeyPEM: clientKeyPEM)
+        } catch .unpairedClientIdentity {
+            throw LeaseholdError.invalidRequest("a client certificate and its private key must be given together")
         } catch {
             throw LeaseholdError.invalidRequest("the target's TLS certificates or key are not valid PEM")
         }
-        if (clientCertificatePEM == nil) != (clientKeyPEM == nil) {
-            throw LeaseholdError.invalidRequest("a client certificate and its private key must be given together")
-        }
-        return tls
     }
 
     /// Session defaults every engine connection starts with: the timeouts, UTC and an application name.

@@ -1,5 +1,6 @@
 import Foundation
 import LeaseholdCore
+import LeaseholdPostgresTLS
 import NIOSSL
 import PostgresNIO
 
@@ -32,15 +33,11 @@ public enum PostgresConnectionURL {
         let parameters = components.queryItems ?? []
         func parameter(_ name: String) -> String? { parameters.first(where: { $0.name == name })?.value }
         let mode = try PostgresSSLMode(urlValue: parameter("sslmode"))
-        let tls: PostgresClient.Configuration.TLS
-        if mode == .disable {
-            tls = .disable
-        } else {
-            tls = .require(
-                try tlsConfiguration(
-                    mode: mode, rootCertificates: parameter("sslrootcert"), clientCertificate: parameter("sslcert"),
-                    clientKey: parameter("sslkey")))
-        }
+        let tls: PostgresClient.Configuration.TLS =
+            try tlsConfiguration(
+                mode: mode, rootCertificates: parameter("sslrootcert"), clientCertificate: parameter("sslcert"),
+                clientKey: parameter("sslkey")
+            ).map { .require($0) } ?? .disable
         return PostgresClient.Configuration(
             host: host,
             port: components.port ?? 5432,
@@ -51,54 +48,38 @@ public enum PostgresConnectionURL {
         )
     }
 
-    /// The client TLS configuration for `mode`, with the trust roots and client identity read from the named files.
+    /// The client TLS configuration for `mode` (``PostgresClientTLS``), with the trust roots and client identity read
+    /// from the named files, or `nil` for `disable` (the files are then not read). Errors name the URL parameter and
+    /// the path, never the content.
     static func tlsConfiguration(
         mode: PostgresSSLMode, rootCertificates: String?, clientCertificate: String?, clientKey: String?
-    ) throws -> TLSConfiguration {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.certificateVerification = mode.effective(hasCA: rootCertificates != nil).certificateVerification
-        if let rootCertificates {
-            tls.trustRoots = .certificates(try certificates("sslrootcert", at: rootCertificates))
+    ) throws -> TLSConfiguration? {
+        guard mode != .disable else { return nil }
+        do {
+            return try PostgresClientTLS.configuration(
+                mode: mode, trustRootsPEM: try rootCertificates.map { try contents("sslrootcert", at: $0) },
+                clientCertificatePEM: try clientCertificate.map { try contents("sslcert", at: $0) },
+                clientKeyPEM: try clientKey.map { SecretValue(String(decoding: try contents("sslkey", at: $0), as: UTF8.self)) })
+        } catch let failure as PostgresClientTLS.Failure {
+            switch failure {
+            case .trustRoots: throw notPEM("sslrootcert", at: rootCertificates)
+            case .clientCertificate: throw notPEM("sslcert", at: clientCertificate)
+            case .clientKey: throw notPEM("sslkey", at: clientKey)
+            case .unpairedClientIdentity: throw LeaseholdError.invalidRequest("sslcert and sslkey must be given together")
+            }
         }
-        switch (clientCertificate, clientKey) {
-        case (nil, nil):
-            break
-        case (let certificatePath?, let keyPath?):
-            tls.certificateChain = try certificates("sslcert", at: certificatePath).map { .certificate($0) }
-            tls.privateKey = .privateKey(
-                try decodingPEM("sslkey", at: keyPath) { try NIOSSLPrivateKey(bytes: $0, format: .pem) })
-        default:
-            throw LeaseholdError.invalidRequest("sslcert and sslkey must be given together")
-        }
-        return tls
     }
 
-    /// The certificates in the PEM file at `path` (at least one).
-    private static func certificates(_ parameter: String, at path: String) throws -> [NIOSSLCertificate] {
-        let certificates = try decodingPEM(parameter, at: path) { try NIOSSLCertificate.fromPEMBytes($0) }
-        guard !certificates.isEmpty else { throw LeaseholdError.invalidRequest("\(parameter): \(path) holds no certificate") }
-        return certificates
-    }
-
-    /// Reads the file at `path` and decodes it with `decode`; errors name the URL parameter and the path, never the
-    /// content.
-    private static func decodingPEM<Value>(
-        _ parameter: String, at path: String, _ decode: ([UInt8]) throws -> Value
-    ) throws -> Value {
+    /// The bytes of the file at `path`, named by its URL `parameter` when it cannot be read.
+    private static func contents(_ parameter: String, at path: String) throws -> [UInt8] {
         guard let contents = FileManager.default.contents(atPath: path) else {
             throw LeaseholdError.invalidRequest("\(parameter): cannot read \(path)")
         }
-        do {
-            return try decode(Array(contents))
-        } catch {
-            throw LeaseholdError.invalidRequest("\(parameter): \(path) does not hold PEM of the expected kind")
-        }
+        return Array(contents)
     }
-}
 
-extension PostgresSSLMode {
-    /// What NIOSSL checks of the server's certificate in this mode (``disable`` never gets that far).
-    var certificateVerification: CertificateVerification {
-        verifiesHostName ? .fullVerification : verifiesChain ? .noHostnameVerification : .none
+    /// The error for a file that does not hold PEM of the kind its URL `parameter` needs.
+    private static func notPEM(_ parameter: String, at path: String?) -> LeaseholdError {
+        LeaseholdError.invalidRequest("\(parameter): \(path ?? "") does not hold PEM of the expected kind")
     }
 }
