@@ -19,10 +19,11 @@ else
     echo "test.sh: not root and no sudo; skipping scripts/setup-debian.sh" >&2
 fi
 
-export LEASEHOLD_TEST_POSTGRES_URL="postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable"
-# The TLS material scripts/setup-debian.sh gives the server (a test CA, a client certificate); the TLS tests skip
-# themselves when it is not there (set-up skipped).
-export LEASEHOLD_TEST_POSTGRES_TLS=/etc/postgresql/15/main/leasehold-test-tls
+# The defaults are what scripts/setup-debian.sh prepares (cluster 15/main on port 5432); set these two to run the
+# tests against another server. The TLS directory holds the material the set-up gives the server (a test CA, a
+# client certificate); the TLS tests skip themselves when it is not there (set-up skipped).
+export LEASEHOLD_TEST_POSTGRES_URL=${LEASEHOLD_TEST_POSTGRES_URL:-"postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable"}
+export LEASEHOLD_TEST_POSTGRES_TLS=${LEASEHOLD_TEST_POSTGRES_TLS:-/etc/postgresql/15/main/leasehold-test-tls}
 
 echo "==> swift build --build-tests"
 swift build --build-tests
