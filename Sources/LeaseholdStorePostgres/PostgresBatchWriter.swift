@@ -38,8 +38,7 @@ enum PostgresBatchWriter {
         }
     }
 
-    /// Runs `body` in a transaction within `timeout` (``withStoreDeadline(_:_:_:)``), rethrowing its
-    /// `LeaseholdError`s and mapping driver failures to `storeUnavailable` with the caller-safe `failure` message.
+    /// Runs `body` in a transaction within `timeout`, with the store's error mapping (``withStoreDeadline(_:_:_:)``).
     static func transaction<T: Sendable>(
         on client: PostgresClient,
         logger: Logger,
@@ -47,17 +46,8 @@ enum PostgresBatchWriter {
         failure: String,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        do {
-            return try await withStoreDeadline(timeout, failure) {
-                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-            }
-        } catch let error as LeaseholdError {
-            throw error
-        } catch let error as PostgresTransactionError {
-            if let closureError = error.closureError as? LeaseholdError { throw closureError }
-            throw LeaseholdError(.storeUnavailable, failure, underlying: error)
-        } catch {
-            throw LeaseholdError(.storeUnavailable, failure, underlying: error)
+        try await withStoreDeadline(timeout, failure) {
+            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         }
     }
 

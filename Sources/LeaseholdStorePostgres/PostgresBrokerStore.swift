@@ -343,16 +343,8 @@ public final class PostgresBrokerStore: BrokerStore {
         try await bounded("cannot read from the PostgreSQL store", body)
     }
 
-    /// Runs one call within the operation deadline, mapping driver failures to `storeUnavailable` with `failure`.
+    /// Runs one call within the operation deadline, with the store's error mapping (``withStoreDeadline(_:_:_:)``).
     private func bounded<T: Sendable>(_ failure: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        do {
-            return try await withStoreDeadline(operationTimeout, failure, body)
-        } catch let error as LeaseholdError {
-            throw error
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw LeaseholdError(.storeUnavailable, failure, underlying: error)
-        }
+        try await withStoreDeadline(operationTimeout, failure, body)
     }
 }
