@@ -59,7 +59,9 @@ public struct LeaseReaper: Service {
             for entry in try await services.tokens.expired(at: now, limit: 256) {
                 try await services.tokens.revokeExpired(entry, now: now, commit: services.commit)
             }
-            let due = try await services.leases.due(at: now, limit: 1024)
+            // At most `concurrency` of the due leases are in flight, so twice that many holds every one a free slot
+            // can take: a pass after each finished revocation reads a short window, not the whole backlog.
+            let due = try await services.leases.due(at: now, limit: 2 * concurrency)
             if due.isEmpty {
                 if failingGaugeUpdate.isDue(now: now) {
                     Gauge(label: "leasehold_leases_failing").record(
