@@ -94,7 +94,8 @@ public struct APIResponder: HTTPResponder {
             throw LeaseholdError.unsupportedOperation
         }
         return LogicalRequest(
-            operation: operation, path: path, data: RequestData(data), clientToken: clientToken(of: request),
+            // As in Vault, a list is of what is under the path: its ACL is checked on the path with its trailing `/`.
+            operation: operation, path: operation == .list && !path.hasSuffix("/") ? path + "/" : path, data: RequestData(data), clientToken: clientToken(of: request),
             wrapTTL: try wrapTTL(of: request), remoteAddress: context.remoteAddress,
             requestKey: request.headers[.requestKey].flatMap { $0.isEmpty ? nil : $0 },
             clientCertificate: PresentedCertificate { [context] in await context.clientCertificateDER() })

@@ -107,6 +107,33 @@ public final class Broker: Sendable {
         throw lastConflict ?? LeaseholdError(.conflict, "too many concurrent changes; retry")
     }
 
+    /// Throws `permissionDenied` unless `acl` lets `request` run `operation` (default deny):
+    /// - the capability on the path, with the winning rule's parameter constraints on the request's fields;
+    /// - a path sent with a trailing `/` for anything but a list is routed as if it had none, so both spellings
+    ///   must be allowed (a deny or a narrower rule on the bare path cannot be stepped around with a slash);
+    /// - `sudo` on the path(s) for root-protected operations;
+    /// - the rule's `min_wrapping_ttl` / `max_wrapping_ttl`: a request under a minimum must ask for wrapping, and
+    ///   no requested wrapping TTL may leave the range.
+    static func authorize(_ request: LogicalRequest, operation: LogicalOperation, acl: ACL, needsSudo: Bool) throws {
+        var paths = [request.path]
+        if operation != .list, request.path.hasSuffix("/") { paths.append(String(request.path.dropLast())) }
+        for path in paths {
+            guard acl.allows(operation, path: path, parameters: request.data.fields), !needsSudo || acl.hasSudo(path: path)
+            else { throw LeaseholdError.permissionDenied }
+            guard !acl.isRootACL, let permissions = acl.permissions(for: path) else { continue }
+            if let minimum = permissions.minimumWrappingTTL, minimum.seconds > 0,
+                (request.wrapTTL?.seconds ?? 0) < minimum.seconds
+            {
+                throw LeaseholdError(.permissionDenied, "wrapping TTL must be at least \(minimum) on this path")
+            }
+            if let maximum = permissions.maximumWrappingTTL, maximum.seconds > 0, let wrapTTL = request.wrapTTL,
+                wrapTTL.seconds > maximum.seconds
+            {
+                throw LeaseholdError(.permissionDenied, "wrapping TTL must be at most \(maximum) on this path")
+            }
+        }
+    }
+
     func makeServices(keys: UnsealedKeys) -> BrokerServices {
         let encrypted = EncryptedStore(
             base: store, keyRing: keys.keyRing, decodedValues: keys.decodedValues,
@@ -181,9 +208,8 @@ public final class Broker: Sendable {
             if route.authentication == .token {
                 guard let caller else { throw LeaseholdError.permissionDenied }
                 if operation == .update, let exists = route.exists, try await !exists(context) { operation = .create }
-                guard acl.allows(operation, path: request.path),
-                    !route.sudoOperations.contains(request.operation) || acl.hasSudo(path: request.path)
-                else { throw LeaseholdError.permissionDenied }
+                try Self.authorize(
+                    request, operation: operation, acl: acl, needsSudo: route.sudoOperations.contains(request.operation))
                 if caller.value.kind == "service" {
                     try await services.tokens.consumeUse(of: caller, now: now, in: transaction)
                 }

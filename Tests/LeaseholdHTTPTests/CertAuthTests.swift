@@ -209,7 +209,7 @@ struct CertAuthTests {
             #expect(try await fixture.send(port: port, .GET, "sys/policies/acl?list=true", certificate: client).status == 403)
             #expect(try await fixture.send(port: port, .POST, "auth/cert/certs/web", token: root, json: ["token_bound_cidrs": ["127.0.0.0/8"]]).status == 204)
             let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
-            let directRows = records.filter { $0.event.path == "sys/policies/acl" && $0.event.outcome == "allowed" && $0.event.actor.displayName == "cert-web" }
+            let directRows = records.filter { $0.event.path == "sys/policies/acl/" && $0.event.outcome == "allowed" && $0.event.actor.displayName == "cert-web" }
             #expect(!directRows.isEmpty)
             // Each certificate is its own identity (accessor), and the row names the certificate.
             let fingerprint = ClientCertificateVerifier.fingerprint(of: client.derBytes)

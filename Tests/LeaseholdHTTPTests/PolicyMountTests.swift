@@ -46,6 +46,57 @@ struct PolicyMountTests {
         }
     }
 
+    /// A trailing `/` is routed as if it were not there, so it must not step around a rule on the bare path.
+    @Test func aTrailingSlashDoesNotStepAroundADeny() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let policy = """
+                path "sys/policies/acl/*" { capabilities = ["read", "list"] }
+                path "sys/policies/acl/secret" { capabilities = ["deny"] }
+                """
+            #expect(try await api.send(.put, "sys/policies/acl/reader", token: root, json: ["policy": .string(policy)]).status == 204)
+            #expect(try await api.send(.put, "sys/policies/acl/secret", token: root, json: ["policy": "path \"x\" { capabilities = [\"read\"] }"]).status == 204)
+            let token = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["reader"]]).clientToken
+            #expect(try await api.send(.get, "sys/policies/acl/secret", token: token).status == 403)
+            #expect(try await api.send(.get, "sys/policies/acl/secret/", token: token).status == 403)
+            #expect(try await api.send(.get, "sys/policies/acl/reader/", token: token).status == 200)
+            // A list is of what is under the path (Vault appends the `/`): `acl/*` grants listing `acl`.
+            #expect(try await api.send(.list, "sys/policies/acl", token: token).status == 200)
+            #expect(try await api.send(.get, "sys/policies/acl?list=true", token: token).status == 200)
+        }
+    }
+
+    /// `allowed_parameters`, `denied_parameters` and `required_parameters` bind the request's fields, and the
+    /// wrapping TTL bounds of the rule bind its wrapping.
+    @Test func parameterConstraintsAndWrappingBoundsAreEnforced() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let policy = """
+                path "auth/token/create" {
+                  capabilities = ["update"]
+                  denied_parameters = { "policies" = [] }
+                  required_parameters = ["ttl"]
+                }
+                path "sys/wrapping/wrap" {
+                  capabilities = ["update"]
+                  min_wrapping_ttl = "1m"
+                  max_wrapping_ttl = "1h"
+                }
+                """
+            #expect(try await api.send(.put, "sys/policies/acl/limited", token: root, json: ["policy": .string(policy)]).status == 204)
+            let token = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["limited"]]).clientToken
+            #expect(try await api.send(.post, "auth/token/create", token: token, json: ["ttl": "1h", "policies": ["limited"]]).status == 403)
+            #expect(try await api.send(.post, "auth/token/create", token: token, json: ["policies": ["limited"]]).status == 403)
+            #expect(try await api.send(.post, "auth/token/create", token: token, json: ["ttl": "1h"]).status == 200)
+
+            let wrapTTL = HTTPField.Name("X-Vault-Wrap-TTL")!
+            #expect(try await api.send(.post, "sys/wrapping/wrap", token: token, json: ["a": "b"]).status == 403)
+            #expect(try await api.send(.post, "sys/wrapping/wrap", token: token, json: ["a": "b"], headers: [wrapTTL: "30s"]).status == 403)
+            #expect(try await api.send(.post, "sys/wrapping/wrap", token: token, json: ["a": "b"], headers: [wrapTTL: "2h"]).status == 403)
+            #expect(try await api.send(.post, "sys/wrapping/wrap", token: token, json: ["a": "b"], headers: [wrapTTL: "5m"]).status == 200)
+        }
+    }
+
     @Test func badPoliciesAre400WithAPreciseMessage() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

@@ -20,7 +20,7 @@ public struct RequestData: Sendable {
         switch fields[name] {
         case nil, .null: return nil
         case .string(let value): return value
-        case .number(let value): return value.rounded() == value ? String(Int64(value)) : String(value)
+        case .number(let value): return JSONValue.text(of: value)
         case .bool(let value): return String(value)
         default: throw LeaseholdError.invalidRequest("field \"\(name)\" must be a string")
         }
@@ -88,7 +88,7 @@ public struct RequestData: Sendable {
                 case .string(let value):
                     let trimmed = value.trimmingWhitespace()
                     return trimmed.isEmpty ? nil : trimmed
-                case .number(let value): return String(Int64(value))
+                case .number(let value): return JSONValue.text(of: value)
                 default: throw LeaseholdError.invalidRequest("field \"\(name)\" must be a list of strings")
                 }
             }
