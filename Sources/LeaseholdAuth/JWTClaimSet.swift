@@ -75,8 +75,7 @@ public struct JWTClaimSet: Sendable, Hashable {
         switch value {
         case .string(let text): text
         case .bool(let flag): flag ? "true" : "false"
-        case .number(let number) where number.rounded() == number && abs(number) < 1e15: String(Int64(number))
-        case .number(let number): String(number)
+        case .number(let number): JSONValue.text(of: number)
         default: nil
         }
     }

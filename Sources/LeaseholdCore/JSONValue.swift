@@ -132,6 +132,12 @@ extension JSONValue {
         }
     }
 
+    /// A number as text: integral numbers below 9e15 (exact in a `Double`) without a fraction, others as Swift
+    /// renders a `Double` (`1.5`, `1e+300`). Never traps, however large the number a client sent.
+    public static func text(of number: Double) -> String {
+        integer(number).map { String($0) } ?? String(number)
+    }
+
     /// A number written as an integer: integral and below 9e15 (exact in a `Double`).
     private static func integer(_ value: Double) -> Int64? {
         value.rounded() == value && abs(value) < 9.0e15 ? Int64(value) : nil

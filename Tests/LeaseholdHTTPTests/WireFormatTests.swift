@@ -95,6 +95,37 @@ struct WireFormatTests {
             let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
             let nested = try await api.send(.put, "sys/wrapping/wrap", token: root, raw: "{\"a\":\(deep)}")
             #expect(nested.status == 400)
+            // Numbers are no strings: a long array of them is bounded by its entry count.
+            let numbers = "{\"a\":[" + Array(repeating: "0", count: 10_001).joined(separator: ",") + "]}"
+            let long = try await api.send(.put, "sys/wrapping/wrap", token: root, raw: numbers)
+            #expect(long.status == 400)
+            #expect(long.errors.first?.contains("exceeded maximum number of entries") == true)
+            let fits = "{\"a\":[" + Array(repeating: "0", count: 10_000).joined(separator: ",") + "]}"
+            let fitting = try await api.send(.put, "sys/wrapping/wrap", token: root, raw: fits)
+            #expect(fitting.errors.first?.contains("complexity") != true)
+        }
+        // Within a body limit that lets it through, a string of over 1 MiB is refused before parsing.
+        let roomy = try await BrokerHarness.make(maximumBodySize: 4 << 20)
+        try await roomy.withClient { api in
+            let huge = "{\"key\":\"" + String(repeating: "x", count: (1 << 20) + 1) + "\"}"
+            let string = try await api.send(.put, "sys/unseal", raw: huge)
+            #expect(string.status == 400)
+            #expect(string.errors.first?.contains("exceeded maximum string length") == true)
+        }
+    }
+
+    /// A number too large for an integer is text like any other, never a crash: before, `1e300` in any string
+    /// field (the unseal key, a policy name) trapped the whole process, with no token needed.
+    @Test func hugeNumbersInStringFieldsAreRefusedNotFatal() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let unseal = try await api.send(.put, "sys/unseal", raw: "{\"key\":1e300}")
+            #expect(unseal.status < 500)
+            let policies = try await api.send(.post, "auth/token/create", token: root, raw: "{\"policies\":[1e300, -1e300]}")
+            #expect(policies.status < 500)
+            let displayName = try await api.send(.post, "auth/token/create", token: root, raw: "{\"display_name\":1e300}")
+            #expect(displayName.status == 200)
+            #expect(try await api.send(.get, "sys/seal-status").object["sealed"] == false)
         }
     }
 

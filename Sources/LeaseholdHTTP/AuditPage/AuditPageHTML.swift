@@ -77,7 +77,7 @@ enum AuditPageHTML {
     static func text(_ value: JSONValue?) -> String {
         switch value {
         case .string(let text)?: HTMLText.escape(text)
-        case .number(let number)?: String(Int64(number))
+        case .number(let number)?: JSONValue.text(of: number)
         default: ""
         }
     }

@@ -57,7 +57,7 @@ enum OutputPrinter {
         switch value {
         case .null: return "n/a"
         case .bool(let flag): return String(flag)
-        case .number(let number): return number.rounded() == number ? String(Int64(number)) : String(number)
+        case .number(let number): return JSONValue.text(of: number)
         case .string(let text): return text
         case .array(let items): return "[" + items.map(render).joined(separator: " ") + "]"
         case .object(let members): return "map[" + members.keys.sorted().map { "\($0):\(render(members[$0] ?? .null))" }.joined(separator: " ") + "]"
