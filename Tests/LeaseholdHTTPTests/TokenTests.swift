@@ -98,6 +98,41 @@ struct TokenTests {
         }
     }
 
+    /// Policy names are compared as stored (lowercase): `ROOT` is root, and `Admin` is `admin`. A role without its
+    /// own allow list keeps the child within its parent's policies; a periodic token needs root or sudo.
+    @Test func noSpellingOrRoleMintsPoliciesTheParentLacks() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let policy = """
+                path "auth/token/create/*" { capabilities = ["update"] }
+                path "auth/token/create" { capabilities = ["update", "sudo"] }
+                """
+            #expect(try await api.send(.put, "sys/policies/acl/minter", token: root, json: ["policy": .string(policy)]).status == 204)
+            #expect(try await api.send(.put, "sys/policies/acl/admin", token: root, json: ["policy": "path \"*\" { capabilities = [\"sudo\", \"read\"] }"]).status == 204)
+            #expect(try await api.send(.post, "auth/token/roles/open", token: root, json: [:]).status == 204)
+            #expect(try await api.send(.post, "auth/token/roles/fenced", token: root, json: ["disallowed_policies": ["Admin"]]).status == 204)
+            let minter = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["minter"]]).clientToken
+
+            for spelling in ["ROOT", " Root ", "root"] {
+                let viaSudo = try await api.send(.post, "auth/token/create", token: minter, json: ["policies": [.string(spelling)]])
+                #expect(viaSudo.status == 400, "\(spelling)")
+                let viaRole = try await api.send(.post, "auth/token/create/open", token: minter, json: ["policies": [.string(spelling)]])
+                #expect(viaRole.status == 400, "\(spelling)")
+            }
+            #expect(try await api.send(.post, "auth/token/create/open", token: minter, json: ["policies": ["admin"]]).status == 400)
+            #expect(try await api.send(.post, "auth/token/create/fenced", token: root, json: ["policies": ["ADMIN"]]).status == 400)
+            let child = try await api.send(.post, "auth/token/create/open", token: minter, json: ["policies": ["Minter"]])
+            #expect(child.status == 200)
+            #expect(child.auth["policies"] == .strings(["default", "minter"]))
+
+            // Periodic tokens never reach a maximum life: root or sudo only, outside a role.
+            _ = try await api.send(.put, "sys/policies/acl/plain", token: root, json: ["policy": "path \"auth/token/create\" { capabilities = [\"update\"] }"])
+            let plain = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["plain"]]).clientToken
+            #expect(try await api.send(.post, "auth/token/create", token: plain, json: ["period": "1h", "policies": ["plain"]]).status == 400)
+            #expect(try await api.send(.post, "auth/token/create", token: minter, json: ["period": "1h", "policies": ["minter"]]).status == 200)
+        }
+    }
+
     @Test func periodicAndRoleTokens() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

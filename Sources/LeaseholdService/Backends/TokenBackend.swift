@@ -33,13 +33,18 @@ enum TokenBackend {
         let parent = try context.requireCaller().value
         let data = context.data
         let isPrivileged = context.acl.hasSudo(path: context.request.path) || parent.isRoot
-        var request = TokenRequest(policies: try data.stringList("policies") ?? parent.policies)
+        // Policy names are case-insensitive: normalized before any check, so `ROOT` or `Admin` cannot slip past one.
+        var request = TokenRequest(policies: try data.stringList("policies").map(Self.normalizedPolicies) ?? parent.policies)
         request.meta = try data.stringMap("meta") ?? data.stringMap("metadata") ?? [:]
         let displayName = try data.string("display_name") ?? ""
         request.displayName = Self.sanitizedDisplayName(displayName)
         request.ttl = try data.ttl("ttl") ?? data.ttl("lease") ?? .zero
         request.explicitMaxTTL = try data.ttl("explicit_max_ttl") ?? .zero
         request.period = try data.ttl("period") ?? .zero
+        if !request.period.isZero, roleName == nil, !isPrivileged {
+            // A periodic token has no maximum life: as in Vault, only root or sudo may ask for one directly.
+            throw LeaseholdError.invalidRequest("root or sudo privileges required to create periodic token")
+        }
         request.numUses = try data.int("num_uses") ?? 0
         guard request.numUses >= 0 else { throw LeaseholdError.invalidRequest("number of uses cannot be negative") }
         request.renewable = try data.bool("renewable") ?? true
@@ -64,17 +69,19 @@ enum TokenBackend {
             guard isPrivileged else { throw LeaseholdError.invalidRequest("root or sudo privileges required to create orphan token") }
             orphan = true
         }
+        var role: TokenRole?
         if let roleName {
-            guard let role = try await context.services.store.read(TokenRole.self, at: StoreKey(.tokenRoles, roleName))?.value else {
+            guard let stored = try await context.services.store.read(TokenRole.self, at: StoreKey(.tokenRoles, roleName))?.value else {
                 throw LeaseholdError.invalidRequest("unknown role \(roleName.prefix(64))")
             }
-            try apply(role: role, to: &request, orphan: &orphan)
-        } else if !parent.isRoot {
-            let requested = Set(request.policies).subtracting(["default"])
-            let allowed = Set(parent.policies)
-            guard requested.isSubset(of: allowed) || isPrivileged else {
-                throw LeaseholdError.invalidRequest("child policies must be subset of parent")
-            }
+            try apply(role: stored, to: &request, orphan: &orphan)
+            role = stored
+        }
+        // Without a role's own allow list, a child holds at most its parent's policies (root and sudo excepted).
+        if role?.allowedPolicies.isEmpty != false, !parent.isRoot, !isPrivileged,
+            !Set(request.policies).subtracting(["default"]).isSubset(of: Set(parent.policies))
+        {
+            throw LeaseholdError.invalidRequest("child policies must be subset of parent")
         }
         if request.policies.contains("root") && !parent.isRoot {
             throw LeaseholdError.invalidRequest("root tokens may not be created by non-root tokens")
@@ -111,6 +118,12 @@ enum TokenBackend {
         if role.tokenNumUses > 0 { request.numUses = request.numUses == 0 ? role.tokenNumUses : min(request.numUses, role.tokenNumUses) }
         request.noDefaultPolicy = request.noDefaultPolicy || role.tokenNoDefaultPolicy
         request.path = "auth/token/create/\(role.name)" + (role.pathSuffix.isEmpty ? "" : "/\(role.pathSuffix)")
+    }
+
+    /// Policy names as stored: trimmed, lowercased, without empties and duplicates (first occurrence kept).
+    static func normalizedPolicies(_ names: [String]) -> [String] {
+        var seen = Set<String>()
+        return names.map { $0.trimmingWhitespace().lowercased() }.filter { !$0.isEmpty && seen.insert($0).inserted }
     }
 
     /// `token-` plus the display name reduced to a safe alphabet, as Vault does.
@@ -266,8 +279,8 @@ enum TokenBackend {
         var role = existing?.value ?? TokenRole(
             name: name, allowedPolicies: [], disallowedPolicies: [], orphan: false, renewable: true, tokenPeriod: 0,
             tokenExplicitMaxTTL: 0, tokenTTL: 0, tokenNumUses: 0, tokenNoDefaultPolicy: false, pathSuffix: "")
-        if let value = try data.stringList("allowed_policies") { role.allowedPolicies = value.map { $0.lowercased() } }
-        if let value = try data.stringList("disallowed_policies") { role.disallowedPolicies = value.map { $0.lowercased() } }
+        if let value = try data.stringList("allowed_policies") { role.allowedPolicies = normalizedPolicies(value) }
+        if let value = try data.stringList("disallowed_policies") { role.disallowedPolicies = normalizedPolicies(value) }
         if let value = try data.bool("orphan") { role.orphan = value }
         if let value = try data.bool("renewable") { role.renewable = value }
         if let value = try data.ttl("token_period") ?? data.ttl("period") { role.tokenPeriod = value.seconds }
