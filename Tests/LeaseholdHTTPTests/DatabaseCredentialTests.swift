@@ -279,6 +279,22 @@ struct DatabaseCredentialTests {
             let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
             #expect(records.last?.event.environment == "prod")
             #expect(records.last?.event.outcome == "denied")
+
+            // Nor may it see or touch the default environment's leases and tokens, sudo or not.
+            _ = try await api.send(.put, "sys/policies/acl/everything", token: root, json: ["policy": "path \"*\" { capabilities = [\"read\", \"update\", \"list\", \"sudo\"] }"])
+            let leaseID = try await api.send(.get, "database/creds/reader", token: root).object["lease_id"]?.stringValue ?? ""
+            let other = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["everything"]])
+            let accessor = other.auth["accessor"]?.stringValue ?? ""
+            let intruder = prod.clientToken
+            #expect(try await api.send(.put, "sys/leases/lookup", token: intruder, json: ["lease_id": .string(leaseID)]).status == 400)
+            #expect(try await api.send(.put, "sys/leases/renew", token: intruder, json: ["lease_id": .string(leaseID)]).status == 400)
+            #expect(try await api.send(.list, "sys/leases/lookup/database/creds/reader", token: intruder).status == 404)
+            #expect(try await api.send(.list, "sys/leases/lookup/database/creds/reader", token: root).status == 200)
+            #expect(try await api.send(.put, "auth/token/lookup-accessor", token: intruder, json: ["accessor": .string(accessor)]).status == 400)
+            #expect(try await api.send(.put, "auth/token/revoke-accessor", token: intruder, json: ["accessor": .string(accessor)]).status == 400)
+            #expect(try await api.send(.put, "sys/leases/revoke", token: intruder, json: ["lease_id": .string(leaseID)]).status == 400)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: other.clientToken).status == 200)
+            #expect(try await api.send(.put, "sys/leases/lookup", token: root, json: ["lease_id": .string(leaseID)]).status == 200)
         }
         try await target.drop()
     }

@@ -161,8 +161,11 @@ enum LeaseBackend {
     static func listPrefix(_ context: OperationContext) async throws -> LogicalResponse {
         var prefix = context.parameters["prefix"] ?? ""
         if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        let caller = try context.requireCaller().value
         var keys: [String] = []
         for id in try await context.services.leases.ids(withPrefix: prefix) {
+            // Another environment's leases are not listed, not even their ids (root excepted).
+            if !caller.isRoot, try await context.services.leases.lease(id)?.value.environment != caller.environment { continue }
             let rest = id.dropFirst(prefix.count)
             let entry = rest.firstIndex(of: "/").map { String(rest[...$0]) } ?? String(rest)
             if keys.last != entry { keys.append(entry) }
@@ -191,8 +194,11 @@ enum LeaseBackend {
         guard try context.data.string("type") == "irrevocable" else { throw LeaseholdError.unsupportedOperation }
         let limit = min(try context.data.int("limit") ?? 10_000, 10_000)
         var leases: [JSONValue] = []
+        let caller = try context.requireCaller().value
         for id in try await context.services.store.base.keys(in: .leaseFailures, prefix: "", after: nil, limit: limit) {
-            guard let lease = try await context.services.leases.lease(id)?.value else { continue }
+            guard let lease = try await context.services.leases.lease(id)?.value,
+                caller.isRoot || lease.environment == caller.environment
+            else { continue }
             leases.append([
                 "lease_id": .string(lease.id), "db_username": .string(lease.username),
                 "attempts": .int(lease.revokeAttempts), "error": .string(lease.lastRevokeError ?? ""),

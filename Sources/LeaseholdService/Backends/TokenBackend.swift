@@ -162,9 +162,14 @@ enum TokenBackend {
         return LogicalResponse(data: entry.value.lookupData(id: "", now: context.now))
     }
 
+    /// The token an accessor names, if the caller may act on it: an accessor is not the token, so it reaches only
+    /// tokens of the caller's own environment (root excepted), and one of another environment looks unknown.
     private static func entry(byAccessor context: OperationContext) async throws -> Versioned<TokenEntry> {
         let accessor = try context.data.requiredString("accessor")
-        guard let entry = try await context.services.tokens.lookup(accessor: accessor, now: context.now) else {
+        let caller = try context.requireCaller().value
+        guard let entry = try await context.services.tokens.lookup(accessor: accessor, now: context.now),
+            caller.isRoot || entry.value.environment == caller.environment
+        else {
             throw LeaseholdError.invalidRequest("invalid accessor")
         }
         return entry
