@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import LeaseholdCore
+@testable import LeaseholdService
 import Testing
 
 @Suite("Tokens: lifetime, uses, trees, roles")
@@ -66,6 +67,39 @@ struct TokenTests {
             let survivor = try await api.send(.get, "auth/token/lookup-self", token: child2)
             #expect(survivor.status == 200)
             #expect(survivor.data["orphan"] == true)
+        }
+    }
+
+    /// A tree larger than one revocation may remove is refused whole: before, the tokens past the cap were unlinked
+    /// from their parents and then skipped, so they stayed valid with nothing left to revoke them.
+    @Test func aTreeTooLargeToRevokeIsRefusedWhole() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let parent = try await api.send(.post, "auth/token/create", token: root, json: [:]).clientToken
+            let child = try await api.send(.post, "auth/token/create", token: parent, json: [:]).clientToken
+            let grandchild = try await api.send(.post, "auth/token/create", token: child, json: [:]).clientToken
+            let services = harness.broker.makeServices(keys: try await harness.broker.seal.keys())
+            let entry = try #require(try await services.tokens.lookup(token: SecretValue(parent), now: harness.clock.now))
+            // As a request would: stage the revocation, and commit it unless it threw.
+            let transaction = StoreTransaction(store: services.store)
+            var refused = false
+            do {
+                try await services.tokens.revokeTree(entry.value, now: harness.clock.now, in: transaction, limit: 2)
+                let event = AuditEvent(
+                    time: harness.clock.now, requestID: "", type: "request", operation: "update", path: "auth/token/revoke",
+                    actor: AuditActor(authMethod: "token"), remoteAddress: "", outcome: "allowed", environment: "default")
+                try await services.commit(transaction.batch(appending: event))
+            } catch let error as LeaseholdError {
+                refused = error.code == .invalidRequest
+            }
+            #expect(refused)
+            for token in [parent, child, grandchild] {
+                #expect(try await api.send(.get, "auth/token/lookup-self", token: token).status == 200)
+            }
+            #expect(try await api.send(.put, "auth/token/revoke", token: root, json: ["token": .string(parent)]).status == 204)
+            for token in [parent, child, grandchild] {
+                #expect(try await api.send(.get, "auth/token/lookup-self", token: token).status == 403)
+            }
         }
     }
 

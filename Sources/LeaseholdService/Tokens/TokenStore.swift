@@ -153,15 +153,27 @@ public struct TokenStore: Sendable {
         }
     }
 
-    /// Revokes a token and all its descendants (breadth first).
+    /// The most tokens one revocation removes (a token and its descendants), bounding the batch it stages.
+    public static let maximumTreeSize = 100_000
+
+    /// Revokes a token and all its descendants, whose leases are scheduled for revocation, in `transaction`.
+    ///
+    /// All or nothing: a tree of more than `limit` tokens throws ``LeaseholdCore/LeaseholdError/Code/invalidRequest``
+    /// (the request fails and nothing it staged is committed; revoke a subtree first), instead of unlinking
+    /// descendants it would then leave valid.
     /// Complexity: O(d) store reads for d descendants.
     public func revokeTree(
-        _ root: TokenEntry, condition: StoreCondition = .none, now: Date, in transaction: StoreTransaction
+        _ root: TokenEntry, condition: StoreCondition = .none, now: Date, in transaction: StoreTransaction,
+        limit: Int = TokenStore.maximumTreeSize
     ) async throws {
         var queue = [root.hash]
         var visited: Set<String> = []
         while let hash = queue.popLast() {
-            guard visited.insert(hash).inserted, visited.count <= 100_000 else { continue }
+            guard visited.insert(hash).inserted else { continue }
+            guard visited.count <= limit else {
+                throw LeaseholdError.invalidRequest(
+                    "the token has over \(limit) descendants; revoke some of its children first")
+            }
             let children = try await store.base.allKeys(in: .tokenChildren, prefix: hash + "/")
             for childKey in children {
                 queue.append(String(childKey.dropFirst(hash.count + 1)))
