@@ -102,6 +102,22 @@ struct AuthMethodTests {
         }
     }
 
+    /// A secret id may be narrower than its role's limits, never wider: 0 (unlimited) included.
+    @Test func aSecretIDCannotOutliveOrOutlastItsRole() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            _ = try await makeAppRole(api, root: root, extra: ["secret_id_ttl": "60s", "secret_id_num_uses": 2])
+            for fields: JSONValue in [["ttl": 0], ["ttl": "2m"], ["num_uses": 0], ["num_uses": 3]] {
+                let reply = try await api.send(.post, "auth/approle/role/web/secret-id", token: root, json: fields)
+                #expect(reply.status == 400, "\(fields)")
+            }
+            let narrower = try await api.send(.post, "auth/approle/role/web/secret-id", token: root, json: ["ttl": "30s", "num_uses": 1])
+            #expect(narrower.status == 200)
+            #expect(narrower.data["secret_id_ttl"] == 30)
+            #expect(narrower.data["secret_id_num_uses"] == 1)
+        }
+    }
+
     @Test func failedLoginsAreRateLimited() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

@@ -178,9 +178,16 @@ enum AppRoleBackend {
         }
         let cidrs = try context.data.stringList("cidr_list") ?? []
         try CIDRBlock.validate(cidrs)
+        // A request may narrow the role's limits, never widen them (0 means unlimited), as in Vault.
         let ttl = try context.data.ttl("ttl")?.seconds ?? role.secretIDTTL
+        if role.secretIDTTL > 0, ttl == 0 || ttl > role.secretIDTTL {
+            throw LeaseholdError.invalidRequest("ttl cannot be longer than the role's secret_id_ttl")
+        }
         let uses = try context.data.int("num_uses") ?? role.secretIDNumUses
         guard uses >= 0 else { throw LeaseholdError.invalidRequest("num_uses cannot be negative") }
+        if role.secretIDNumUses > 0, uses == 0 || uses > role.secretIDNumUses {
+            throw LeaseholdError.invalidRequest("num_uses cannot be higher than the role's secret_id_num_uses")
+        }
         let entry = AppRoleSecretID(
             accessor: SecureRandom.uuid(), metadata: metadata, cidrs: cidrs, creationTime: context.now,
             expirationTime: ttl > 0 ? context.now.addingTimeInterval(TimeInterval(ttl)) : nil, remainingUses: uses)
