@@ -2,9 +2,12 @@ import Foundation
 import LeaseholdCore
 
 /// Failed-login limits: after `maximumFailures` failures for one key (mount, role or user, client address) within
-/// `window`, further attempts get 429 until the window passes. Memory is bounded.
+/// `window`, further attempts get 429 until the window passes. Attempts still running count against the budget
+/// too, so concurrent guesses cannot all pass the check before the first failure is recorded. Memory is bounded.
 public actor LoginThrottle {
     private var failures: [String: [Date]] = [:]
+    /// Attempts admitted and not yet settled, per key.
+    private var inFlight: [String: Int] = [:]
     let maximumFailures: Int
     let window: TimeInterval
 
@@ -14,13 +17,38 @@ public actor LoginThrottle {
         self.window = window
     }
 
-    /// Throws a rate-limit error when `key` has too many recent failures.
-    func check(_ key: String, now: Date) throws {
+    /// The failures of `key` within the window (older ones are forgotten).
+    private func recentFailures(_ key: String, now: Date) -> Int {
         let recent = (failures[key] ?? []).filter { now.timeIntervalSince($0) < window }
         failures[key] = recent.isEmpty ? nil : recent
-        if recent.count >= maximumFailures {
-            throw LeaseholdError(.rateLimited, "too many failed login attempts; try again later")
+        return recent.count
+    }
+
+    /// Admits one attempt for `key`, or throws a rate-limit error. Without recent failures up to
+    /// `4 × maximumFailures` attempts may run at once (a fleet of clients behind one address logging in together);
+    /// with some, only as many as the failures still left in the budget. Pair with ``settle(_:failed:now:)``.
+    func admit(_ key: String, now: Date) throws {
+        let recent = recentFailures(key, now: now)
+        let running = inFlight[key, default: 0]
+        let allowed = recent == 0 ? 4 * maximumFailures : maximumFailures - recent
+        guard running < allowed else { throw Self.refusal }
+        inFlight[key] = running + 1
+    }
+
+    /// Ends an admitted attempt: `failed` true records a failure, false a success (which clears the failures),
+    /// `nil` neither (the outcome was not the caller's doing).
+    func settle(_ key: String, failed: Bool?, now: Date) {
+        let running = inFlight[key, default: 1] - 1
+        inFlight[key] = running > 0 ? running : nil
+        switch failed {
+        case true?: recordFailure(key, now: now)
+        case false?: recordSuccess(key)
+        case nil: break
         }
+    }
+
+    private static var refusal: LeaseholdError {
+        LeaseholdError(.rateLimited, "too many failed login attempts; try again later")
     }
 
     /// The most keys tracked at once.
@@ -57,13 +85,16 @@ extension LoginThrottle {
     nonisolated func guarding<Result>(
         _ key: String, now: Date, _ attempt: () async throws -> Result
     ) async throws -> Result {
-        try await check(key, now: now)
+        try await admit(key, now: now)
         do {
             let result = try await attempt()
-            await recordSuccess(key)
+            await settle(key, failed: false, now: now)
             return result
         } catch let error as LeaseholdError where error.code == .invalidRequest || error.code == .permissionDenied {
-            await recordFailure(key, now: now)
+            await settle(key, failed: true, now: now)
+            throw error
+        } catch {
+            await settle(key, failed: nil, now: now)
             throw error
         }
     }
