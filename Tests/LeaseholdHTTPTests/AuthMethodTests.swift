@@ -253,6 +253,9 @@ struct AuthMethodTests {
             #expect(login.auth["metadata"] == ["username": "alice"])
             let wrong = try await api.send(.post, "auth/userpass/login/alice", json: ["password": "wrong password"])
             let unknown = try await api.send(.post, "auth/userpass/login/nobody", json: ["password": "wrong password"])
+            // A password typed as the username: the audit row never names an unknown user.
+            let mistyped = try await api.send(.post, "auth/userpass/login/Tr0ub4dor-and-3", json: ["password": ""])
+            #expect(mistyped.text == unknown.text)
             #expect(wrong.text == unknown.text)
             #expect(wrong.errors == ["invalid username or password"])
             for spelling in ["Alice", " alice", "ALICE", "alice", "Alice ", "aLice", "alicE", "ALIce", "aliCE"] {
@@ -263,6 +266,11 @@ struct AuthMethodTests {
             let records = try await harness.store.auditRecords(after: 0, limit: 10_000)
             let everything = try records.map { String(decoding: try $0.event.canonicalBytes(), as: UTF8.self) }.joined()
             #expect(!everything.contains("correct horse"))
+            #expect(!everything.contains("Tr0ub4dor"))
+            #expect(!everything.contains("nobody"))
+            let paths = Set(records.map(\.event.path))
+            #expect(paths.contains("auth/userpass/login/alice"))
+            #expect(paths.contains("auth/userpass/login/<unknown user>"))
         }
     }
 }

@@ -95,6 +95,10 @@ enum UserpassBackend {
     }
 
     static func login(_ context: OperationContext) async throws -> LogicalResponse {
+        // The name is client input in the path: a password typed as the username must not reach the audit row.
+        // The row names the login's user only once it is known to exist.
+        let loginPath = "auth/" + (try context.requireMount().path) + "login/"
+        context.transaction.auditPath(loginPath + "<unknown user>")
         let password = SecretValue(try context.data.string("password") ?? "")
         guard let name = try? canonical(context.parameter("name")) else {
             PasswordHasher.burn(password)
@@ -110,6 +114,7 @@ enum UserpassBackend {
             }
             // Only an existing user's name reaches the audit row (a password typed as the username must not).
             context.transaction.annotate("login_username", name)
+            context.transaction.auditPath(loginPath + name)
             guard PasswordHasher.verify(password, against: user.passwordHash) else { throw invalidLogin }
             return try LoginIssuer.issue(user.token, displayName: name, metadata: ["username": name], context: context)
         }

@@ -14,6 +14,7 @@ public final class StoreTransaction: @unchecked Sendable {
     private var details: [String: String] = [:]
     private var reaperWakeup = false
     private var identityEnvironment: String?
+    private var auditedPath: String?
     private var abandonActions: [@Sendable () async -> Void] = []
     let store: EncryptedStore
 
@@ -42,6 +43,12 @@ public final class StoreTransaction: @unchecked Sendable {
 
     /// Whether the reaper should look at its schedule after the commit.
     var wakesReaper: Bool { lock.withLock { reaperWakeup } }
+
+    /// Replaces the request path in its audit row: for a path that may carry a secret typed in the wrong place
+    /// (a password typed as a login's username).
+    public func auditPath(_ path: String) {
+        lock.withLock { auditedPath = path }
+    }
 
     /// Adds secret-free details (an accessor, a database username, a lease id) to the request's audit row.
     public func annotate(_ key: String, _ value: String) {
@@ -75,6 +82,7 @@ public final class StoreTransaction: @unchecked Sendable {
             var event = requestEvent
             event.details.merge(details) { _, annotated in annotated }
             if let identityEnvironment { event.environment = identityEnvironment }
+            if let auditedPath { event.path = auditedPath }
             return event
         }
     }
