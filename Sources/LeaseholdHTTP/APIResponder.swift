@@ -11,13 +11,21 @@ import NIOCore
 public struct RequestLimits: Sendable {
     /// The largest accepted body, in bytes (413 beyond it).
     public var maximumBodySize: Int
-    /// JSON depth and string-count limits.
+    /// JSON depth, count and length limits.
     public var json: JSONComplexityGuard
+    /// How long a connection may go without a complete request head or body part, or idle between requests,
+    /// before it is closed (a client trickling a header byte by byte included). A request being answered is never
+    /// cut off.
+    public var idleTimeout: Duration
 
-    /// Creates limits; the defaults follow OpenBao's listener defaults.
-    public init(maximumBodySize: Int = 32 * 1024 * 1024, json: JSONComplexityGuard = JSONComplexityGuard()) {
+    /// Creates limits; the defaults follow OpenBao's listener defaults, with a 30 s idle timeout.
+    public init(
+        maximumBodySize: Int = 32 * 1024 * 1024, json: JSONComplexityGuard = JSONComplexityGuard(),
+        idleTimeout: Duration = .seconds(30)
+    ) {
         self.maximumBodySize = maximumBodySize
         self.json = json
+        self.idleTimeout = idleTimeout
     }
 }
 

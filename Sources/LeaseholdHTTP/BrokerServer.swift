@@ -17,11 +17,12 @@ public enum BrokerServer {
     ) throws -> some Service {
         let responder = APIResponder(broker: broker, limits: limits, renderMetrics: renderMetrics)
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
+        let http: HTTPServerBuilder = .vaultHTTP1(idleTimeout: limits.idleTimeout)
         let server: HTTPServerBuilder =
             if let certificates {
-                try .tls(.vaultHTTP1(), configuration: certificates.makeChannelConfiguration())
+                try .tls(http, configuration: certificates.makeChannelConfiguration())
             } else {
-                .vaultHTTP1()
+                http
             }
         return Application(
             responder: responder, server: server, configuration: configuration, onServerRunning: onServerRunning,

@@ -34,9 +34,11 @@ struct VaultHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with support for the `LIST` verb.
-    static func vaultHTTP1() -> HTTPServerBuilder {
-        .init { responder in VaultHTTP1Channel(base: HTTP1Channel(responder: responder)) }
+    /// HTTP/1.1 with support for the `LIST` verb, closing connections idle for `idleTimeout`.
+    static func vaultHTTP1(idleTimeout: Duration) -> HTTPServerBuilder {
+        .init { responder in
+            VaultHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: TimeAmount(idleTimeout))))
+        }
     }
 }
 

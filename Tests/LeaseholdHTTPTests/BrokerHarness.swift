@@ -112,10 +112,12 @@ struct BrokerHarness {
     }
 
     /// Serves the broker on a real socket (port 0, TLS when `certificates` are given) and runs `body` with the port.
-    func withLiveListener(certificates: ListenerCertificates?, _ body: @Sendable (Int) async throws -> Void) async throws {
+    func withLiveListener(
+        certificates: ListenerCertificates?, limits: RequestLimits = RequestLimits(), _ body: @Sendable (Int) async throws -> Void
+    ) async throws {
         let port = Mutex<Int?>(nil)
         let listener = try BrokerServer.makeListener(
-            broker: broker, host: "127.0.0.1", port: 0, limits: RequestLimits(), certificates: certificates,
+            broker: broker, host: "127.0.0.1", port: 0, limits: limits, certificates: certificates,
             renderMetrics: { "" }, logger: Logger(label: "live-test"),
             onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } })
         let serviceGroup = ServiceGroup(configuration: .init(services: [listener], logger: Logger(label: "live-test")))
