@@ -16,7 +16,7 @@ final class WebhookAuditSink: AuditSink {
     private let headers: [String: String]
     private let format: AuditEntryFormat
     private let client: HTTPClient
-    private let timeout: TimeAmount = .seconds(10)
+    private let timeout: Duration = .seconds(10)
 
     init(url: URL, trust: AuditSinkSettings.TrustedCertificates, headers: [String: String], format: AuditEntryFormat) throws {
         self.url = url.absoluteString
@@ -51,10 +51,17 @@ final class WebhookAuditSink: AuditSink {
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         request.headers.replaceOrAdd(name: "X-Leasehold-Audit-Sequence", value: String(record.sequence))
         request.body = .bytes(ByteBuffer(bytes: try format.json(record)))
-        let response = try await client.execute(request, timeout: timeout)
-        _ = try? await response.body.collect(upTo: 64 * 1024)
-        guard (200..<300).contains(response.status.code) else {
-            throw AuditDeliveryFailure(delivered: 0, reason: "HTTP status \(response.status.code)")
+        // One deadline for the whole exchange, body included (the client's own covers the response head only).
+        let timeout = timeout
+        let status = try await withDeadline(
+            timeout, timeoutError: AuditDeliveryFailure(delivered: 0, reason: "no answer within \(timeout)")
+        ) { [client, request, timeout] in
+            let response = try await client.execute(request, timeout: TimeAmount(timeout))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            return response.status.code
+        }
+        guard (200..<300).contains(status) else {
+            throw AuditDeliveryFailure(delivered: 0, reason: "HTTP status \(status)")
         }
     }
 }

@@ -85,19 +85,26 @@ public struct OutboundHTTPClient: Sendable {
         tls.minimumTLSVersion = .tlsv12
         if let trustedCAPEM, !trustedCAPEM.isEmpty { tls.trustRoots = .certificates(try Self.trustRoots(trustedCAPEM)) }
         request.tlsConfiguration = tls
-        let response: HTTPClientResponse
-        do {
-            response = try await Self.client.execute(request, timeout: .nanoseconds(Int64(timeout.nanoseconds)))
-        } catch {
-            throw OutboundHTTPError("the identity provider could not be reached")
+        // One deadline for the whole exchange: AsyncHTTPClient's own covers the response head only, and a server
+        // that sends its head and then stalls the body would hold the login (and every login waiting on it).
+        let limit = maximumResponseBytes
+        return try await withDeadline(
+            timeout, timeoutError: OutboundHTTPError("the identity provider did not answer within \(timeout)")
+        ) { [request, timeout] in
+            let response: HTTPClientResponse
+            do {
+                response = try await Self.client.execute(request, timeout: TimeAmount(timeout))
+            } catch {
+                throw OutboundHTTPError("the identity provider could not be reached")
+            }
+            var collected: ByteBuffer
+            do {
+                collected = try await response.body.collect(upTo: limit)
+            } catch {
+                throw OutboundHTTPError("the identity provider's response was too large or incomplete")
+            }
+            return OutboundResponse(status: Int(response.status.code), body: collected.readBytes(length: collected.readableBytes) ?? [])
         }
-        var collected: ByteBuffer
-        do {
-            collected = try await response.body.collect(upTo: maximumResponseBytes)
-        } catch {
-            throw OutboundHTTPError("the identity provider's response was too large or incomplete")
-        }
-        return OutboundResponse(status: Int(response.status.code), body: collected.readBytes(length: collected.readableBytes) ?? [])
     }
 }
 

@@ -1,4 +1,5 @@
 import LeaseholdAuth
+import LeaseholdTestSupport
 import Testing
 
 @Suite("Outbound HTTPS to identity providers")
@@ -28,5 +29,20 @@ struct OutboundHTTPClientTests {
         }
         #expect(error?.description == "the identity provider could not be reached")
         #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test("a provider that sends its head and then stalls the body fails within the deadline")
+    func stalledBodyFailsWithinTheDeadline() async throws {
+        let authority = try TestCertificateAuthority()
+        try await IdentityProviderServer.run(certificate: try authority.issueServer()) { server in
+            server.stallBody("/keys")
+            let started = ContinuousClock.now
+            let error = await #expect(throws: OutboundHTTPError.self) {
+                _ = try await OutboundHTTPClient(timeout: .seconds(2)).get(server.baseURL + "/keys", trustedCAPEM: authority.certificatePEM)
+            }
+            #expect(error?.description.contains("did not answer") == true)
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(server.requests(to: "/keys").count == 1)
+        }
     }
 }

@@ -25,6 +25,7 @@ public final class IdentityProviderServer: Sendable {
     public typealias Handler = @Sendable (Received) -> (status: Int, body: [UInt8])
 
     private let handlers = Mutex<[String: Handler]>([:])
+    private let stalled = Mutex<Set<String>>([])
     private let received = Mutex<[Received]>([])
     /// The base URL, `https://127.0.0.1:<port>`.
     public let baseURL: String
@@ -39,6 +40,11 @@ public final class IdentityProviderServer: Sendable {
     /// Answers `path` with a fixed JSON document.
     public func serve(_ path: String, status: Int = 200, json: String) {
         handle(path) { _ in (status, Array(json.utf8)) }
+    }
+
+    /// Answers `path` with a 200 head and the first byte of a body whose rest comes only 6 s later (a stalled provider).
+    public func stallBody(_ path: String) {
+        _ = stalled.withLock { $0.insert(path) }
     }
 
     /// The requests received for `path`.
@@ -57,6 +63,15 @@ public final class IdentityProviderServer: Sendable {
                 body: Array(body.readableBytesView))
             guard let server = server() else { return Response(status: .serviceUnavailable) }
             server.received.withLock { $0.append(entry) }
+            if server.stalled.withLock({ $0.contains(entry.path) }) {
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: ResponseBody { writer in
+                        try await writer.write(ByteBuffer(string: "{"))
+                        try await Task.sleep(for: .seconds(6))
+                        try await writer.finish(nil)
+                    })
+            }
             guard let handler = server.handlers.withLock({ $0[entry.path] }) else { return Response(status: .notFound) }
             let (status, bytes) = handler(entry)
             return Response(
