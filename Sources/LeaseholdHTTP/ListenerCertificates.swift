@@ -73,11 +73,19 @@ public final class ListenerCertificates: Sendable {
         return TLSChannelConfiguration(tlsConfiguration: configuration) { _, promise in promise.succeed(.certificateVerified) }
     }
 
-    /// The server TLS configuration: TLS 1.2 minimum, client certificates optional or required.
+    /// The TLS 1.2 cipher suites offered: forward-secret (ECDHE) key exchange with an AEAD cipher only, no RSA key
+    /// exchange and no CBC. TLS 1.3's suites all qualify and are not affected.
+    static let tls12CipherSuites =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+    /// The server TLS configuration: TLS 1.2 minimum with ``tls12CipherSuites``, client certificates optional or
+    /// required.
     public func makeConfiguration() -> TLSConfiguration {
         let pair = current.withLock { $0 }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: pair.chain, privateKey: pair.key)
         configuration.minimumTLSVersion = settings.requiresTLS13 ? .tlsv13 : .tlsv12
+        configuration.cipherSuites = Self.tls12CipherSuites
         if let clientCAFile = settings.clientCAFile {
             configuration.trustRoots = .file(clientCAFile)
             configuration.certificateVerification =

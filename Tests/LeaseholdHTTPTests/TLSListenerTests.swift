@@ -63,10 +63,14 @@ struct TLSListenerTests {
     }
 
     /// GET sys/seal-status over TLS; returns the status or throws on a handshake failure.
-    func fetch(port: Int, trusting authority: String, client: (certificate: String, key: String)? = nil, maximumVersion: TLSVersion? = nil) async throws -> Int {
+    func fetch(
+        port: Int, trusting authority: String, client: (certificate: String, key: String)? = nil, maximumVersion: TLSVersion? = nil,
+        cipherSuites: String? = nil
+    ) async throws -> Int {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(authority)
         if let maximumVersion { tls.maximumTLSVersion = maximumVersion }
+        if let cipherSuites { tls.cipherSuites = cipherSuites }
         if let client {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(client.certificate).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: client.key, format: .pem))
@@ -102,6 +106,12 @@ struct TLSListenerTests {
             await #expect(throws: (any Error).self) {
                 try await fetch(port: port, trusting: pki.path("ca.pem"), maximumVersion: .tlsv11)
             }
+            // TLS 1.2 with forward secrecy and AEAD only: a CBC suite is refused, a GCM one accepted.
+            await #expect(throws: (any Error).self) {
+                try await fetch(port: port, trusting: pki.path("ca.pem"), maximumVersion: .tlsv12, cipherSuites: "ECDHE-ECDSA-AES128-SHA")
+            }
+            let gcm = try await fetch(port: port, trusting: pki.path("ca.pem"), maximumVersion: .tlsv12, cipherSuites: "ECDHE-ECDSA-AES128-GCM-SHA256")
+            #expect(gcm == 200)
         }
     }
 
