@@ -7,7 +7,7 @@ import LeaseholdCore
 /// ``maximumLength`` bytes; exactly two `.`; three non-empty segments of base64url characters only (no padding).
 /// Only then is the header decoded, and it must be a JSON object with a string `alg` that is accepted. The
 /// payload is decoded by ``unverifiedClaims()`` or, after the signature is verified, by ``VerificationKey``.
-public struct CompactJWT: Sendable {
+public struct CompactJWT: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The largest token accepted (16 KiB).
     public static let maximumLength = 16 * 1024
     /// The longest accepted `kid`.
@@ -20,6 +20,11 @@ public struct CompactJWT: Sendable {
     /// The header's key id, if any.
     public let keyID: String?
     private let payloadSegment: Substring
+
+    /// A bearer credential: printed, it shows only its algorithm and key id.
+    public var description: String { "CompactJWT(alg: \(algorithm), kid: \(keyID ?? "-"), <redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["algorithm": algorithm, "keyID": keyID as Any], displayStyle: .struct) }
 
     /// Parses `token`, accepting only algorithms in `allowed`.
     public init(_ token: String, allowed: [SignatureAlgorithm]) throws(JWTValidationError) {

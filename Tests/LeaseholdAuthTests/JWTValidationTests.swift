@@ -56,6 +56,17 @@ struct JWTValidationTests {
         }
     }
 
+    @Test("a parsed token prints its algorithm and key id, never the token")
+    func aParsedTokenRedactsItself() throws {
+        let token = try TestJWT.sign(Self.claims(["sub": "canary-subject"]), key: .p256(P256.Signing.PrivateKey()), algorithm: "ES256")
+        let parsed = try CompactJWT(token, allowed: SignatureAlgorithm.defaultSupported)
+        let payload = String(token.split(separator: ".")[1])
+        for printed in [String(describing: parsed), String(reflecting: parsed), "\(parsed)", "\(Mirror(reflecting: parsed).children.map(\.value))"] {
+            #expect(!printed.contains(payload))
+            #expect(!printed.contains(token))
+        }
+    }
+
     // MARK: Keys
 
     @Test("each key family verifies its own algorithms", arguments: ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"])

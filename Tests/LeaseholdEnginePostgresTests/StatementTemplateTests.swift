@@ -1,3 +1,4 @@
+import Foundation
 import LeaseholdCore
 import Testing
 
@@ -93,5 +94,18 @@ struct StatementTemplateTests {
         #expect(try StatementTemplate([" ; ;", ""]).count == 0)
         let error = #expect(throws: LeaseholdError.self) { _ = try StatementTemplate(["SELECT 1; SELECT {{name}}"]) }
         #expect(error?.message.hasPrefix("statement 2") == true)
+    }
+
+    /// A username is spliced into SQL as ``DatabaseUsername/quotedIdentifier``: decoding goes through the same
+    /// alphabet check as construction, so no stored or received value can carry a quote.
+    @Test func decodedUsernamesAreValidatedLikeConstructedOnes() throws {
+        let hostile = Data(#""x\"; DROP ROLE admin; --""#.utf8)
+        #expect(throws: LeaseholdError.self) { _ = try JSONDecoder().decode(DatabaseUsername.self, from: hostile) }
+        let keyed = Data(#"{"rawValue":"x\"; DROP ROLE admin; --"}"#.utf8)
+        #expect(throws: (any Error).self) { _ = try JSONDecoder().decode(DatabaseUsername.self, from: keyed) }
+        let name = try DatabaseUsername("v-app-reader-1")
+        let encoded = try JSONEncoder().encode(name)
+        #expect(String(decoding: encoded, as: UTF8.self) == #""v-app-reader-1""#)
+        #expect(try JSONDecoder().decode(DatabaseUsername.self, from: encoded) == name)
     }
 }

@@ -53,6 +53,18 @@ public struct DatabaseUsername: Sendable, Hashable, Codable, CustomStringConvert
 
     public var description: String { rawValue }
 
+    /// Decodes a username as a string, through the same validation as ``init(_:)``: ``quotedIdentifier`` is spliced
+    /// into SQL, so no decoded value may skip the alphabet check.
+    public init(from decoder: any Decoder) throws {
+        try self.init(decoder.singleValueContainer().decode(String.self))
+    }
+
+    /// Encodes the username as a string.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
     /// The name as a double-quoted SQL identifier. Safe to splice into SQL text because the alphabet
     /// (`[a-z0-9_-]`) can contain neither a double quote nor anything else that ends an identifier.
     public var quotedIdentifier: String { "\"" + rawValue + "\"" }
