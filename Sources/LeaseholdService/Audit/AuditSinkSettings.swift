@@ -46,17 +46,21 @@ public struct AuditSinkSettings: Sendable, Hashable {
     /// Option names whose values are secret: never shown in reads.
     static func isSecretOption(_ name: String) -> Bool { name.lowercased().hasPrefix("header.") }
 
-    /// An option's value as reads show it: secret options redacted, and a webhook URL without the parts that carry
-    /// credentials (user information and the query string, where SIEM ingestion tokens often go).
+    /// An option's value as reads show it: secret options redacted, and a webhook URL reduced to its scheme, host
+    /// and port, with `/redacted` for any path and `?redacted` for any query (chat and SIEM webhooks carry their
+    /// token in the path, `…/services/T0/B0/<token>`, or in the query; user information is dropped).
     static func displayedValue(of name: String, _ value: String) -> String {
         if isSecretOption(name) { return "redacted" }
-        guard name.lowercased() == "url", var components = URLComponents(string: value) else { return value }
-        if components.user != nil || components.password != nil {
-            components.user = nil
-            components.password = nil
-        }
-        if components.query != nil { components.percentEncodedQuery = "redacted" }
-        return components.string ?? "redacted"
+        guard name.lowercased() == "url" else { return value }
+        guard let parsed = URLComponents(string: value), let scheme = parsed.scheme, let host = parsed.percentEncodedHost
+        else { return "redacted" }
+        var shown = URLComponents()
+        shown.scheme = scheme
+        shown.percentEncodedHost = host
+        shown.port = parsed.port
+        if !parsed.path.isEmpty, parsed.path != "/" { shown.path = "/redacted" }
+        if parsed.query != nil { shown.percentEncodedQuery = "redacted" }
+        return shown.string ?? "redacted"
     }
 
     /// Parses a device's options; throws a caller-safe ``LeaseholdError`` naming the first problem.

@@ -47,13 +47,19 @@ public struct DatabaseConnection: Sendable, Codable, Hashable {
         ]
     }
 
-    /// The URL with any literal password replaced, as Vault's `url.Redacted()` does.
+    /// The URL with any literal password replaced, as Vault's `url.Redacted()` does, in the user information and
+    /// in `password` or `sslpassword` parameters; anything that is not a URL with a scheme and a host (a libpq
+    /// keyword string) is not shown at all.
     static func redacted(_ url: String) -> String {
-        guard let components = URLComponents(string: url), let password = components.password,
-            !password.isEmpty, password != "{{password}}"
-        else { return url }
-        var copy = components
-        copy.password = "xxxxx"
-        return copy.string ?? "<redacted>"
+        guard var components = URLComponents(string: url), components.scheme != nil, components.host != nil else {
+            return "<redacted>"
+        }
+        if let password = components.password, !password.isEmpty, password != "{{password}}" {
+            components.password = "xxxxx"
+        }
+        components.queryItems = components.queryItems?.map { item in
+            ["password", "sslpassword"].contains(item.name.lowercased()) ? URLQueryItem(name: item.name, value: "xxxxx") : item
+        }
+        return components.string ?? "<redacted>"
     }
 }
