@@ -244,6 +244,8 @@ struct AuditSinkTests {
             let refused: [JSONValue] = [
                 ["type": "file", "options": ["file_path": "relative.log"]],
                 ["type": "file", "options": ["file_path": "/tmp/x.log", "mode": "0666"]],
+                ["type": "file", "options": ["file_path": "/tmp/x.log", "mode": "0700"]],
+                ["type": "file", "options": ["file_path": "/tmp/x.log", "mode": "0645"]],
                 ["type": "syslog", "options": ["address": "127.0.0.1:514", "protocol": "carrier-pigeon"]],
                 ["type": "webhook", "options": ["url": "http://siem.example.com/audit"]],
                 ["type": "webhook", "options": ["url": "https://user:pw@siem.example.com/audit"]],

@@ -150,9 +150,11 @@ public struct AuditSinkSettings: Sendable, Hashable {
         return (host, port)
     }
 
+    /// An audit file's mode: octal, never world-writable and never executable (an audit file that can be made
+    /// executable through the API is a way from API to host, CVE-2025-6000's class).
     private static func parseMode(_ raw: String) throws -> Int {
-        guard let mode = Int(raw, radix: 8), (0...0o777).contains(mode), mode & 0o002 == 0 else {
-            throw LeaseholdError.invalidRequest("mode must be octal permissions without world write, such as 0600")
+        guard let mode = Int(raw, radix: 8), (0...0o777).contains(mode), mode & 0o002 == 0, mode & 0o111 == 0 else {
+            throw LeaseholdError.invalidRequest("mode must be octal permissions without world write or execute, such as 0600")
         }
         return mode
     }
