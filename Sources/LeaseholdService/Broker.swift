@@ -90,6 +90,16 @@ public final class Broker: Sendable {
 
     private func dispatch(_ request: LogicalRequest, systemCaller: TokenEntry?) async throws -> LogicalResponse {
         if let bootstrap = try await BootstrapEndpoints(broker: self).handle(request) { return bootstrap }
+        // A request that was running when the broker got sealed answers 503, whatever it did: nothing it read
+        // with the keys leaves the process once the seal is done (its commit, if any, stands, like a lost answer).
+        // `sys/seal` itself is what sealed, and answers as usual.
+        let sealCount = seal.sealCount
+        let response = try await dispatchUnsealed(request, systemCaller: systemCaller)
+        guard seal.sealCount == sealCount || request.path == "sys/seal" else { throw LeaseholdError.sealed }
+        return response
+    }
+
+    private func dispatchUnsealed(_ request: LogicalRequest, systemCaller: TokenEntry?) async throws -> LogicalResponse {
         let keys = try await seal.keys()
         let services = makeServices(keys: keys)
         guard let (route, parameters, mount) = try await self.route(for: request.path, services: services) else {

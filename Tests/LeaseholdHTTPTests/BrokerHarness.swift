@@ -33,6 +33,7 @@ final class FailableStore: BrokerStore {
     private let failing = Mutex(false)
     private let failingAuditDeletes = Mutex(false)
     private let failingReads = Mutex<StoreKey?>(nil)
+    private let pausedCommits = Mutex(false)
 
     init(base: any BrokerStore) { self.base = base }
 
@@ -40,6 +41,9 @@ final class FailableStore: BrokerStore {
 
     /// Makes retention's delete fail, as a crash between its anchor commit and its delete would leave things.
     func failAuditDeletes(_ fail: Bool) { failingAuditDeletes.withLock { $0 = fail } }
+
+    /// Holds every commit until called again with `false`, as a slow disk would.
+    func pauseCommits(_ pause: Bool) { pausedCommits.withLock { $0 = pause } }
 
     /// Makes reads of `key` fail, as a store that stops answering would.
     func failReads(of key: StoreKey?) { failingReads.withLock { $0 = key } }
@@ -56,6 +60,7 @@ final class FailableStore: BrokerStore {
     }
     func commit(_ batch: StoreBatch) async throws {
         if failing.withLock({ $0 }) { throw LeaseholdError(.storeUnavailable, "disk full (injected)") }
+        while pausedCommits.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
         try await base.commit(batch)
     }
     func auditRecords(matching query: AuditQuery, limit: Int) async throws -> [AuditRecord] {

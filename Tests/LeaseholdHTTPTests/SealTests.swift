@@ -94,6 +94,23 @@ struct SealTests {
         }
     }
 
+    /// A request running when the broker is sealed answers 503: no token (or credential) it made leaves after the
+    /// seal, even though its commit, held up here, lands afterwards.
+    @Test func aRequestInFlightDuringASealAnswers503() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            harness.store.pauseCommits(true)
+            let creation = Task { try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["default"]]) }
+            try await Task.sleep(for: .milliseconds(200))
+            await harness.broker.seal.seal()
+            harness.store.pauseCommits(false)
+            let reply = try await creation.value
+            #expect(reply.status == 503)
+            #expect(reply.object["auth"] == nil || reply.object["auth"] == .null)
+            #expect(try await api.send(.get, "sys/seal-status").object["sealed"] == true)
+        }
+    }
+
     @Test func sealNeedsSudo() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

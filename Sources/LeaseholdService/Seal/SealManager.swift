@@ -2,6 +2,7 @@ import Foundation
 import LeaseholdCore
 import LeaseholdSeal
 import Logging
+import Synchronization
 
 /// What `sys/seal-status` and `sys/unseal` report.
 public struct SealStatus: Sendable {
@@ -59,6 +60,12 @@ public actor SealManager {
     private var configuration: SealParameters?
     private var rootKey: RootKey?
     private var unsealed: UnsealedKeys?
+    /// How many times this instance has been sealed; read without an actor hop, so a request can tell at its end
+    /// whether a seal happened while it ran.
+    private nonisolated let sealings = Atomic<UInt64>(0)
+
+    /// The seal count now: compare with a later value to learn whether the broker was sealed in between.
+    public nonisolated var sealCount: UInt64 { sealings.load(ordering: .acquiring) }
     private var submittedShares: [[UInt8]] = []
     private var nonce = ""
 
@@ -195,6 +202,7 @@ public actor SealManager {
 
     /// Seals the broker: forgets the root key and key ring.
     public func seal() {
+        sealings.add(1, ordering: .releasing)
         unsealed = nil
         rootKey = nil
         resetProgress()
