@@ -34,6 +34,7 @@ final class FailableStore: BrokerStore {
     private let failingAuditDeletes = Mutex(false)
     private let failingReads = Mutex<StoreKey?>(nil)
     private let pausedCommits = Mutex(false)
+    private let failingAudited = Mutex(false)
 
     init(base: any BrokerStore) { self.base = base }
 
@@ -41,6 +42,9 @@ final class FailableStore: BrokerStore {
 
     /// Makes retention's delete fail, as a crash between its anchor commit and its delete would leave things.
     func failAuditDeletes(_ fail: Bool) { failingAuditDeletes.withLock { $0 = fail } }
+
+    /// Makes commits that carry audit rows fail, and only those.
+    func failCommitsWithAuditRows(_ fail: Bool) { failingAudited.withLock { $0 = fail } }
 
     /// Holds every commit until called again with `false`, as a slow disk would.
     func pauseCommits(_ pause: Bool) { pausedCommits.withLock { $0 = pause } }
@@ -59,7 +63,9 @@ final class FailableStore: BrokerStore {
         try await base.countKeys(in: namespace, prefix: prefix, upTo: limit)
     }
     func commit(_ batch: StoreBatch) async throws {
-        if failing.withLock({ $0 }) { throw LeaseholdError(.storeUnavailable, "disk full (injected)") }
+        if failing.withLock({ $0 }) || (!batch.auditEvents.isEmpty && failingAudited.withLock({ $0 })) {
+            throw LeaseholdError(.storeUnavailable, "disk full (injected)")
+        }
         while pausedCommits.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
         try await base.commit(batch)
     }

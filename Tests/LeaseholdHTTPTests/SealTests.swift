@@ -29,6 +29,27 @@ struct SealTests {
         }
     }
 
+    /// Initialization is one commit: when it fails, nothing is stored and `sys/init` can be tried again (before,
+    /// the seal was stored first, so a failed root-token commit left an initialized store with no root token and
+    /// unseal keys never shown).
+    @Test func aFailedInitializationLeavesNothingBehind() async throws {
+        let harness = try await BrokerHarness.make()
+        try await harness.withClient { api in
+            harness.store.failCommitsWithAuditRows(true)
+            let failed = try await api.send(.put, "sys/init", json: ["secret_shares": 1, "secret_threshold": 1])
+            #expect(failed.status >= 500)
+            #expect(failed.object["keys"] == nil)
+            harness.store.failCommitsWithAuditRows(false)
+            #expect(try await api.send(.get, "sys/init").object["initialized"] == false)
+            let initialized = try await api.send(.put, "sys/init", json: ["secret_shares": 1, "secret_threshold": 1])
+            #expect(initialized.status == 200)
+            let key = try #require(initialized.object["keys"]?.arrayValue?.first?.stringValue)
+            #expect(try await api.send(.put, "sys/unseal", json: ["key": .string(key)]).object["sealed"] == false)
+            let root = try #require(initialized.object["root_token"]?.stringValue)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: root).status == 200)
+        }
+    }
+
     @Test func anyThresholdOfSharesUnsealsAndFewerDoNot() async throws {
         let harness = try await BrokerHarness.make()
         try await harness.withClient { api in

@@ -120,11 +120,11 @@ struct BootstrapEndpoints {
 }
 
 extension Broker {
-    /// Initializes the seal and stores the initial root token, with an audit row.
+    /// Initializes the seal and stores the initial root token, with an audit row, in one commit.
     func initialize(
         shares: Int, threshold: Int, rootTokenID: String?, requestID: String, remoteAddress: String
     ) async throws -> InitializationResult {
-        let result = try await seal.initialize(shares: shares, threshold: threshold) { keys in
+        let result = try await seal.initialize(shares: shares, threshold: threshold) { keys, sealOperations in
             let services = self.makeServices(keys: keys)
             let transaction = StoreTransaction(store: services.store)
             var rootRequest = TokenRequest(policies: ["root"])
@@ -137,7 +137,9 @@ extension Broker {
                 time: now, requestID: requestID, type: "init", operation: "update", path: "sys/init",
                 actor: .anonymous, remoteAddress: remoteAddress, outcome: "allowed",
                 details: ["root_token_accessor": entry.accessor])
-            try await self.commit(transaction.batch(appending: event))
+            var batch = transaction.batch(appending: event)
+            batch.operations.insert(contentsOf: sealOperations, at: 0)
+            try await self.commit(batch)
             return token
         }
         BrokerMetrics.recordSealed(await seal.isSealed)

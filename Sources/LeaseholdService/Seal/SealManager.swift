@@ -106,11 +106,13 @@ public actor SealManager {
     }
 
     /// Initializes the broker: generates the root key and key ring, splits the root key into shares (Shamir) or
-    /// uses the key file, and stores the sealed ring. The broker is left unsealed. `makeRootToken` stores the
-    /// initial root token using the fresh keys and returns it.
+    /// uses the key file. `makeRootToken` makes the initial root token with the fresh keys and commits it, with its
+    /// audit row, in one batch with the operations it is given (the seal parameters and the sealed ring, written
+    /// only if absent), and returns it. All or nothing: if that commit fails, nothing is stored, nothing changes
+    /// here, and initialization can be tried again. A key-file broker is left unsealed, a Shamir one sealed.
     public func initialize(
         shares: Int, threshold: Int,
-        makeRootToken: @Sendable (UnsealedKeys) async throws -> SecretValue
+        makeRootToken: @Sendable (UnsealedKeys, _ sealOperations: [StoreOperation]) async throws -> SecretValue
     ) async throws -> InitializationResult {
         guard configuration == nil else { throw LeaseholdError.invalidRequest("Vault is already initialized") }
         let rootKey: RootKey
@@ -138,20 +140,18 @@ public actor SealManager {
         let configuration = SealParameters(
             type: type, secretShares: keys.count, secretThreshold: type == "shamir" ? threshold : 0,
             clusterID: SecureRandom.uuid(), clusterName: "leasehold-cluster-" + String(SecureRandom.accessor().prefix(8)))
-        try await store.commit(
-            StoreBatch(operations: [
+        let unsealed = UnsealedKeys(keyRing: keyRing)
+        let rootToken = try await makeRootToken(
+            unsealed,
+            [
                 .put(SealParameters.storeKey, try JSONEncoder().encode(configuration), .absent),
                 .put(SealParameters.keyRingKey, try keyRing.sealed(with: rootKey), .absent),
-            ]))
-        let unsealed = UnsealedKeys(keyRing: keyRing)
+            ])
         self.configuration = configuration
-        self.rootKey = rootKey
-        self.unsealed = unsealed
-        let rootToken = try await makeRootToken(unsealed)
-        if type == "shamir" {
+        if type != "shamir" {
             // As in Vault, a Shamir-sealed broker starts sealed: operators unseal it with their shares.
-            self.unsealed = nil
-            self.rootKey = nil
+            self.rootKey = rootKey
+            self.unsealed = unsealed
         }
         logger.info("broker initialized", metadata: ["seal.type": "\(type)"])
         return InitializationResult(keys: keys, rootToken: rootToken)
