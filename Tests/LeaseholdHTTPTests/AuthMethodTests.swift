@@ -118,6 +118,22 @@ struct AuthMethodTests {
         }
     }
 
+    /// `sys/auth/<path>/tune` bounds the tokens its logins issue, at creation and at every renewal.
+    @Test func theAuthMountsTunedMaximumBoundsItsTokens() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let (roleID, secretID) = try await makeAppRole(api, root: root)
+            #expect(try await api.send(.post, "sys/auth/approle/tune", token: root, json: ["max_lease_ttl": "10m"]).status == 204)
+            let login = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)])
+            #expect(login.status == 200)
+            let granted = login.auth["lease_duration"]?.numberValue ?? 0
+            #expect(granted > 0 && granted <= 600, "\(granted)")
+            let renewed = try await api.send(.post, "auth/token/renew-self", token: login.clientToken, json: ["increment": "1h"])
+            #expect(renewed.status == 200)
+            #expect((renewed.auth["lease_duration"]?.numberValue ?? 0) <= 600)
+        }
+    }
+
     @Test func failedLoginsAreRateLimited() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
