@@ -234,6 +234,7 @@ public final class Broker: Sendable {
                     for: request, operation: operation, actor: actor, environment: caller?.value.environment ?? "default",
                     outcome: "allowed", error: nil, time: now)
                 try await commit(transaction.batch(appending: event))
+                await transaction.committed()
                 response = answer
             } catch {
                 // Nothing the handler prepared was committed or returned (a failed wrap, a failed commit, an error

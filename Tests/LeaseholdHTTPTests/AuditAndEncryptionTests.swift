@@ -143,6 +143,24 @@ struct AuditAndEncryptionTests {
         }
     }
 
+    /// No audit row, no rotation: when the request's commit fails, neither the store nor this instance moves to a
+    /// new term (before, the ring was committed on its own first).
+    @Test func aRotationWhoseAuditRowFailsDoesNotHappen() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            harness.store.failCommits(true)
+            #expect(try await api.send(.put, "sys/rotate", token: root).status >= 500)
+            harness.store.failCommits(false)
+            #expect(try await api.send(.get, "sys/key-status", token: root).data["term"] == 1)
+            _ = try await api.send(.put, "sys/policies/acl/after", token: root, json: ["policy": "path \"a\" { capabilities = [\"read\"] }"])
+            let after = try #require(try await harness.sqlite.entry(StoreKey(.policies, "after")))
+            #expect(Array(after.value[1..<5]) == [0, 0, 0, 1])
+            // The stored ring is still at its version: the next rotation's conditional write succeeds.
+            #expect(try await api.send(.put, "sys/rotate", token: root).status == 204)
+            #expect(try await api.send(.get, "sys/key-status", token: root).data["term"] == 2)
+        }
+    }
+
     @Test func rotationAddsATermAndOldDataStaysReadable() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

@@ -58,7 +58,10 @@ enum SystemBackend {
     }
 
     static func rotate(_ context: OperationContext) async throws -> LogicalResponse {
-        _ = try await context.services.seal.rotate()
+        let seal = context.services.seal
+        let (ring, write) = try await seal.prepareRotation()
+        context.transaction.stage(write)
+        context.transaction.onCommit { await seal.install(ring) }
         return .noContent
     }
 

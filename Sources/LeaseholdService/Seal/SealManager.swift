@@ -209,23 +209,28 @@ public actor SealManager {
         logger.info("broker sealed")
     }
 
-    /// Adds a new data-key term and makes it active; data written under older terms stays readable.
+    /// Prepares a new data-key term: the stored ring extended by a fresh key, and the write that stores it if the
+    /// ring is still at the version read. The caller commits the write with its audit row (no audit row, no
+    /// rotation), then makes the ring active here with ``install(_:)``; data written under older terms stays
+    /// readable.
     ///
     /// The new term is added to the ring as stored, not to the one in memory: another instance sharing the store may
     /// have rotated since this one unsealed, and a ring built from the stale copy would replace that instance's
-    /// newest key, leaving what it wrote under it undecryptable. The write is conditional on the version read.
-    public func rotate() async throws -> (term: UInt32, installTime: Date) {
+    /// newest key, leaving what it wrote under it undecryptable.
+    public func prepareRotation() async throws -> (ring: KeyRing, write: StoreOperation) {
         guard unsealed != nil, let rootKey else { throw LeaseholdError.sealed }
         guard let current = try await store.entry(SealParameters.keyRingKey) else {
             throw LeaseholdError(.internalError, "key ring missing from the store")
         }
         let rotated = try KeyRing.open(current.value, with: rootKey).rotated()
-        try await store.commit(
-            StoreBatch(operations: [
-                .put(SealParameters.keyRingKey, try rotated.sealed(with: rootKey), .version(current.version))
-            ]))
-        self.unsealed = UnsealedKeys(keyRing: rotated)
-        return (rotated.activeTerm, Date())
+        return (rotated, .put(SealParameters.keyRingKey, try rotated.sealed(with: rootKey), .version(current.version)))
+    }
+
+    /// Makes a committed ring (``prepareRotation()``) the active one, unless the broker was sealed meanwhile or
+    /// already holds a newer ring.
+    public func install(_ ring: KeyRing) {
+        guard let current = unsealed, ring.activeTerm > current.keyRing.activeTerm else { return }
+        unsealed = UnsealedKeys(keyRing: ring)
     }
 
     /// The keys that can decrypt `ciphertext`, for a value written under a term this instance's ring lacked when

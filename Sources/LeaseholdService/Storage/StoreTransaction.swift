@@ -16,6 +16,7 @@ public final class StoreTransaction: @unchecked Sendable {
     private var identityEnvironment: String?
     private var auditedPath: String?
     private var abandonActions: [@Sendable () async -> Void] = []
+    private var commitActions: [@Sendable () async -> Void] = []
     let store: EncryptedStore
 
     init(store: EncryptedStore) { self.store = store }
@@ -24,6 +25,11 @@ public final class StoreTransaction: @unchecked Sendable {
     public func put(_ value: some Encodable, at key: StoreKey, condition: StoreCondition = .none) throws {
         let sealed = try store.seal(value, for: key)
         lock.withLock { operations.append(.put(key, sealed, condition)) }
+    }
+
+    /// Adds an operation already in the store's form (a value sealed by its owner, such as the key ring).
+    public func stage(_ operation: StoreOperation) {
+        lock.withLock { operations.append(operation) }
     }
 
     /// Deletes `key` if `condition` holds at commit time.
@@ -61,11 +67,22 @@ public final class StoreTransaction: @unchecked Sendable {
         lock.withLock { abandonActions.append(action) }
     }
 
+    /// Registers work that may happen only once this transaction is durable (a key ring made active in memory).
+    public func onCommit(_ action: @escaping @Sendable () async -> Void) {
+        lock.withLock { commitActions.append(action) }
+    }
+
+    /// Runs (once) what ``onCommit(_:)`` registered.
+    func committed() async { await run(taking: \.commitActions) }
+
     /// Runs (once) what ``onAbandon(_:)`` registered.
-    func abandon() async {
+    func abandon() async { await run(taking: \.abandonActions) }
+
+    /// Takes the actions at `list` (so they run once) and runs them in order.
+    private func run(taking list: ReferenceWritableKeyPath<StoreTransaction, [@Sendable () async -> Void]>) async {
         let actions = lock.withLock { () -> [@Sendable () async -> Void] in
-            defer { abandonActions.removeAll() }
-            return abandonActions
+            defer { self[keyPath: list].removeAll() }
+            return self[keyPath: list]
         }
         for action in actions { await action() }
     }
