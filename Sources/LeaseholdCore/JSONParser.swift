@@ -5,7 +5,9 @@
 /// Foundation tolerates and Vault's Go decoder does not), comments, leading zeros, `NaN`/`Infinity`, numbers that
 /// do not fit a `Double`, raw control characters in strings, unpaired UTF-16 surrogates in `\u` escapes and
 /// invalid UTF-8. Nesting is bounded by `maximumDepth` (callers also run
-/// ``JSONValue`` bodies through a complexity guard first). Later duplicate keys replace earlier ones.
+/// ``JSONValue`` bodies through a complexity guard first). A member name repeated in one object is refused:
+/// Foundation would keep the first value and Go the last, and a body that two readers see differently (an audit
+/// device and a handler, a proxy and the broker) is an attack, not a request.
 public struct JSONParser {
     private let bytes: [UInt8]
     private var index = 0
@@ -70,6 +72,7 @@ public struct JSONParser {
             guard parser.current == UInt8(ascii: ":") else { throw parser.failure("expected ':'") }
             parser.index += 1
             parser.skipWhitespace()
+            guard members[key] == nil else { throw parser.failure("duplicate member name") }
             members[key] = try parser.value(depth: depth + 1)
         }
         return .object(members)

@@ -82,6 +82,12 @@ struct WireFormatTests {
             let reply = try await api.send(.put, "sys/policies/acl/x", token: root, raw: "{\"policy\": \"\(canary)")
             #expect(reply.status == 400)
             #expect(!reply.text.contains(canary))
+            // A body two readers could see differently (first or last of a repeated name) is refused.
+            let repeated = "{\"policy\": \"path \\\"a\\\" { capabilities = [\\\"read\\\"] }\", \"policy\": \"\(canary)\"}"
+            let duplicate = try await api.send(.put, "sys/policies/acl/x", token: root, raw: repeated)
+            #expect(duplicate.status == 400)
+            #expect(!duplicate.text.contains(canary))
+            #expect(try await api.send(.get, "sys/policies/acl/x", token: root).status == 404)
         }
     }
 
