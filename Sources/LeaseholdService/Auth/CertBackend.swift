@@ -133,7 +133,7 @@ enum CertBackend {
         guard let der = await context.request.clientCertificate.der() else { throw noCertificate }
         let mount = try context.requireMount()
         let requested = try context.data.string("name").flatMap { $0.isEmpty ? nil : $0 }
-        let throttleKey = "\(mount.path)cert|\(requested ?? "")|\(LoginThrottle.client(context))"
+        let throttleKey = "\(mount.path)cert|\(requested?.lowercased() ?? "")|\(LoginThrottle.client(context))"
         return try await context.services.loginThrottle.guarding(throttleKey, now: context.now) {
             guard let (role, identity) = try await match(der, mountPath: mount.path, name: requested, services: context.services, now: context.now)
             else {

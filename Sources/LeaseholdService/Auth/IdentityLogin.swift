@@ -14,7 +14,8 @@ enum IdentityLogin {
         _ context: OperationContext, role: String, refusal: (JWTValidationError) -> LeaseholdError,
         _ attempt: () async throws -> LogicalResponse
     ) async throws -> LogicalResponse {
-        let key = "\(try context.requireMount().path)|\(role.prefix(maximumRoleNameLength))|\(LoginThrottle.client(context))"
+        // Role names are case-insensitive (stored lowercased): every spelling shares one failure budget.
+        let key = "\(try context.requireMount().path)|\(role.prefix(maximumRoleNameLength).lowercased())|\(LoginThrottle.client(context))"
         return try await context.services.loginThrottle.guarding(key, now: context.now) {
             do {
                 return try await attempt()
