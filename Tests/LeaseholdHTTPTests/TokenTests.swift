@@ -202,6 +202,27 @@ struct TokenTests {
         }
     }
 
+    /// A wrapping token lives exactly its TTL: unwrapped in time it answers; after it, neither unwrap nor lookup
+    /// finds it, and the wrapped data is gone with it.
+    @Test func aWrappingTokenExpiresWithItsTTL() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let ttl: HTTPFields = [HTTPField.Name("X-Vault-Wrap-TTL")!: "60"]
+            let first = try await api.send(.post, "sys/wrapping/wrap", token: root, json: ["k": "v"], headers: ttl)
+            let second = try await api.send(.post, "sys/wrapping/wrap", token: root, json: ["k": "w"], headers: ttl)
+            let inTime = first.object["wrap_info"]?.objectValue?["token"]?.stringValue ?? ""
+            let late = second.object["wrap_info"]?.objectValue?["token"]?.stringValue ?? ""
+            harness.clock.advance(by: 59)
+            #expect(try await api.send(.post, "sys/wrapping/unwrap", token: inTime).data == ["k": "v"])
+            harness.clock.advance(by: 2)
+            let expired = try await api.send(.post, "sys/wrapping/unwrap", token: late)
+            #expect([400, 403].contains(expired.status), "\(expired.status)")
+            #expect(expired.object["data"] == nil || expired.object["data"] == .null)
+            #expect(try await api.send(.post, "sys/wrapping/lookup", json: ["token": .string(late)]).status == 400)
+            #expect(try await api.send(.post, "sys/wrapping/unwrap", token: root, json: ["token": .string(late)]).status == 400)
+        }
+    }
+
     @Test func wrappedTokenCreationReturnsTheTokenOnUnwrap() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
