@@ -96,6 +96,19 @@ public struct ACL: Sendable {
         return !operation.checksParameters || permissions.parameters.permits(parameters)
     }
 
+    /// Whether any rule grants something (other than a deny) on `prefix` or below it, as Vault's UI mount listing
+    /// asks: a pattern written under the prefix, or one that matches the prefix itself. Root has access everywhere.
+    /// Complexity: O(*n*) in the number of rules.
+    public func grantsAnything(under prefix: String) -> Bool {
+        if isRoot { return true }
+        if !capabilities(for: prefix).isEmpty { return true }
+        let granting = { (permissions: ACLPermissions) in
+            !permissions.capabilities.contains(.deny) && !permissions.capabilities.isEmpty
+        }
+        return exactRules.contains { $0.key.hasPrefix(prefix) && granting($0.value) }
+            || nonExactRules.contains { $0.pattern.text.hasPrefix(prefix) && granting($0.permissions) }
+    }
+
     /// Whether the token may use root-protected (`sudo`) endpoints at `path`.
     public func hasSudo(path: String) -> Bool {
         capabilities(for: path).contains(.sudo)

@@ -128,6 +128,26 @@ struct PolicyMountTests {
         }
     }
 
+    /// The UI's mount listing shows a token the mounts its policies reach (and those marked `unauth`), not every
+    /// mount of every environment.
+    @Test func theUIMountListingShowsWhatTheTokenReaches() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            for path in ["dev-db", "prod-db"] {
+                #expect(try await api.send(.post, "sys/mounts/\(path)", token: root, json: ["type": "database"]).status == 204)
+            }
+            _ = try await api.send(.put, "sys/policies/acl/dev", token: root, json: ["policy": "path \"dev-db/creds/*\" { capabilities = [\"read\"] }"])
+            let dev = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["dev"]]).clientToken
+            let seen = try await api.send(.get, "sys/internal/ui/mounts", token: dev).data["secret"]?.objectValue ?? [:]
+            #expect(seen["dev-db/"] != nil)
+            #expect(seen["prod-db/"] == nil)
+            let everything = try await api.send(.get, "sys/internal/ui/mounts", token: root).data["secret"]?.objectValue ?? [:]
+            #expect(everything["prod-db/"] != nil)
+            let anonymous = try await api.send(.get, "sys/internal/ui/mounts").data["secret"]?.objectValue ?? [:]
+            #expect(anonymous.isEmpty)
+        }
+    }
+
     @Test func mountLifecycle() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

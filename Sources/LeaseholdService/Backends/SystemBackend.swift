@@ -231,12 +231,14 @@ enum SystemBackend {
         guard let raw = context.parameters["path"], !raw.isEmpty else {
             var secret: [String: JSONValue] = [:]
             var auth: [String: JSONValue] = [:]
-            for entry in try await mounts.entries(auth: false)
-            where entry.listingVisibility == "unauth" || context.caller != nil {
+            // The mounts marked `unauth`, and with a token the mounts its policies reach, as in Vault.
+            let visible = { (path: String, visibility: String) in
+                visibility == "unauth" || (context.caller != nil && context.acl.grantsAnything(under: path))
+            }
+            for entry in try await mounts.entries(auth: false) where visible(entry.path, entry.listingVisibility) {
                 secret[entry.path] = entry.json
             }
-            for entry in try await mounts.entries(auth: true)
-            where entry.listingVisibility == "unauth" || context.caller != nil {
+            for entry in try await mounts.entries(auth: true) where visible("auth/" + entry.path, entry.listingVisibility) {
                 auth[entry.path] = entry.json
             }
             return LogicalResponse(data: ["secret": .object(secret), "auth": .object(auth)])
