@@ -149,3 +149,82 @@ def test_dev_banner_is_the_only_place_the_root_token_is_printed(tmp_path):
         process.wait(timeout=15)
     text = log_path.read_text()
     assert text.count(chosen) == 1 and f"Root Token: {chosen}" in text
+
+
+def test_database_and_login_secrets_never_in_logs_or_store(new_server, pg_target):
+    """The admin password of a connection, issued credential passwords, AppRole secret ids, userpass passwords
+    (right, wrong, and one typed as the username) and the tokens logins return never reach the trace-level log,
+    the audit table or the store files in plaintext, on the success paths and the failure paths."""
+    from conftest import start_keyfile_server
+
+    server = new_server()
+    server.log_level = "trace"
+    root_token = start_keyfile_server(server)
+    root = hvac.Client(url=server.addr, token=root_token, timeout=10)
+
+    # Database: a connection (its admin password), a failed connection (a wrong password), issued credentials.
+    root.sys.enable_secrets_engine("database")
+    body = pg_target.connection_config()
+    configured = server.request("PUT", "database/config/tgt", json=body, headers={"X-Vault-Token": root_token})
+    assert configured.status_code in (200, 204), configured.text
+    wrong_admin_password = "wrong-admin-" + secrets.token_hex(8)
+    refused = server.request("PUT", "database/config/bad", json={**body, "password": wrong_admin_password},
+                             headers={"X-Vault-Token": root_token})
+    assert refused.status_code == 400
+    root.secrets.database.create_role(
+        name="reader", db_name="tgt", creation_statements=[pg_target.creation_statement()], default_ttl="1h")
+    issued = [root.secrets.database.generate_credentials("reader")["data"] for _ in range(2)]
+    assert pg_target.login(issued[0]["username"], issued[0]["password"]).returncode == 0
+
+    # AppRole: a secret id and the token its login returns; a failed login with a wrong secret id.
+    root.sys.enable_auth_method("approle")
+    root.write("auth/approle/role/web", token_policies=["default"])
+    role_id = root.read("auth/approle/role/web/role-id")["data"]["role_id"]
+    secret_id = root.write("auth/approle/role/web/secret-id")["data"]["secret_id"]
+    approle_token = server.request("PUT", "auth/approle/login", json={"role_id": role_id, "secret_id": secret_id}
+                                   ).json()["auth"]["client_token"]
+    wrong_secret_id = "wrong-secret-" + secrets.token_hex(8)
+    assert server.request("PUT", "auth/approle/login",
+                          json={"role_id": role_id, "secret_id": wrong_secret_id}).status_code == 400
+
+    # Userpass: the password, a wrong one, and a password typed as the username.
+    root.sys.enable_auth_method("userpass")
+    user_password = "user-pw-" + secrets.token_hex(8)
+    root.write("auth/userpass/users/alice", password=user_password, token_policies=["default"])
+    userpass_token = server.request("PUT", "auth/userpass/login/alice", json={"password": user_password}
+                                    ).json()["auth"]["client_token"]
+    wrong_user_password = "wrong-pw-" + secrets.token_hex(8)
+    assert server.request("PUT", "auth/userpass/login/alice", json={"password": wrong_user_password}).status_code == 400
+    typed_as_name = "Typed-" + secrets.token_hex(8)
+    assert server.request("PUT", f"auth/userpass/login/{typed_as_name}", json={"password": ""}).status_code == 400
+
+    secrets_to_hide = {
+        "connection admin password": pg_target.admin_password,
+        "wrong admin password": wrong_admin_password,
+        "AppRole secret id": secret_id,
+        "wrong secret id": wrong_secret_id,
+        "AppRole login token": approle_token,
+        "userpass password": user_password,
+        "wrong userpass password": wrong_user_password,
+        "password typed as a username": typed_as_name,
+        "userpass login token": userpass_token,
+    }
+    for index, credential in enumerate(issued):
+        secrets_to_hide[f"issued password {index}"] = credential["password"]
+
+    while_running = _store_files(server)
+    assert server.stop() == 0
+    snapshots = list(while_running.items()) + list(_store_files(server).items())
+    log = server.log_text()
+    columns, rows = _audit_rows(server)
+    # Positive controls: the issued usernames (not secret) are found in the audit rows.
+    assert any(issued[0]["username"] in _as_text(cell) for row in rows for cell in row)
+    assert "leasehold started" in log
+
+    for label, value in secrets_to_hide.items():
+        assert value not in log, f"{label} appears in the server log"
+        for name, content in snapshots:
+            assert value.encode() not in content, f"{label} appears in plaintext in store file {name}"
+        for row in rows:
+            for column, cell in zip(columns, row):
+                assert value not in _as_text(cell), f"{label} appears in audit_log.{column}"
