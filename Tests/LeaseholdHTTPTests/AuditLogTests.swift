@@ -40,6 +40,21 @@ struct AuditLogTests {
         }
     }
 
+    /// Time bounds that are not a date between 1970 and 9999 are refused: `nan`, `inf` or `1e300` trapped in the
+    /// conversion to the stores' microseconds and took the whole process down.
+    @Test func timeBoundsOutsideTheCalendarAreRefusedNotFatal() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let auditor = try await auditorToken(api, root: root)
+            for query in ["since=nan", "until=inf", "since=1e300", "until=-1e300", "since=-1"] {
+                let reply = try await api.send(.get, "sys/audit-log?\(query)", token: auditor)
+                #expect(reply.status == 400, "\(query)")
+            }
+            #expect(try await api.send(.get, "sys/audit-log/holder?db_username=v-x&time=inf", token: auditor).status == 400)
+            #expect(try await api.send(.get, "sys/audit-log?since=0", token: auditor).status == 200)
+        }
+    }
+
     @Test func queriesFilterByIdentityTypeAndOutcomeAndPageWithCursors() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

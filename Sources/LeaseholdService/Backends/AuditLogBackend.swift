@@ -51,14 +51,19 @@ enum AuditLogBackend {
         return (query, limit)
     }
 
-    /// RFC 3339 text or Unix seconds.
+    /// RFC 3339 text or Unix seconds, from 1970 to the end of year 9999 (`nan`, `inf` and `1e300` are refused
+    /// here: converted to the stores' integer microseconds they would trap).
     static func time(_ data: RequestData, _ name: String) throws -> Date? {
         guard let text = try data.string(name), !text.isEmpty else { return nil }
-        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-        if let date = AuditTimestamp.date(from: text) { return date }
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        throw LeaseholdError.invalidRequest("\(name) must be RFC 3339 or Unix seconds")
+        let date: Date? =
+            if let seconds = Double(text) { Date(timeIntervalSince1970: seconds) }
+            else if let parsed = AuditTimestamp.date(from: text) { parsed }
+            else if let parsed = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { parsed }
+            else { try? Date.ISO8601FormatStyle().parse(text) }
+        guard let date, (0...253_402_300_799).contains(date.timeIntervalSince1970) else {
+            throw LeaseholdError.invalidRequest("\(name) must be RFC 3339 or Unix seconds between 1970 and 9999")
+        }
+        return date
     }
 
     static func json(_ record: AuditRecord) throws -> JSONValue {
