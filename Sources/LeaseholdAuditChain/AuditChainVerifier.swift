@@ -3,10 +3,12 @@ import LeaseholdCore
 
 /// Verifies an audit chain page by page: links and hashes (``AuditChain/verify(_:startingAfter:previousSequence:)``),
 /// the signature and coverage of every checkpoint record, and at the end that the chain reaches the newest
-/// checkpoint known from elsewhere (truncation).
+/// checkpoint known from elsewhere (truncation) with the hash it signed (rewriting).
 ///
-/// Memory stays bounded: only the hashes of the most recent `window` records are kept to check checkpoints,
-/// which the broker writes right after the head they cover.
+/// Memory stays bounded: only the hashes of the most recent `window` records are kept to check checkpoints in the
+/// chain, which the broker writes right after the head they cover; a checkpoint whose covered record is not among
+/// them (and not before the start) counts as a rewrite. The known checkpoint's record is remembered whatever the
+/// window.
 public struct AuditChainVerifier: Sendable {
     /// The end of the verified part of the chain.
     public private(set) var head: AuditChainHead
@@ -21,13 +23,23 @@ public struct AuditChainVerifier: Sendable {
 
     private let trustedKey: String?
     private let window: Int
+    private let start: Int64
+    private let known: AuditCheckpoint?
+    private var knownCoveredHash: String?
     private var recentHashes: [Int64: String] = [:]
 
     /// Starts after `head` (genesis, or the retention anchor). Checkpoints must be signed by `trustedKey` (hex raw
     /// Ed25519 public key); `nil` accepts the key of the first checkpoint seen (offline checks without a key).
-    public init(startingAfter head: AuditChainHead = .genesis, trustedKey: String?, window: Int = 100_000) {
+    /// `known` is the newest checkpoint kept outside the chain (the encrypted store, an auditor's copy), which
+    /// ``finish()`` checks the chain against.
+    public init(
+        startingAfter head: AuditChainHead = .genesis, trustedKey: String?, reaching known: AuditCheckpoint? = nil,
+        window: Int = 100_000
+    ) {
         self.head = head
+        self.start = head.sequence
         self.trustedKey = trustedKey
+        self.known = known
         self.window = window
     }
 
@@ -41,6 +53,7 @@ public struct AuditChainVerifier: Sendable {
         }
         for record in page {
             recentHashes[record.sequence] = record.hash.hexString
+            if record.sequence == known?.sequence { knownCoveredHash = record.hash.hexString }
             recentHashes[record.sequence - Int64(window)] = nil
             if record.event.type == AuditCheckpoint.eventType, let broken = check(record) {
                 failure = broken
@@ -56,7 +69,7 @@ public struct AuditChainVerifier: Sendable {
         guard let checkpoint = AuditCheckpoint(details: record.event.details),
             checkpoint.isSigned(by: trustedKey ?? newestCheckpoint?.publicKey ?? checkpoint.publicKey)
         else { return AuditChainBreak(sequence: record.sequence, kind: .rewritten) }
-        if let covered = recentHashes[checkpoint.sequence], covered != checkpoint.hash {
+        if checkpoint.sequence > start, recentHashes[checkpoint.sequence] != checkpoint.hash {
             return AuditChainBreak(sequence: checkpoint.sequence, kind: .rewritten)
         }
         newestCheckpoint = checkpoint
@@ -64,16 +77,16 @@ public struct AuditChainVerifier: Sendable {
         return nil
     }
 
-    /// Ends verification: the chain must reach `known` (the newest checkpoint kept outside the chain, e.g. in
-    /// the encrypted store or an auditor's copy), and cover it with the same hash.
+    /// Ends verification: the chain must reach the known checkpoint (see ``init(startingAfter:trustedKey:reaching:window:)``),
+    /// signed by the trusted key, and hold at its sequence the record it signed (unless retention removed it).
     @discardableResult
-    public mutating func finish(reaching known: AuditCheckpoint?) -> AuditChainBreak? {
+    public mutating func finish() -> AuditChainBreak? {
         guard failure == nil, let known else { return failure }
         if let trustedKey, !known.isSigned(by: trustedKey) {
             failure = AuditChainBreak(sequence: known.sequence, kind: .rewritten)
         } else if known.sequence > head.sequence {
             failure = AuditChainBreak(sequence: head.sequence + 1, kind: .truncated)
-        } else if let covered = recentHashes[known.sequence], covered != known.hash {
+        } else if known.sequence > start, knownCoveredHash != known.hash {
             failure = AuditChainBreak(sequence: known.sequence, kind: .rewritten)
         }
         return failure

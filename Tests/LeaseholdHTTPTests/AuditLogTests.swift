@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import LeaseholdAuditChain
 import LeaseholdCore
 import LeaseholdService
 import LeaseholdTestSupport
@@ -104,6 +105,57 @@ struct AuditLogTests {
             let altered = try await api.send(.get, "sys/audit-log/verify", token: root)
             #expect(altered.data["break_kind"] == "altered")
             #expect(altered.data["break_sequence"] == 2)
+        }
+    }
+
+    /// Someone who can write the store but not unseal it drops the newest checkpoint (the last row) and its copy
+    /// in the encrypted store: the key exists, so the checkpoint must, and verification says the chain was cut.
+    @Test func droppingTheNewestCheckpointAndItsCopyIsDetected() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            for _ in 0..<3 { _ = try await api.send(.get, "sys/mounts", token: root) }
+            let checkpoint = try await api.send(.put, "sys/audit-log/checkpoint", token: root, json: [:])
+            let made = Int(checkpoint.data["sequence"]?.numberValue ?? 0) + 1
+            let path = harness.sqlite.path
+            try StoreSQLiteAdministration.execute("DELETE FROM audit_log WHERE sequence >= \(made)", inDatabaseAt: path)
+            try StoreSQLiteAdministration.execute(
+                "UPDATE audit_head SET sequence = (SELECT max(sequence) FROM audit_log), hash = (SELECT hash FROM audit_log ORDER BY sequence DESC LIMIT 1)",
+                inDatabaseAt: path)
+            try StoreSQLiteAdministration.execute(
+                "DELETE FROM entries WHERE namespace = 'audit-trail' AND key = 'newest-checkpoint'", inDatabaseAt: path)
+            let report = try await api.send(.get, "sys/audit-log/verify", token: root)
+            #expect(report.data["intact"] == false, "\(report.text)")
+            #expect(report.data["break_kind"] == "truncated")
+        }
+    }
+
+    /// A chain changed under a checkpoint is never signed over: the next checkpoint is refused.
+    @Test func aCheckpointIsNotSignedOverAChangedChain() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            for _ in 0..<3 { _ = try await api.send(.get, "sys/mounts", token: root) }
+            let first = try await api.send(.put, "sys/audit-log/checkpoint", token: root, json: [:])
+            #expect(first.status == 200)
+            let covered = Int(first.data["sequence"]?.numberValue ?? 0)
+            _ = try await api.send(.get, "sys/mounts", token: root)
+            // Rewrite the covered row and re-hash everything from it: a consistent chain, not the signed one.
+            let records = try await harness.store.auditRecords(after: 0, limit: 1000)
+            var events = records.map(\.event)
+            events[covered - 1].actor.displayName = "mallory"
+            let relinked = try AuditChain.link(
+                Array(events[(covered - 1)...]), after: AuditChainHead(sequence: Int64(covered - 1), hash: records[covered - 2].hash))
+            for record in relinked {
+                try StoreSQLiteAdministration.execute(
+                    "UPDATE audit_log SET display_name = '\(record.event.actor.displayName)', previous_hash = X'\(record.previousHash.hexString)', hash = X'\(record.hash.hexString)' WHERE sequence = \(record.sequence)",
+                    inDatabaseAt: harness.sqlite.path)
+            }
+            let last = try #require(relinked.last)
+            try StoreSQLiteAdministration.execute(
+                "UPDATE audit_head SET hash = X'\(last.hash.hexString)'", inDatabaseAt: harness.sqlite.path)
+            let refused = try await api.send(.put, "sys/audit-log/checkpoint", token: root, json: [:])
+            #expect(refused.status == 500, "\(refused.text)")
+            let rows = try await harness.store.auditRecords(after: 0, limit: 1000)
+            #expect(rows.filter { $0.event.type == AuditCheckpoint.eventType }.count == 1)
         }
     }
 

@@ -469,9 +469,9 @@ struct AuditTamperingTests {
                 }
                 expected = AuditChainBreak(sequence: 10, kind: .rewritten)
             }
-            var verifier = AuditChainVerifier(trustedKey: key.publicKey.rawRepresentation.hexString)
+            var verifier = AuditChainVerifier(trustedKey: key.publicKey.rawRepresentation.hexString, reaching: checkpoint)
             verifier.consume(try await store.auditRecords(after: 0, limit: 100))
-            verifier.finish(reaching: checkpoint)
+            verifier.finish()
             #expect(verifier.failure == expected)
         }
     }
@@ -486,12 +486,26 @@ struct AuditTamperingTests {
             event.type = AuditCheckpoint.eventType
             event.details = checkpoint.details
             let chain = records + (try AuditChain.link([event], after: AuditChainHead(sequence: 5, hash: records[4].hash)))
-            var verifier = AuditChainVerifier(trustedKey: key.publicKey.rawRepresentation.hexString)
+            var verifier = AuditChainVerifier(trustedKey: key.publicKey.rawRepresentation.hexString, reaching: good)
             verifier.consume(chain)
-            verifier.finish(reaching: good)
+            verifier.finish()
             #expect((verifier.failure == nil) == intact)
             if intact { #expect(verifier.checkpointCount == 1 && verifier.recordCount == 6) }
         }
+    }
+
+    /// The known checkpoint's record is compared whatever the verifier's window: before, a checkpoint more than a
+    /// window behind the head was not compared at all.
+    @Test func aKnownCheckpointFarBehindTheHeadIsStillCompared() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        var events = (1...40).map { StoreConformanceTests.event("v\($0)") }
+        let genuine = try AuditChain.link(events, after: .genesis)
+        let known = try AuditCheckpoint.sign(sequence: 5, hash: genuine[4].hash, time: Date(), key: key)
+        events[2].actor.displayName = "mallory"
+        let rewritten = try AuditChain.link(events, after: .genesis)
+        var verifier = AuditChainVerifier(trustedKey: key.publicKey.rawRepresentation.hexString, reaching: known, window: 10)
+        verifier.consume(rewritten)
+        #expect(verifier.finish() == AuditChainBreak(sequence: 5, kind: .rewritten))
     }
 
     static func execute(_ sql: String, _ fixture: StoreFixture) async throws {

@@ -65,6 +65,9 @@ public struct AuditMaintenanceService: Service {
                         }
                         lastRetention = .now
                     }
+                } catch let error as LeaseholdError where error.code == .internalError {
+                    // The chain no longer verifies (no checkpoint is signed, no record retained): an incident.
+                    logger.error("audit maintenance refused: \(error.message)")
                 } catch {
                     logger.warning("audit maintenance failed; will retry", metadata: ["error.type": "\(type(of: error))"])
                 }

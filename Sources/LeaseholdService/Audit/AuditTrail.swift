@@ -61,45 +61,85 @@ struct AuditTrail {
         return key
     }
 
-    /// The checkpoint key, created (and sealed in the store) on first use.
-    func signingKey() async throws -> Curve25519.Signing.PrivateKey {
-        if let key = try await existingSigningKey() { return key }
-        let key = Curve25519.Signing.PrivateKey()
-        let sealed = try services.store.seal(SecretValue(key.rawRepresentation.hexString), for: Self.signingKeyKey)
-        do {
-            try await services.commit(StoreBatch(operations: [.put(Self.signingKeyKey, sealed, .absent)]))
-            return key
-        } catch let error as LeaseholdError where error.code == .conflict {
-            return try await signingKey()
-        }
-    }
-
-    /// The public checkpoint key, hex.
+    /// The public checkpoint key, hex (empty before the first checkpoint).
     func publicKey() async throws -> String {
-        try await signingKey().publicKey.rawRepresentation.hexString
+        try await existingSigningKey()?.publicKey.rawRepresentation.hexString ?? ""
     }
 
     /// Signs the current head and appends the checkpoint to the chain (and keeps it as the newest known one).
     /// Returns `nil` when the table is empty or the newest record is already a checkpoint.
+    ///
+    /// A chain changed in the store is never signed over: the record the previous checkpoint covers must still
+    /// have the hash it signed, and every record since must link to it (``confirmChain(since:through:)``); the
+    /// newest checkpoint only moves forward (a write conditional on the version read). The signing key is created
+    /// with the first checkpoint, in the same commit, so a key in the store means a checkpoint must be there too.
     @discardableResult
     func checkpoint(now: Date, actor: AuditActor, requestID: String) async throws -> AuditCheckpoint? {
         guard let newest = try await services.store.base.newestAuditRecord(), newest.event.type != AuditCheckpoint.eventType else { return nil }
-        let checkpoint = try AuditCheckpoint.sign(sequence: newest.sequence, hash: newest.hash, time: now, key: try await signingKey())
+        let previous = try await services.store.read(AuditCheckpoint.self, at: Self.newestCheckpointKey)
+        if let previous { try await confirmChain(since: previous.value, through: newest.sequence) }
+        var operations: [StoreOperation] = []
+        let key: Curve25519.Signing.PrivateKey
+        if let existing = try await existingSigningKey() {
+            key = existing
+        } else {
+            key = Curve25519.Signing.PrivateKey()
+            let sealedKey = try services.store.seal(SecretValue(key.rawRepresentation.hexString), for: Self.signingKeyKey)
+            operations.append(.put(Self.signingKeyKey, sealedKey, .absent))
+        }
+        let checkpoint = try AuditCheckpoint.sign(sequence: newest.sequence, hash: newest.hash, time: now, key: key)
         let event = AuditEvent(
             time: now, requestID: requestID, type: AuditCheckpoint.eventType, operation: "update", path: "sys/audit-log/checkpoint",
             actor: actor, remoteAddress: "", outcome: "allowed", details: checkpoint.details)
         let sealed = try services.store.seal(checkpoint, for: Self.newestCheckpointKey)
-        try await services.commit(StoreBatch(operations: [.put(Self.newestCheckpointKey, sealed, .none)], auditEvents: [event]))
+        operations.append(.put(Self.newestCheckpointKey, sealed, previous.map { .version($0.version) } ?? .absent))
+        try await services.commit(StoreBatch(operations: operations, auditEvents: [event]))
         return checkpoint
     }
 
+    /// Throws unless the stored chain still holds, at `previous.sequence`, the record `previous` signed, and the
+    /// records after it up to `through` link to it (one pass over the records since the previous checkpoint).
+    /// A checkpoint older than the retention anchor is not checked: the anchor, moved under the same check, took
+    /// its place.
+    func confirmChain(since previous: AuditCheckpoint, through sequence: Int64) async throws {
+        let anchor = try await anchorHead()
+        guard previous.sequence > anchor.sequence else { return }
+        guard let covered = try await services.store.base.auditRecords(after: previous.sequence - 1, limit: 1).first,
+            covered.sequence == previous.sequence, covered.hash.hexString == previous.hash
+        else { throw Self.chainChanged(at: previous.sequence) }
+        try await confirmLinks(after: AuditChainHead(sequence: covered.sequence, hash: covered.hash), through: sequence)
+    }
+
+    /// Throws unless the records after `head` up to `sequence` form an unbroken chain from it.
+    private func confirmLinks(after head: AuditChainHead, through sequence: Int64) async throws {
+        var verifier = AuditChainVerifier(startingAfter: head, trustedKey: try await existingSigningKey().map {
+            $0.publicKey.rawRepresentation.hexString
+        })
+        var cursor = head.sequence
+        while cursor < sequence {
+            let page = try await services.store.base.auditRecords(after: cursor, limit: 1000).filter { $0.sequence <= sequence }
+            guard let last = page.last else { break }
+            if let broken = verifier.consume(page) { throw Self.chainChanged(at: broken.sequence) }
+            cursor = last.sequence
+        }
+        guard verifier.head.sequence >= sequence else { throw Self.chainChanged(at: verifier.head.sequence + 1) }
+    }
+
+    /// The refusal to sign over, or retain past, a chain that no longer verifies.
+    private static func chainChanged(at sequence: Int64) -> LeaseholdError {
+        LeaseholdError(.internalError, "the audit chain in the store no longer verifies at sequence \(sequence); run sys/audit-log/verify")
+    }
+
     /// Walks the whole stored chain from the retention anchor, checking links, hashes, checkpoints, and that the
-    /// chain reaches the newest checkpoint kept in the encrypted store. Read-only: without a checkpoint key yet, no
-    /// checkpoint record can be genuine.
+    /// chain reaches the newest checkpoint kept in the encrypted store (read first, so one committed during the
+    /// walk is not mistaken for truncation). Read-only. Once a checkpoint key exists, the newest checkpoint must
+    /// exist too: they are created in one commit.
     func verify() async throws -> AuditVerificationReport {
-        let publicKey = try await existingSigningKey()?.publicKey.rawRepresentation.hexString ?? ""
+        let signingKey = try await existingSigningKey()
+        let publicKey = signingKey?.publicKey.rawRepresentation.hexString ?? ""
+        let newest = try await services.store.read(AuditCheckpoint.self, at: Self.newestCheckpointKey)?.value
         let start = try await anchorHead()
-        var verifier = AuditChainVerifier(startingAfter: start, trustedKey: publicKey)
+        var verifier = AuditChainVerifier(startingAfter: start, trustedKey: publicKey, reaching: newest)
         var firstSequence: Int64 = 0
         // Rows at or before the anchor (left by a retention run interrupted before its delete) are not part of
         // the chain any more.
@@ -111,13 +151,19 @@ struct AuditTrail {
             verifier.consume(page)
             cursor = last.sequence
         }
-        let newest = try await services.store.read(AuditCheckpoint.self, at: Self.newestCheckpointKey)?.value
-        verifier.finish(reaching: newest)
+        verifier.finish()
+        var breakSequence = verifier.failure?.sequence
+        var breakKind = verifier.failure?.kind
+        if breakKind == nil, signingKey != nil, newest == nil {
+            // The newest checkpoint was deleted (with the checkpoint records, to hide a rewritten chain).
+            breakSequence = start.sequence + 1
+            breakKind = .truncated
+        }
         return AuditVerificationReport(
-            intact: verifier.failure == nil, records: verifier.recordCount, firstSequence: firstSequence,
+            intact: breakKind == nil, records: verifier.recordCount, firstSequence: firstSequence,
             lastSequence: verifier.head.sequence, checkpoints: verifier.checkpointCount,
             newestCheckpointSequence: newest?.sequence, anchorSequence: start.sequence,
-            breakSequence: verifier.failure?.sequence, breakKind: verifier.failure?.kind.rawValue, publicKey: publicKey)
+            breakSequence: breakSequence, breakKind: breakKind?.rawValue, publicKey: publicKey)
     }
 
     /// The smallest sequence every enabled audit device has acknowledged (`nil` without devices).
@@ -143,12 +189,9 @@ struct AuditTrail {
     /// when nothing was old enough. The newest record is never deleted, nor one an audit device has not delivered.
     /// A run interrupted between the anchor and the delete is completed by the next one.
     func applyRetention(cutoff: Date, directory: String, now: Date) async throws -> String? {
+        let stored = try await services.store.read(Anchor.self, at: Self.anchorKey)
         let anchor = try await anchorHead()
-        if anchor.sequence > 0, let first = try await services.store.base.auditRecords(after: 0, limit: 1).first,
-            first.sequence <= anchor.sequence
-        {
-            try await services.store.base.deleteAuditRecords(through: anchor.sequence)
-        }
+        try await deleteRecords(through: anchor.sequence)
         guard let newest = try await services.store.base.newestAuditRecord() else { return nil }
         var query = AuditQuery()
         query.until = cutoff
@@ -174,6 +217,8 @@ struct AuditTrail {
                 if lines.count < 1000 { break paging }
             }
             guard let last, let archive else { return nil }
+            // Only a chain that verifies from the anchor is archived and cut: the new anchor is trusted from here on.
+            try await confirmLinks(after: anchor, through: last.sequence)
             finished = (try archive.finish(through: last.sequence), last)
         } catch {
             // Nothing was deleted from the store: the next run archives the same records again.
@@ -186,9 +231,22 @@ struct AuditTrail {
             time: now, requestID: "", type: "audit.retention", operation: "delete", path: "sys/audit-log",
             actor: AuditActor(authMethod: "retention"), remoteAddress: "", outcome: "allowed",
             details: ["deleted_through": String(newestDeleted.sequence), "anchor_hash": moved.hash, "archive": path])
-        try await services.commit(StoreBatch(operations: [.put(Self.anchorKey, try services.store.seal(moved, for: Self.anchorKey), .none)], auditEvents: [event]))
-        try await services.store.base.deleteAuditRecords(through: newestDeleted.sequence)
+        // Conditional on the anchor read: of two runs (an old leader resuming after a pause), the later one
+        // conflicts instead of moving the anchor back.
+        let condition: StoreCondition = stored.map { .version($0.version) } ?? .absent
+        try await services.commit(
+            StoreBatch(operations: [.put(Self.anchorKey, try services.store.seal(moved, for: Self.anchorKey), condition)], auditEvents: [event]))
+        try await deleteRecords(through: newestDeleted.sequence)
         return path
+    }
+
+    /// Deletes the records through `sequence`, 10,000 per statement, so no delete holds the store (the single
+    /// SQLite writer, or a PostgreSQL statement timeout) for long; a later run finishes what an interrupted one
+    /// left.
+    private func deleteRecords(through sequence: Int64) async throws {
+        while let first = try await services.store.base.auditRecords(after: 0, limit: 1).first, first.sequence <= sequence {
+            try await services.store.base.deleteAuditRecords(through: min(sequence, first.sequence + 9_999))
+        }
     }
 }
 
