@@ -83,6 +83,12 @@ public struct Lease: Sendable, Codable, Hashable {
         self.requestKey = requestKey
     }
 
+    /// Whether a revocation was asked for (an explicit revoke that is being retried, the owning token's
+    /// revocation, an asynchronous revoke-prefix): the lease is then scheduled before it expires, or has failed
+    /// attempts. Such a lease is never renewed: a renewal would move its schedule back to its expiry and cancel the
+    /// revocation.
+    public var isBeingRevoked: Bool { revokeAttempts > 0 || scheduledTime < expireTime }
+
     /// Seconds left at `now` (never negative).
     public func remainingSeconds(at now: Date) -> Int64 {
         max(0, Int64(expireTime.timeIntervalSince(now).rounded(.down)))

@@ -266,6 +266,29 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// A revocation that was asked for (here by revoking the owning token) and not yet carried out cannot be
+    /// cancelled by a renewal: before, a renewal moved the lease's schedule back to its expiry and the user stayed.
+    @Test func aLeaseBeingRevokedCannotBeRenewed() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true, clock: TestClock.system)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let owner = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["root"]]).clientToken
+            let issued = try await api.send(.get, "database/creds/reader", token: owner)
+            let leaseID = try #require(issued.object["lease_id"]?.stringValue)
+            let username = try #require(issued.data["username"]?.stringValue)
+            #expect(try await api.send(.put, "auth/token/revoke", token: root, json: ["token": .string(owner)]).status == 204)
+            let renewal = try await api.send(.put, "sys/leases/renew", token: root, json: ["lease_id": .string(leaseID)])
+            #expect(renewal.status == 400)
+            #expect(renewal.errors == ["lease is being revoked and cannot be renewed"])
+            try await harness.withReaper {
+                let gone = try await target.roleDisappears(username)
+                #expect(gone)
+            }
+        }
+        try await target.drop()
+    }
+
     @Test func environmentsAreHardWallsWhateverThePolicies() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)

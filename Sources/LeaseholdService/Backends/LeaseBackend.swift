@@ -48,6 +48,7 @@ enum LeaseBackend {
         let stored = try await visibleLease(context)
         var lease = stored.value
         guard lease.expireTime > context.now else { throw LeaseholdError.invalidRequest("lease expired") }
+        guard !lease.isBeingRevoked else { throw LeaseholdError.invalidRequest("lease is being revoked and cannot be renewed") }
         let original = max(1, lease.expireTime.timeIntervalSince(lease.lastRenewalTime ?? lease.issueTime))
         let increment = try context.data.ttl("increment").flatMap { $0.isZero ? nil : TimeInterval($0.seconds) } ?? original
         var warnings: [String] = []
