@@ -7,7 +7,10 @@ import LeaseholdCore
 /// quoting and comments (no heuristics). Rules, checked without any value:
 /// - `{{name}}`, `{{username}}` and `{{database}}` must be inside `"…"` or `'…'`;
 /// - `{{password}}` and `{{expiration}}` must be inside `'…'`;
-/// - placeholders in comments or bare in the statement text are refused.
+/// - placeholders in comments or bare in the statement text are refused;
+/// - transaction control (`BEGIN`, `START`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `SAVEPOINT`, `RELEASE`, `PREPARE
+///   TRANSACTION`) is refused: the broker runs every template in its own transaction, and a `COMMIT` inside one would
+///   make a user permanent before its bookkeeping and its commit gate (or make a dry run's user real).
 /// Inside a dollar-quoted body (`DO $$ … $$`) the body is checked with the same rules.
 ///
 /// Rendering substitutes each placeholder once (values are never rescanned) and refuses any value that could end
@@ -22,6 +25,25 @@ public struct StatementTemplate: Sendable {
         var segments: [Segment]
         var placeholders: Set<StatementPlaceholder> {
             Set(segments.compactMap { if case .placeholder(let key, _) = $0 { key } else { nil } })
+        }
+
+        /// The statement's first keyword, uppercased, after white space and comments (`nil` when it starts with a
+        /// placeholder or holds nothing else).
+        var leadingKeyword: String? {
+            guard case .text(let first)? = segments.first else { return nil }
+            var rest = Substring(first)
+            while true {
+                rest = rest.drop { $0.isWhitespace }
+                if rest.hasPrefix("--") {
+                    rest = rest.drop { $0 != "\n" }
+                } else if rest.hasPrefix("/*"), let end = rest.range(of: "*/") {
+                    rest = rest[end.upperBound...]
+                } else {
+                    break
+                }
+            }
+            let word = rest.prefix { $0.isLetter || $0 == "_" }
+            return word.isEmpty ? nil : word.uppercased()
         }
     }
 
@@ -77,10 +99,18 @@ public struct StatementTemplate: Sendable {
             cursor = occurrence.range.upperBound
         }
         segments.append(.text(String(decoding: bytes[cursor..<range.upperBound], as: UTF8.self)))
-        return Statement(segments: segments)
+        let statement = Statement(segments: segments)
+        if let keyword = statement.leadingKeyword, transactionControl.contains(keyword) {
+            throw LeaseholdError.invalidRequest("statement \(index): \(keyword) is not allowed: the broker runs each template in its own transaction")
+        }
+        return statement
     }
 
-    /// Whether any statement uses `placeholder`.
+    /// Statement keywords that control the transaction.
+    private static let transactionControl: Set<String> = [
+        "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE",
+    ]
+
     /// The 0-based index of the first statement that changes privileges on database objects (`GRANT … ON`,
     /// `REVOKE … ON`, `ALTER DEFAULT PRIVILEGES`, `REASSIGN`/`DROP OWNED`): concurrent ones rewrite the same catalog
     /// rows and fail with `tuple concurrently updated`, so they run under the target's lock. Judged on the template
@@ -95,6 +125,7 @@ public struct StatementTemplate: Sendable {
         }
     }
 
+    /// Whether any statement uses `placeholder`.
     public func uses(_ placeholder: StatementPlaceholder) -> Bool {
         statements.contains { $0.placeholders.contains(placeholder) }
     }

@@ -27,6 +27,28 @@ struct StatementTemplateTests {
         }
     }
 
+    /// A template runs inside the broker's transaction: a COMMIT in it would make the user permanent before its
+    /// bookkeeping and commit gate (or make a dry run's user real).
+    @Test(arguments: [
+        "COMMIT", "commit;", "  -- done\n  END", "/* x */ ROLLBACK", "BEGIN", "START TRANSACTION", "SAVEPOINT s",
+        "RELEASE SAVEPOINT s", "ABORT", "PREPARE TRANSACTION 'x'",
+    ])
+    func transactionControlIsRefused(_ statement: String) {
+        let creation = #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}';"#
+        #expect(throws: LeaseholdError.self) { _ = try StatementTemplate([creation + " " + statement]) }
+        #expect(throws: LeaseholdError.self) { _ = try StatementTemplate([creation, statement]) }
+    }
+
+    @Test func wordsThatOnlyLookLikeTransactionControlAreAccepted() throws {
+        let template = try StatementTemplate([
+            #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}';"#,
+            #"COMMENT ON ROLE "{{name}}" IS 'commit; rollback';"#,
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\";",
+            "DO $$ BEGIN PERFORM 1; END $$;",
+        ])
+        #expect(template.count == 4)
+    }
+
     @Test func splitsOnTopLevelSemicolonsOnly() throws {
         let template = try StatementTemplate([
             "CREATE ROLE \"{{name}}\" PASSWORD '{{password}}'; GRANT \"a;b\" TO \"{{name}}\";",
