@@ -198,6 +198,20 @@ struct DatabaseCredentialTests {
             #expect(lookup.data["id"] == .string(leaseID))
             let bogus = try await api.send(.put, "sys/leases/lookup", token: root, json: ["lease_id": "database/creds/reader/nope"])
             #expect(bogus.errors == ["invalid lease"])
+
+            // The role is read again at every renewal, as in Vault: a lowered max_ttl shortens the lease, and a
+            // deleted role renews nothing.
+            let lowered: JSONValue = [
+                "db_name": "pg", "creation_statements": .string(target.groupRoleStatement), "default_ttl": "30s", "max_ttl": "1m",
+            ]
+            let rewritten = try await api.send(.post, "database/roles/reader", token: root, json: lowered)
+            #expect(rewritten.status == 204, "\(rewritten.text)")
+            let shortened = try await api.send(.put, "sys/leases/renew", token: root, json: ["lease_id": .string(leaseID), "increment": "1h"])
+            #expect(shortened.status == 200 || shortened.status == 400, "\(shortened.text)")
+            #expect((shortened.object["lease_duration"]?.numberValue ?? 0) <= 60)
+            #expect(try await api.send(.delete, "database/roles/reader", token: root).status == 204)
+            let orphaned = try await api.send(.put, "sys/leases/renew", token: root, json: ["lease_id": .string(leaseID)])
+            #expect(orphaned.status == 400)
         }
         try await target.drop()
     }

@@ -51,10 +51,18 @@ enum LeaseBackend {
         guard !lease.isBeingRevoked else { throw LeaseholdError.invalidRequest("lease is being revoked and cannot be renewed") }
         let original = max(1, lease.expireTime.timeIntervalSince(lease.lastRenewalTime ?? lease.issueTime))
         let increment = try context.data.ttl("increment").flatMap { $0.isZero ? nil : TimeInterval($0.seconds) } ?? original
+        // As in Vault, the role and mount are read again: a deleted role renews nothing, and a lowered maximum
+        // shortens the leases already issued.
+        guard let role = try await context.services.store.read(DatabaseRole.self, at: StoreKey(.databaseRoles, lease.mount + lease.role))?.value,
+            let mount = try await context.services.mounts.engine(owning: lease.mount)
+        else { throw LeaseholdError.invalidRequest("the lease's role no longer exists; it cannot be renewed") }
+        let maximum = min(
+            lease.maximumExpireTime,
+            lease.issueTime.addingTimeInterval(TimeInterval(CredentialIssuer.maximumTTL(role: role, mount: mount, limits: context.services.limits))))
         var warnings: [String] = []
         var newExpiry = context.now.addingTimeInterval(increment)
-        if newExpiry > lease.maximumExpireTime {
-            newExpiry = lease.maximumExpireTime
+        if newExpiry > maximum {
+            newExpiry = maximum
             let granted = TTL(seconds: max(0, Int64(newExpiry.timeIntervalSince(context.now))))
             warnings.append(
                 "TTL of \"\(TTL(seconds: Int64(increment)))\" exceeded the effective max_ttl of \"\(granted)\"; TTL value is capped accordingly (expires at \(ISO8601DateFormatter().string(from: newExpiry)))")

@@ -56,7 +56,7 @@ struct CredentialIssuer {
             mount: mount.path, environment: role.environment, now: now)
         let password = CredentialGenerator.makePassword()
         let leaseID = LeaseStore.idPrefix(mount: mount.path, role: roleName) + SecureRandom.string(length: 24, alphabet: SecureRandom.base62Alphabet)
-        let maximum = now.addingTimeInterval(TimeInterval(maximumTTL(role: role, mount: mount)))
+        let maximum = now.addingTimeInterval(TimeInterval(Self.maximumTTL(role: role, mount: mount, limits: context.services.limits)))
         var lease = Lease(
             id: leaseID, mount: mount.path, role: roleName, connection: role.connection, username: username.rawValue,
             state: .pending, issueTime: now, expireTime: now.addingTimeInterval(TimeInterval(ttl)),
@@ -209,15 +209,18 @@ struct CredentialIssuer {
         }
     }
 
-    private func maximumTTL(role: DatabaseRole, mount: MountEntry) -> Int64 {
-        let system = context.services.limits.maxTTL.seconds
+    /// The longest a credential of `role` may live from its issue: the role's `max_ttl`, the mount's tuned
+    /// maximum and the server's, whichever is shortest. Renewals apply it as it is now, so lowering one shortens
+    /// the leases already issued.
+    static func maximumTTL(role: DatabaseRole, mount: MountEntry, limits: LeaseLimits) -> Int64 {
+        let system = limits.maxTTL.seconds
         var maximum = mount.maxLeaseTTL > 0 ? min(mount.maxLeaseTTL, system) : system
         if role.maxTTL > 0 { maximum = min(maximum, role.maxTTL) }
         return maximum
     }
 
     private func lifetime(role: DatabaseRole, mount: MountEntry) -> (Int64, [String]) {
-        let maximum = maximumTTL(role: role, mount: mount)
+        let maximum = Self.maximumTTL(role: role, mount: mount, limits: context.services.limits)
         let wanted = role.defaultTTL > 0 ? role.defaultTTL : (mount.defaultLeaseTTL > 0 ? mount.defaultLeaseTTL : context.services.limits.defaultTTL.seconds)
         guard wanted > maximum else { return (wanted, []) }
         return (maximum, ["TTL of \"\(TTL(seconds: wanted))\" exceeded the effective max_ttl of \"\(TTL(seconds: maximum))\"; TTL value is capped accordingly"])
