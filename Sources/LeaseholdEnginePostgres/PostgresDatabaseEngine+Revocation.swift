@@ -201,20 +201,11 @@ extension PostgresDatabaseEngine {
             }
             return
         }
-        let connection = try await PostgresConnection.connect(
-            configuration: try configuration.connectionConfiguration(database: database),
-            id: Int.random(in: 1...Int(Int32.max)),
-            logger: logger
-        )
-        do {
+        try await withSingleConnection(to: database) { [self] connection in
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.setLocalSettings(configuration, logger: logger)
                 try await connection.executeServerRendered(rendering, logger: logger)
             }
-            try await connection.close()
-        } catch {
-            try? await connection.close()
-            throw TargetDatabaseFailure.unwrap(error)
         }
     }
 

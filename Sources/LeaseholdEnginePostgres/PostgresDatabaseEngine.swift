@@ -131,20 +131,50 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
         }
     }
 
+    /// Runs `body` on a connection of its own to `database` (admin credentials, TLS settings), closed afterwards
+    /// whatever happens; failures come out as ``TargetDatabaseFailure``s.
+    func withSingleConnection<T: Sendable>(
+        to database: String, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                configuration: try configuration.connectionConfiguration(database: database),
+                id: Int.random(in: 1...Int(Int32.max)),
+                logger: logger
+            )
+        } catch let error as LeaseholdError {
+            throw error
+        } catch {
+            throw TargetDatabaseFailure.unwrap(error)
+        }
+        do {
+            let result = try await body(connection)
+            try await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw TargetDatabaseFailure.unwrap(error)
+        }
+    }
+
     /// Opens a connection, runs `SELECT 1`, and checks that the admin user is a superuser or has `CREATEROLE`.
     ///
     /// On PostgreSQL 16 and later a `CREATEROLE` admin also needs `ADMIN OPTION` on every managed role, which it
     /// has for the roles it created itself; this check cannot see roles created by another admin.
     public func verifyConnection() async throws {
+        // One connection of its own, not the pool: the pool retries a refused login until its deadline, and a
+        // wrong password must fail at once.
         let privileges = try await reporting("verifying the target connection") { [self] in
-            try await client.query("SELECT 1", logger: logger)
-            var found: (Bool, Bool)?
-            let rows = try await client.query(
-                "SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user",
-                logger: logger
-            )
-            for try await row in rows.decode((Bool, Bool).self) { found = row }
-            return found
+            try await withSingleConnection(to: configuration.database) { [self] connection in
+                var found: (Bool, Bool)?
+                let rows = try await connection.query(
+                    "SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user",
+                    logger: logger
+                )
+                for try await row in rows.decode((Bool, Bool).self) { found = row }
+                return found
+            }
         }
         guard let (isSuperuser, canCreateRoles) = privileges, isSuperuser || canCreateRoles else {
             throw LeaseholdError.invalidRequest("the target's admin user must be a superuser or have CREATEROLE")
