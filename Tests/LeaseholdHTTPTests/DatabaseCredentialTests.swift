@@ -595,6 +595,35 @@ struct DatabaseCredentialTests {
         try await target.drop(admin: admin)
     }
 
+    /// While the target accepts neither password (here the admin cannot log in at all), settling an interrupted
+    /// rotation keeps both: before, the pending password was dropped though the target already had it, and the
+    /// broker was locked out for good.
+    @Test func aRotationIsNotSettledWhileTheTargetCannotTellWhichPasswordWorks() async throws {
+        let target = try await DatabaseTarget.make()
+        let admin = try await target.makeAdmin(password: "initial-password")
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target, admin: (admin, "initial-password"))
+            let keys = try await harness.broker.seal.keys()
+            let store = EncryptedStore(base: harness.sqlite, keyRing: keys.keyRing)
+            let key = StoreKey(.databaseConnections, "database/pg")
+            let stored = try #require(try await store.read(DatabaseConnection.self, at: key))
+            var interrupted = stored.value
+            interrupted.pendingRootPassword = SecretValue("pending-password-1234567890")
+            try await harness.sqlite.commit(StoreBatch(operations: [.put(key, try store.seal(interrupted, for: key), .version(stored.version))]))
+            try await target.database.execute("ALTER ROLE \(admin) PASSWORD 'pending-password-1234567890' NOLOGIN")
+            let unsettled = try await api.send(.post, "database/reset/pg", token: root, json: [:])
+            #expect(unsettled.status >= 400)
+            #expect(try #require(try await store.read(DatabaseConnection.self, at: key)).value.pendingRootPassword != nil)
+            try await target.database.execute("ALTER ROLE \(admin) LOGIN")
+            #expect(try await api.send(.post, "database/reset/pg", token: root, json: [:]).status == 204)
+            #expect(try await api.send(.get, "database/creds/reader", token: root).status == 200)
+            let settled = try #require(try await store.read(DatabaseConnection.self, at: key)).value
+            #expect(settled.settings.password.revealed == "pending-password-1234567890")
+        }
+        try await target.drop(admin: admin)
+    }
+
     @Test func rootRotationChangesTheAdminPasswordAndKeepsWorking() async throws {
         let target = try await DatabaseTarget.make()
         let admin = try await target.makeAdmin(password: "initial-password")

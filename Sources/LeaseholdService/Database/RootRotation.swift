@@ -6,10 +6,14 @@ import LeaseholdCore
 /// 1. The new password is recorded as pending and committed. 2. The target changes the password. 3. A new
 /// connection with the new password is verified. 4. The new password becomes current and the pending one is
 /// cleared. A crash anywhere leaves one of the two passwords valid on the target and both in the store, and
-/// ``recover(_:key:context:)`` settles which one works before any further rotation or reset.
+/// ``recover(_:key:context:)`` settles which one works before any further rotation or reset. A password is dropped
+/// only once the other one is known to work: when the target cannot tell (unreachable, or a change whose outcome
+/// is unknown), both stay. Rotations of one connection take turns on this instance.
 enum RootRotation {
     static func rotate(_ context: OperationContext, connectionName: String) async throws -> LogicalResponse {
         let key = StoreKey(.databaseConnections, try context.requireMount().path + connectionName)
+        let turn = await context.services.issuanceLocks.acquire("root-rotation:" + key.description)
+        defer { turn.release() }
         guard var current = try await context.services.store.read(DatabaseConnection.self, at: key), !current.value.retired else {
             throw LeaseholdError.invalidRequest("unknown connection \(connectionName)")
         }
@@ -30,10 +34,15 @@ enum RootRotation {
             throw LeaseholdError(.internalError, "the connection vanished during rotation")
         }
 
-        // 2. Change it on the target, with the current credential.
+        // 2. Change it on the target, with the current credential. Unless the server refused it, the change may
+        // have happened (a lost answer, a deadline that left the statement running): the pending password stays
+        // for the next rotation or reset to settle.
         do {
             let engine = try await context.services.engine(key: key.description, connection: current)
             try await engine.changeAdminPassword(to: newPassword)
+        } catch let error as LeaseholdError where error.code == .targetUnavailable {
+            throw LeaseholdError(
+                .targetUnavailable, "root rotation did not complete (\(error.message)); database/reset/\(connectionName) settles it")
         } catch {
             var cleared = recorded.value
             cleared.pendingRootPassword = nil
@@ -49,15 +58,16 @@ enum RootRotation {
         rotated.pendingRootPassword = nil
         try await engines.verify(rotated)
 
-        // 4. Commit it as current.
+        // 4. Commit it as current; the old engine goes once that is durable.
         try context.transaction.put(rotated, at: key, condition: .version(recorded.version))
-        await engines.reset(key: key.description)
+        context.transaction.onCommit { await engines.reset(key: key.description) }
         context.transaction.annotate("connection", connectionName)
         return .noContent
     }
 
-    /// Settles an interrupted rotation: promotes the pending password if the target accepts it, otherwise
-    /// drops it. Returns the connection as stored afterwards.
+    /// Settles an interrupted rotation: promotes the pending password if the target accepts it, drops it if the
+    /// current one works, and otherwise keeps both and throws (the target cannot tell which is right now). Returns
+    /// the connection as stored afterwards.
     static func recover(
         _ connection: Versioned<DatabaseConnection>, key: StoreKey, context: OperationContext
     ) async throws -> Versioned<DatabaseConnection> {
@@ -71,6 +81,10 @@ enum RootRotation {
         settled.pendingRootPassword = nil
         if (try? await engines.verify(candidate)) != nil {
             settled = candidate
+        } else if (try? await engines.verify(settled)) == nil {
+            throw LeaseholdError(
+                .targetUnavailable,
+                "neither the current nor the pending admin password of \(connection.value.name) works on the target now; both are kept, try again")
         }
         let transaction = StoreTransaction(store: context.services.store)
         try transaction.put(settled, at: key, condition: .version(connection.version))
