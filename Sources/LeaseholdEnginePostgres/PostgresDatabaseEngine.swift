@@ -225,13 +225,14 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
         }
     }
 
-    /// Runs `ALTER ROLE CURRENT_USER PASSWORD '…'` (the SCRAM verifier in SCRAM mode).
+    /// Runs `ALTER ROLE SESSION_USER PASSWORD '…'` (the SCRAM verifier in SCRAM mode): the role that logged in, whatever
+    /// role the session may have been set to.
     ///
     /// Existing pooled connections stay open, but this engine keeps connecting with the configured password: the
     /// caller stores the new password and replaces the engine.
     public func changeAdminPassword(to password: SecretValue) async throws {
         let sent = try passwordValue(password)
-        let statements = try StatementTemplate(["ALTER ROLE CURRENT_USER PASSWORD '{{password}}'"]).render([.password: sent])
+        let statements = try StatementTemplate(["ALTER ROLE SESSION_USER PASSWORD '{{password}}'"]).render([.password: sent])
         try await reporting("changing the admin password") { [self] in
             try await inTransaction { connection in
                 try await connection.executeTemplateStatements(statements, secrets: [password.revealed, sent.revealed], logger: logger)

@@ -10,7 +10,10 @@ import LeaseholdCore
 /// - placeholders in comments or bare in the statement text are refused;
 /// - transaction control (`BEGIN`, `START`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `SAVEPOINT`, `RELEASE`, `PREPARE
 ///   TRANSACTION`) is refused: the broker runs every template in its own transaction, and a `COMMIT` inside one would
-///   make a user permanent before its bookkeeping and its commit gate (or make a dry run's user real).
+///   make a user permanent before its bookkeeping and its commit gate (or make a dry run's user real);
+/// - `SET` without `LOCAL` is refused: it outlives the transaction on the broker's pooled connection, so a
+///   `SET ROLE` would make later creations, revocations and root rotations run as another role. `SET LOCAL` ends
+///   with the transaction.
 /// Inside a dollar-quoted body (`DO $$ … $$`) the body is checked with the same rules.
 ///
 /// Rendering substitutes each placeholder once (values are never rescanned) and refuses any value that could end
@@ -29,8 +32,11 @@ public struct StatementTemplate: Sendable {
 
         /// The statement's first keyword, uppercased, after white space and comments (`nil` when it starts with a
         /// placeholder or holds nothing else).
-        var leadingKeyword: String? {
-            guard case .text(let first)? = segments.first else { return nil }
+        var leadingKeyword: String? { leadingKeywords.first }
+
+        /// The statement's first two keywords, uppercased, after white space and comments.
+        var leadingKeywords: [String] {
+            guard case .text(let first)? = segments.first else { return [] }
             var rest = Substring(first)
             while true {
                 rest = rest.drop { $0.isWhitespace }
@@ -42,8 +48,8 @@ public struct StatementTemplate: Sendable {
                     break
                 }
             }
-            let word = rest.prefix { $0.isLetter || $0 == "_" }
-            return word.isEmpty ? nil : word.uppercased()
+            return rest.split(maxSplits: 2, omittingEmptySubsequences: true, whereSeparator: { !($0.isLetter || $0 == "_") })
+                .prefix(2).map { $0.uppercased() }
         }
     }
 
@@ -102,6 +108,10 @@ public struct StatementTemplate: Sendable {
         let statement = Statement(segments: segments)
         if let keyword = statement.leadingKeyword, transactionControl.contains(keyword) {
             throw LeaseholdError.invalidRequest("statement \(index): \(keyword) is not allowed: the broker runs each template in its own transaction")
+        }
+        if statement.leadingKeyword == "SET", statement.leadingKeywords.dropFirst().first != "LOCAL" {
+            throw LeaseholdError.invalidRequest(
+                "statement \(index): write SET LOCAL: a plain SET outlives the transaction on the broker's pooled connection")
         }
         return statement
     }

@@ -39,6 +39,21 @@ struct StatementTemplateTests {
         #expect(throws: LeaseholdError.self) { _ = try StatementTemplate([creation, statement]) }
     }
 
+    /// A plain SET outlives the transaction on the pooled connection (a SET ROLE would make later work run as
+    /// another role); SET LOCAL ends with it.
+    @Test(arguments: ["SET ROLE app_owner", "set search_path = app", "SET SESSION AUTHORIZATION app", "/* x */ SET statement_timeout = 0"])
+    func sessionLevelSetIsRefused(_ statement: String) {
+        let creation = #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}';"#
+        #expect(throws: LeaseholdError.self) { _ = try StatementTemplate([creation, statement]) }
+    }
+
+    @Test func transactionLocalSetIsAccepted() throws {
+        let template = try StatementTemplate([
+            "SET LOCAL ROLE app_owner;", #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}';"#, "set local search_path = app",
+        ])
+        #expect(template.count == 3)
+    }
+
     @Test func wordsThatOnlyLookLikeTransactionControlAreAccepted() throws {
         let template = try StatementTemplate([
             #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}';"#,
