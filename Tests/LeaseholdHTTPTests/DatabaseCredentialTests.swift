@@ -303,6 +303,36 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// A token revoked while one of its issuances is running never gets that credential, and the user it made is
+    /// removed: before, the cascade skipped the pending lease, which then became active with no owner to revoke it.
+    @Test func aTokenRevokedDuringAnIssuanceNeverGetsTheCredential() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(
+                api, root: root, target: target,
+                role: ["creation_statements": .strings([target.groupRoleStatement, "SELECT pg_sleep(1)"])])
+            let owner = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["root"]]).clientToken
+            let issuance = Task { try await api.send(.get, "database/creds/reader", token: owner) }
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await api.send(.put, "auth/token/revoke", token: root, json: ["token": .string(owner)]).status == 204)
+            let reply = try await issuance.value
+            #expect(reply.status == 403, "\(reply.text)")
+            #expect(reply.data["password"] == nil)
+            let created = try await harness.store.auditRecords(after: 0, limit: 10_000)
+                .filter { $0.event.type == "lease.pending" }.compactMap { $0.event.details["db_username"] }
+            #expect(created.count == 1)
+            harness.clock.advance(by: 121)
+            try await harness.withReaper {
+                for name in created {
+                    let gone = try await target.roleDisappears(name)
+                    #expect(gone, "\(name) should be removed")
+                }
+            }
+        }
+        try await target.drop()
+    }
+
     @Test func environmentsAreHardWallsWhateverThePolicies() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)

@@ -100,9 +100,21 @@ struct CredentialIssuer {
                 connection: connection)
         }
 
+        // The owning token may have been revoked before the intent was durable, when its revocation could not see
+        // the lease yet (afterwards, the revocation changes the pending lease and the commit below conflicts).
+        if let owner = lease.tokenHash, try await context.services.tokens.lookup(hash: owner, now: context.now) == nil {
+            do {
+                try await fail(
+                    pending, error: LeaseholdError.permissionDenied, mayHaveCommitted: false, connectionKey: connectionKey,
+                    connection: connection)
+            } catch {
+                throw LeaseholdError.permissionDenied
+            }
+        }
+
         // 3. Active, in the request's commit with its audit row. If that commit fails (a concurrent request with the
-        // same key won, or the store failed), the credential is never returned: the still-pending lease is
-        // scheduled for revocation now instead of at its pending deadline.
+        // same key won, the owning token was revoked meanwhile, or the store failed), the credential is never
+        // returned: the still-pending lease is scheduled for revocation now instead of at its pending deadline.
         context.transaction.onAbandon { [services = context.services, now = context.now] in
             await Self.revokeSoon(pending, at: now, services: services)
         }

@@ -101,16 +101,22 @@ public struct LeaseStore: Sendable {
 
     /// Stages the immediate revocation of every lease owned by a token (unless its role lets it outlive tokens,
     /// in which case ownership simply ends).
+    ///
+    /// A pending lease (its issuance still running) is not revoked now, since its user may not exist yet; it loses
+    /// its owner, which changes its version, so the issuance's final commit conflicts and never returns the
+    /// credential, and the reaper removes the user at the pending deadline.
     func scheduleRevocation(ofLeasesOwnedBy tokenHash: String, now: Date, in transaction: StoreTransaction) async throws {
         for key in try await store.base.allKeys(in: .tokenLeases, prefix: tokenHash + "/") {
             let id = String(key.dropFirst(tokenHash.count + 1))
             transaction.delete(StoreKey(.tokenLeases, key))
-            guard let lease = try await lease(id), lease.value.state == .active else { continue }
+            guard let lease = try await lease(id) else { continue }
             var updated = lease.value
             updated.tokenHash = nil
-            updated.scheduledTime = min(updated.scheduledTime, now)
+            if lease.value.state == .active {
+                updated.scheduledTime = min(updated.scheduledTime, now)
+                transaction.requestReaperWakeup()
+            }
             try update(lease, to: updated, in: transaction)
-            transaction.requestReaperWakeup()
         }
     }
 
