@@ -273,6 +273,30 @@ struct AuditLogTests {
 
 @Suite("Audit log: lease history over real PostgreSQL", .enabled(if: DatabaseTarget.isAvailable), .serialized)
 struct LeaseHistoryTests {
+    /// A lease with more records than a timeline lists still shows how and when it ended, and is not named as a
+    /// user's holder after that: before, only the oldest 1,000 records were read.
+    @Test func aLongLivedLeaseStillShowsItsEnding() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true, clock: TestClock.system)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let creds = try await api.send(.get, "database/creds/reader", token: root)
+            let lease = try #require(creds.object["lease_id"]?.stringValue)
+            let username = try #require(creds.data["username"]?.stringValue)
+            for _ in 0..<501 {
+                #expect(try await api.send(.put, "sys/leases/renew", token: root, json: ["lease_id": .string(lease), "increment": 600]).status == 200)
+            }
+            #expect(try await api.send(.put, "sys/leases/revoke", token: root, json: ["lease_id": .string(lease)]).status == 204)
+            let auditor = try await AuditLogTests().auditorToken(api, root: root)
+            let history = try await api.send(.get, "sys/audit-log/lease?lease_id=\(lease)", token: auditor).data
+            #expect(history["ended_by"] == "lease.revoke")
+            #expect(history["ended_at"] != .null)
+            #expect(history["events_truncated"] == true)
+            #expect(try await api.send(.get, "sys/audit-log/holder?db_username=\(username)", token: auditor).status == 404)
+        }
+        try await target.drop()
+    }
+
     @Test func everyLeasePathIsRecordedWithIdentityAndEnvironmentAndTheHolderIsFound() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true, clock: TestClock.system)

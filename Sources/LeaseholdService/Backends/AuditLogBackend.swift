@@ -81,11 +81,20 @@ enum AuditLogBackend {
 
     // MARK: Leases
 
-    /// Every record of one lease, oldest first (at most 1,000).
+    /// The records of one lease, oldest first (at most ``LeaseHistory/eventLimit``), with its ending and its
+    /// newest record read on their own, so a lease renewed a thousand times still shows how and when it ended.
     static func history(of leaseID: String, context: OperationContext) async throws -> LeaseHistory {
+        let store = context.services.store.base
         var query = AuditQuery()
         query.details = ["lease_id": leaseID]
-        return LeaseHistory(records: try await context.services.store.base.auditRecords(matching: query, limit: 1000))
+        let records = try await store.auditRecords(matching: query, limit: LeaseHistory.eventLimit)
+        var newest = query
+        newest.newestFirst = true
+        var ending = query
+        ending.types = Array(LeaseEventType.endings)
+        return LeaseHistory(
+            records: records, end: try await store.auditRecords(matching: ending, limit: 1).first,
+            latest: try await store.auditRecords(matching: newest, limit: 1).first)
     }
 
     /// The summary an auditor asks for, and every record.
@@ -158,10 +167,17 @@ enum AuditLogBackend {
 
 /// The story of one lease told by its audit records.
 struct LeaseHistory {
+    /// The most records a timeline lists.
+    static let eventLimit = 1000
+
+    /// The oldest records, at most ``eventLimit``.
     let records: [AuditRecord]
+    /// The record that ended the lease, if any (wherever it is in the history).
+    let end: AuditRecord?
+    /// The lease's newest record.
+    let latest: AuditRecord?
 
     var issue: AuditRecord? { records.first { $0.event.type == LeaseEventType.issue } }
-    var end: AuditRecord? { records.first { LeaseEventType.endings.contains($0.event.type) } }
     var endTime: Date? { end?.event.time }
 
     var summary: [String: JSONValue] {
@@ -179,7 +195,8 @@ struct LeaseHistory {
             "issued_at": time(issue), "ended_at": time(end), "ended_by": end.map { .string($0.event.type) } ?? .null,
             "renewals": .int(records.filter { $0.event.type == LeaseEventType.renew }.count),
             "failed_revocations": .int(records.filter { $0.event.type == LeaseEventType.revokeFailed }.count),
-            "expire_time": .string(records.last?.event.details["expire_time"] ?? ""),
+            "expire_time": .string((latest ?? records.last)?.event.details["expire_time"] ?? ""),
+            "events_truncated": .bool(records.count == Self.eventLimit && records.last?.sequence != latest?.sequence),
         ]
     }
 }
