@@ -625,6 +625,20 @@ struct DatabaseCredentialTests {
         try await target.drop(admin: admin)
     }
 
+    @Test func rootRotationStatementsAreRefusedRatherThanIgnored() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"]).status == 204)
+            guard case .object(var fields) = target.configFields else { return }
+            fields["root_rotation_statements"] = .strings(["ALTER USER \"{{name}}\" WITH PASSWORD '{{password}}'"])
+            let refused = try await api.send(.post, "database/config/pg", token: root, json: .object(fields))
+            #expect(refused.status == 400)
+            #expect(refused.errors.first?.contains("root_rotation_statements are not supported") == true)
+        }
+        try await target.drop()
+    }
+
     /// While the target accepts neither password (here the admin cannot log in at all), settling an interrupted
     /// rotation keeps both: before, the pending password was dropped though the target already had it, and the
     /// broker was locked out for good.

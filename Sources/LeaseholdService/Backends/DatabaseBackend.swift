@@ -106,6 +106,11 @@ enum DatabaseBackend {
             rootRotationStatements: try StatementList.parse(data, "root_rotation_statements") ?? existing?.value.rootRotationStatements ?? [],
             environment: try environmentName(try data.string("environment") ?? existing?.value.environment),
             retired: false, pendingRootPassword: existing?.value.pendingRootPassword)
+        if !connection.rootRotationStatements.isEmpty {
+            // Refused rather than stored unused: a DBA who writes them expects them to run.
+            throw LeaseholdError.invalidRequest(
+                "root_rotation_statements are not supported: rotate-root always runs ALTER ROLE SESSION_USER PASSWORD")
+        }
         if !connection.passwordPolicy.isEmpty {
             throw LeaseholdError.invalidRequest("password_policy \"\(connection.passwordPolicy.prefix(64))\" does not exist; only the built-in policy is available")
         }

@@ -7,9 +7,18 @@ import Metrics
 struct LeaseRevoker: Sendable {
     let services: BrokerServices
 
-    /// The longest wait between two revocation attempts of one lease: short, so a target that comes back after an
-    /// outage is cleaned up within seconds.
+    /// The longest wait between two revocation attempts of one lease during its first hour of failures: short, so a
+    /// target that comes back after an outage is cleaned up within seconds.
     static let maximumBackoff: TimeInterval = 15
+    /// The wait between attempts once a lease has failed for about an hour (a decommissioned target, a role no
+    /// longer the broker's): retried forever, but no longer filling the audit table with a row every 15 s.
+    static let persistentFailureBackoff: TimeInterval = 600
+
+    /// The wait before the next attempt after `attempts` failed ones (before jitter): doubling from 2 s up to
+    /// ``maximumBackoff``, and ``persistentFailureBackoff`` after 240 attempts.
+    static func retryDelay(afterAttempts attempts: Int) -> TimeInterval {
+        attempts > 240 ? persistentFailureBackoff : min(maximumBackoff, pow(2, Double(min(attempts, 16))))
+    }
 
     /// What happened to one lease.
     enum Result: Sendable, Equatable {
@@ -68,8 +77,7 @@ struct LeaseRevoker: Sendable {
         var updated = lease.value
         updated.revokeAttempts += 1
         updated.lastRevokeError = String(reason.prefix(240))
-        let base = min(Self.maximumBackoff, pow(2, Double(min(updated.revokeAttempts, 16))))
-        updated.scheduledTime = now.addingTimeInterval(base * Double.random(in: 0.75...1.25))
+        updated.scheduledTime = now.addingTimeInterval(Self.retryDelay(afterAttempts: updated.revokeAttempts) * Double.random(in: 0.75...1.25))
         let transaction = StoreTransaction(store: services.store)
         try services.leases.update(lease, to: updated, in: transaction)
         var event = LeaseAudit.event(LeaseEventType.revokeFailed, lease: updated, time: now, actor: actor)
