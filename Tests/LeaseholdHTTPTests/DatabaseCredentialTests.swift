@@ -597,6 +597,21 @@ struct DatabaseCredentialTests {
 
     /// A crash between the steps of a root rotation leaves a pending password recorded and either the old or the
     /// new password valid on the target; the next reset (or rotation) settles on the one that works.
+    /// Records `password` as the pending root password of connection `pg`, as step 1 of a rotation that was then
+    /// interrupted would; returns the store view and the connection's key for later checks.
+    static func recordPendingRootPassword(
+        _ password: String, in harness: BrokerHarness
+    ) async throws -> (store: EncryptedStore, key: StoreKey) {
+        let keys = try await harness.broker.seal.keys()
+        let store = EncryptedStore(base: harness.sqlite, keyRing: keys.keyRing)
+        let key = StoreKey(.databaseConnections, "database/pg")
+        let stored = try #require(try await store.read(DatabaseConnection.self, at: key))
+        var interrupted = stored.value
+        interrupted.pendingRootPassword = SecretValue(password)
+        try await harness.sqlite.commit(StoreBatch(operations: [.put(key, try store.seal(interrupted, for: key), .version(stored.version))]))
+        return (store, key)
+    }
+
     @Test(arguments: [false, true])
     func aRotationInterruptedByACrashNeverLocksTheBrokerOut(targetChanged: Bool) async throws {
         let target = try await DatabaseTarget.make()
@@ -605,13 +620,7 @@ struct DatabaseCredentialTests {
         try await harness.withClient { api in
             try await configureDatabase(api, root: root, target: target, admin: (admin, "initial-password"))
             // Step 1 happened (pending recorded) and the broker died; step 2 happened on the target or not.
-            let keys = try await harness.broker.seal.keys()
-            let store = EncryptedStore(base: harness.sqlite, keyRing: keys.keyRing)
-            let key = StoreKey(.databaseConnections, "database/pg")
-            let stored = try #require(try await store.read(DatabaseConnection.self, at: key))
-            var interrupted = stored.value
-            interrupted.pendingRootPassword = SecretValue("pending-password-1234567890")
-            try await harness.sqlite.commit(StoreBatch(operations: [.put(key, try store.seal(interrupted, for: key), .version(stored.version))]))
+            let (store, key) = try await Self.recordPendingRootPassword("pending-password-1234567890", in: harness)
             if targetChanged {
                 try await target.database.execute("ALTER ROLE \(admin) PASSWORD 'pending-password-1234567890'")
             }
@@ -648,13 +657,7 @@ struct DatabaseCredentialTests {
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
         try await harness.withClient { api in
             try await configureDatabase(api, root: root, target: target, admin: (admin, "initial-password"))
-            let keys = try await harness.broker.seal.keys()
-            let store = EncryptedStore(base: harness.sqlite, keyRing: keys.keyRing)
-            let key = StoreKey(.databaseConnections, "database/pg")
-            let stored = try #require(try await store.read(DatabaseConnection.self, at: key))
-            var interrupted = stored.value
-            interrupted.pendingRootPassword = SecretValue("pending-password-1234567890")
-            try await harness.sqlite.commit(StoreBatch(operations: [.put(key, try store.seal(interrupted, for: key), .version(stored.version))]))
+            let (store, key) = try await Self.recordPendingRootPassword("pending-password-1234567890", in: harness)
             try await target.database.execute("ALTER ROLE \(admin) PASSWORD 'pending-password-1234567890' NOLOGIN")
             let unsettled = try await api.send(.post, "database/reset/pg", token: root, json: [:])
             #expect(unsettled.status >= 400)

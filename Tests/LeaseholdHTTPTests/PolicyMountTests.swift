@@ -5,14 +5,16 @@ import Testing
 
 @Suite("Policies and mounts through the API")
 struct PolicyMountTests {
+    /// Reads and lists policies, except `secret`, which it denies.
+    static let readerPolicy = """
+        path "sys/policies/acl/*" { capabilities = ["read", "list"] }
+        path "sys/policies/acl/secret" { capabilities = ["deny"] }
+        """
+
     @Test func defaultDenyAndCapabilities() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
-            let policy = """
-                path "sys/policies/acl/*" { capabilities = ["read", "list"] }
-                path "sys/policies/acl/secret" { capabilities = ["deny"] }
-                """
-            #expect(try await api.send(.put, "sys/policies/acl/reader", token: root, json: ["policy": .string(policy)]).status == 204)
+            #expect(try await api.send(.put, "sys/policies/acl/reader", token: root, json: ["policy": .string(Self.readerPolicy)]).status == 204)
             let token = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["reader"]]).clientToken
             #expect(try await api.send(.get, "sys/policies/acl/reader", token: token).status == 200)
             #expect(try await api.send(.get, "sys/policies/acl/secret", token: token).status == 403)
@@ -50,11 +52,7 @@ struct PolicyMountTests {
     @Test func aTrailingSlashDoesNotStepAroundADeny() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
-            let policy = """
-                path "sys/policies/acl/*" { capabilities = ["read", "list"] }
-                path "sys/policies/acl/secret" { capabilities = ["deny"] }
-                """
-            #expect(try await api.send(.put, "sys/policies/acl/reader", token: root, json: ["policy": .string(policy)]).status == 204)
+            #expect(try await api.send(.put, "sys/policies/acl/reader", token: root, json: ["policy": .string(Self.readerPolicy)]).status == 204)
             #expect(try await api.send(.put, "sys/policies/acl/secret", token: root, json: ["policy": "path \"x\" { capabilities = [\"read\"] }"]).status == 204)
             let token = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["reader"]]).clientToken
             #expect(try await api.send(.get, "sys/policies/acl/secret", token: token).status == 403)
