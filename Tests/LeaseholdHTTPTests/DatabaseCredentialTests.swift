@@ -333,6 +333,38 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// revoke-prefix while an issuance runs cancels that issuance instead of revoking a user that may not exist
+    /// yet: its credential is never returned (the request is answered with a fresh one), and its user is removed.
+    /// Before, the pending lease was removed at once and the user created right after had no lease.
+    @Test func revokePrefixCancelsIssuancesInFlight() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(
+                api, root: root, target: target,
+                role: ["creation_statements": .strings([target.groupRoleStatement, "SELECT pg_sleep(1)"])])
+            let issuance = Task { try await api.send(.get, "database/creds/reader", token: root) }
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await api.send(.put, "sys/leases/revoke-prefix/database/creds/reader", token: root, json: [:]).status == 204)
+            let reply = try await issuance.value
+            #expect(reply.status == 200, "\(reply.text)")
+            let returned = try #require(reply.data["username"]?.stringValue)
+            let created = try await harness.store.auditRecords(after: 0, limit: 10_000)
+                .filter { $0.event.type == "lease.pending" }.compactMap { $0.event.details["db_username"] }
+            let cancelled = created.filter { $0 != returned }
+            #expect(cancelled.count == 1)
+            harness.clock.advance(by: 121)
+            try await harness.withReaper {
+                for name in cancelled {
+                    let gone = try await target.roleDisappears(name)
+                    #expect(gone, "\(name) should be removed")
+                }
+            }
+            #expect(try await target.roleExists(returned))
+        }
+        try await target.drop()
+    }
+
     @Test func environmentsAreHardWallsWhateverThePolicies() async throws {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)

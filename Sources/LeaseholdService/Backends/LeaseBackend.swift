@@ -121,8 +121,13 @@ enum LeaseBackend {
     }
 
     static func revokePrefix(_ context: OperationContext) async throws -> LogicalResponse {
-        let targets = try await leases(under: context)
-        context.transaction.annotate("lease_count", String(targets.count))
+        let found = try await leases(under: context)
+        context.transaction.annotate("lease_count", String(found.count))
+        // Issuances still running are cancelled, not revoked: their users may not exist yet.
+        for pending in found where pending.value.state == .pending {
+            try context.services.leases.cancelIssuance(of: pending, in: context.transaction)
+        }
+        let targets = found.filter { $0.value.state == .active }
         guard try context.data.bool("sync") ?? true else {
             // Asynchronous: schedule every lease now and let the reaper revoke them.
             for lease in targets {

@@ -99,12 +99,18 @@ public struct LeaseStore: Sendable {
         try await store.base.allKeys(in: .leases, prefix: prefix)
     }
 
+    /// Stages a rewrite of a pending lease (its issuance still running) that changes only its version: the
+    /// issuance's final commit then conflicts, so its credential is never returned, and the reaper removes the user
+    /// at the pending deadline. A pending lease is never revoked at once: its user may not exist yet, and would be
+    /// created after the revocation.
+    func cancelIssuance(of pending: Versioned<Lease>, in transaction: StoreTransaction) throws {
+        try update(pending, to: pending.value, in: transaction)
+    }
+
     /// Stages the immediate revocation of every lease owned by a token (unless its role lets it outlive tokens,
     /// in which case ownership simply ends).
     ///
-    /// A pending lease (its issuance still running) is not revoked now, since its user may not exist yet; it loses
-    /// its owner, which changes its version, so the issuance's final commit conflicts and never returns the
-    /// credential, and the reaper removes the user at the pending deadline.
+    /// A pending lease loses its owner and its issuance is cancelled (``cancelIssuance(of:in:)``).
     func scheduleRevocation(ofLeasesOwnedBy tokenHash: String, now: Date, in transaction: StoreTransaction) async throws {
         for key in try await store.base.allKeys(in: .tokenLeases, prefix: tokenHash + "/") {
             let id = String(key.dropFirst(tokenHash.count + 1))
