@@ -26,6 +26,27 @@ func configureDatabase(
     #expect(written.status == 204 || written.status == 200, "\(written.text)")
 }
 
+/// Configures `reader` with a creation template that takes a second on the target, so a test can act while an
+/// issuance is running.
+func configureSlowIssuance(_ api: APIClient, root: String, target: DatabaseTarget) async throws {
+    try await configureDatabase(
+        api, root: root, target: target, role: ["creation_statements": .strings([target.groupRoleStatement, "SELECT pg_sleep(1)"])])
+}
+
+/// The database users issuances started, from their `lease.pending` audit rows.
+func pendingUsernames(_ harness: BrokerHarness) async throws -> [String] {
+    try await harness.store.auditRecords(after: 0, limit: 10_000)
+        .filter { $0.event.type == "lease.pending" }.compactMap { $0.event.details["db_username"] }
+}
+
+/// Expects each of `names` to disappear from the target.
+func expectRemoved(_ names: [String], from target: DatabaseTarget) async throws {
+    for name in names {
+        let gone = try await target.roleDisappears(name)
+        #expect(gone, "\(name) should be removed")
+    }
+}
+
 @Suite("Dynamic PostgreSQL credentials", .enabled(if: DatabaseTarget.isAvailable), .serialized)
 struct DatabaseCredentialTests {
     @Test func issuedCredentialsLogInAndCanDoWhatTheTemplateGrantsAndNothingMore() async throws {
@@ -309,9 +330,7 @@ struct DatabaseCredentialTests {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
         try await harness.withClient { api in
-            try await configureDatabase(
-                api, root: root, target: target,
-                role: ["creation_statements": .strings([target.groupRoleStatement, "SELECT pg_sleep(1)"])])
+            try await configureSlowIssuance(api, root: root, target: target)
             let owner = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["root"]]).clientToken
             let issuance = Task { try await api.send(.get, "database/creds/reader", token: owner) }
             try await Task.sleep(for: .milliseconds(400))
@@ -319,16 +338,10 @@ struct DatabaseCredentialTests {
             let reply = try await issuance.value
             #expect(reply.status == 403, "\(reply.text)")
             #expect(reply.data["password"] == nil)
-            let created = try await harness.store.auditRecords(after: 0, limit: 10_000)
-                .filter { $0.event.type == "lease.pending" }.compactMap { $0.event.details["db_username"] }
+            let created = try await pendingUsernames(harness)
             #expect(created.count == 1)
             harness.clock.advance(by: 121)
-            try await harness.withReaper {
-                for name in created {
-                    let gone = try await target.roleDisappears(name)
-                    #expect(gone, "\(name) should be removed")
-                }
-            }
+            try await harness.withReaper { try await expectRemoved(created, from: target) }
         }
         try await target.drop()
     }
@@ -340,26 +353,17 @@ struct DatabaseCredentialTests {
         let target = try await DatabaseTarget.make()
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
         try await harness.withClient { api in
-            try await configureDatabase(
-                api, root: root, target: target,
-                role: ["creation_statements": .strings([target.groupRoleStatement, "SELECT pg_sleep(1)"])])
+            try await configureSlowIssuance(api, root: root, target: target)
             let issuance = Task { try await api.send(.get, "database/creds/reader", token: root) }
             try await Task.sleep(for: .milliseconds(400))
             #expect(try await api.send(.put, "sys/leases/revoke-prefix/database/creds/reader", token: root, json: [:]).status == 204)
             let reply = try await issuance.value
             #expect(reply.status == 200, "\(reply.text)")
             let returned = try #require(reply.data["username"]?.stringValue)
-            let created = try await harness.store.auditRecords(after: 0, limit: 10_000)
-                .filter { $0.event.type == "lease.pending" }.compactMap { $0.event.details["db_username"] }
-            let cancelled = created.filter { $0 != returned }
+            let cancelled = try await pendingUsernames(harness).filter { $0 != returned }
             #expect(cancelled.count == 1)
             harness.clock.advance(by: 121)
-            try await harness.withReaper {
-                for name in cancelled {
-                    let gone = try await target.roleDisappears(name)
-                    #expect(gone, "\(name) should be removed")
-                }
-            }
+            try await harness.withReaper { try await expectRemoved(cancelled, from: target) }
             #expect(try await target.roleExists(returned))
         }
         try await target.drop()
