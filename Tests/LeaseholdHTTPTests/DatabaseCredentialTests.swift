@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import LeaseholdCore
 import LeaseholdService
+import LeaseholdTestSupport
 import Testing
 
 /// Mounts the engine, configures `target` as connection `pg` and a group-role `reader` role.
@@ -365,6 +366,33 @@ struct DatabaseCredentialTests {
             harness.clock.advance(by: 121)
             try await harness.withReaper { try await expectRemoved(cancelled, from: target) }
             #expect(try await target.roleExists(returned))
+        }
+        try await target.drop()
+    }
+
+    /// The schedule keeps whole milliseconds, so a lease comes due up to a millisecond before the instant it
+    /// expires: that is still an expiry in the audit trail, not a revocation (it was, now and then).
+    @Test func aLeaseDueWithinItsLastMillisecondIsRecordedAsExpired() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target, role: ["default_ttl": "1s"])
+            let issuedAt = harness.clock.now
+            let lease = try #require(try await api.send(.get, "database/creds/reader", token: root).object["lease_id"]?.stringValue)
+            let expiry = issuedAt.addingTimeInterval(1).timeIntervalSince1970
+            let millisecondStart = (expiry * 1000).rounded(.down) / 1000
+            guard millisecondStart < expiry else { return }  // expiring exactly on a millisecond: nothing to show
+            harness.clock.advance(by: millisecondStart - issuedAt.timeIntervalSince1970)
+            let ended = try await harness.withReaper {
+                try await eventually(timeout: .seconds(10)) {
+                    try await harness.store.auditRecords(after: 0, limit: 10_000)
+                        .contains { LeaseEventType.endings.contains($0.event.type) && $0.event.details["lease_id"] == lease }
+                }
+            }
+            #expect(ended)
+            let ending = try await harness.store.auditRecords(after: 0, limit: 10_000)
+                .first { LeaseEventType.endings.contains($0.event.type) && $0.event.details["lease_id"] == lease }
+            #expect(ending?.event.type == LeaseEventType.expire)
         }
         try await target.drop()
     }

@@ -91,7 +91,10 @@ public struct LeaseReaper: Service {
     private func revoke(_ id: String, services: BrokerServices, now: Date) async {
         do {
             guard let lease = try await services.leases.lease(id) else { return }
-            let type = lease.value.state == .pending ? LeaseEventType.failed : (lease.value.expireTime <= now ? LeaseEventType.expire : LeaseEventType.revoke)
+            // The schedule is kept in whole milliseconds, so a lease can come due a fraction of a millisecond before
+            // the instant it expires: it is an expiry when it was scheduled for its expiry.
+            let expired = lease.value.expireTime <= max(now, lease.value.scheduledTime)
+            let type = lease.value.state == .pending ? LeaseEventType.failed : (expired ? LeaseEventType.expire : LeaseEventType.revoke)
             let result = try await LeaseRevoker(services: services).revoke(
                 lease, eventType: type, now: now, actor: AuditActor(authMethod: "reaper"))
             switch result {
