@@ -381,8 +381,10 @@ struct DatabaseCredentialTests {
             let lease = try #require(try await api.send(.get, "database/creds/reader", token: root).object["lease_id"]?.stringValue)
             let expiry = issuedAt.addingTimeInterval(1).timeIntervalSince1970
             let millisecondStart = (expiry * 1000).rounded(.down) / 1000
-            guard millisecondStart < expiry else { return }  // expiring exactly on a millisecond: nothing to show
-            harness.clock.advance(by: millisecondStart - issuedAt.timeIntervalSince1970)
+            // Halfway between the start of that millisecond and the expiry (a Double sum could land just before the
+            // millisecond otherwise); an expiry right on a millisecond has nothing to show.
+            guard expiry - millisecondStart > 1e-5 else { return }
+            harness.clock.advance(by: (millisecondStart + expiry) / 2 - issuedAt.timeIntervalSince1970)
             let ended = try await harness.withReaper {
                 try await eventually(timeout: .seconds(10)) {
                     try await harness.store.auditRecords(after: 0, limit: 10_000)
