@@ -10,6 +10,8 @@ public struct ACL: Sendable {
     private let isRoot: Bool
     private let exactRules: [String: ACLPermissions]
     private let nonExactRules: [(pattern: PathPattern, permissions: ACLPermissions)]
+    /// Whether any rule sets `min_wrapping_ttl` or `max_wrapping_ttl`: without one, requests need no wrapping check.
+    public let hasWrappingBounds: Bool
 
     /// Builds the ACL of a token holding `policies`.
     public init(policies: [ACLPolicy]) {
@@ -44,6 +46,9 @@ public struct ACL: Sendable {
         self.isRoot = isRoot
         self.exactRules = exactRules
         self.nonExactRules = nonExactRules
+        hasWrappingBounds = (Array(exactRules.values) + nonExactRules.map(\.permissions)).contains {
+            $0.minimumWrappingTTL != nil || $0.maximumWrappingTTL != nil
+        }
     }
 
     /// The ACL of the `root` policy: everything is allowed on every path, including `sudo`.

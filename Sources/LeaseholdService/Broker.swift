@@ -130,7 +130,7 @@ public final class Broker: Sendable {
         for path in paths {
             guard acl.allows(operation, path: path, parameters: request.data.fields), !needsSudo || acl.hasSudo(path: path)
             else { throw LeaseholdError.permissionDenied }
-            guard !acl.isRootACL, let permissions = acl.permissions(for: path) else { continue }
+            guard acl.hasWrappingBounds, let permissions = acl.permissions(for: path) else { continue }
             if let minimum = permissions.minimumWrappingTTL, minimum.seconds > 0,
                 (request.wrapTTL?.seconds ?? 0) < minimum.seconds
             {

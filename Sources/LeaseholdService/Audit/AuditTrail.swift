@@ -63,7 +63,12 @@ struct AuditTrail {
 
     /// The public checkpoint key, hex (empty before the first checkpoint).
     func publicKey() async throws -> String {
-        try await existingSigningKey()?.publicKey.rawRepresentation.hexString ?? ""
+        try await existingSigningKey().map(Self.publicKeyText) ?? ""
+    }
+
+    /// A signing key's public half as hex, the form checkpoints carry.
+    static func publicKeyText(_ key: Curve25519.Signing.PrivateKey) -> String {
+        key.publicKey.rawRepresentation.hexString
     }
 
     /// Signs the current head and appends the checkpoint to the chain (and keeps it as the newest known one).
@@ -77,10 +82,13 @@ struct AuditTrail {
     func checkpoint(now: Date, actor: AuditActor, requestID: String) async throws -> AuditCheckpoint? {
         guard let newest = try await services.store.base.newestAuditRecord(), newest.event.type != AuditCheckpoint.eventType else { return nil }
         let previous = try await services.store.read(AuditCheckpoint.self, at: Self.newestCheckpointKey)
-        if let previous { try await confirmChain(since: previous.value, through: newest.sequence) }
+        let existing = try await existingSigningKey()
+        if let previous {
+            try await confirmChain(since: previous.value, through: newest.sequence, trustedKey: existing.map(Self.publicKeyText))
+        }
         var operations: [StoreOperation] = []
         let key: Curve25519.Signing.PrivateKey
-        if let existing = try await existingSigningKey() {
+        if let existing {
             key = existing
         } else {
             key = Curve25519.Signing.PrivateKey()
@@ -101,20 +109,20 @@ struct AuditTrail {
     /// records after it up to `through` link to it (one pass over the records since the previous checkpoint).
     /// A checkpoint older than the retention anchor is not checked: the anchor, moved under the same check, took
     /// its place.
-    func confirmChain(since previous: AuditCheckpoint, through sequence: Int64) async throws {
+    func confirmChain(since previous: AuditCheckpoint, through sequence: Int64, trustedKey: String?) async throws {
         let anchor = try await anchorHead()
         guard previous.sequence > anchor.sequence else { return }
         guard let covered = try await services.store.base.auditRecords(after: previous.sequence - 1, limit: 1).first,
             covered.sequence == previous.sequence, covered.hash.hexString == previous.hash
         else { throw Self.chainChanged(at: previous.sequence) }
-        try await confirmLinks(after: AuditChainHead(sequence: covered.sequence, hash: covered.hash), through: sequence)
+        try await confirmLinks(
+            after: AuditChainHead(sequence: covered.sequence, hash: covered.hash), through: sequence, trustedKey: trustedKey)
     }
 
-    /// Throws unless the records after `head` up to `sequence` form an unbroken chain from it.
-    private func confirmLinks(after head: AuditChainHead, through sequence: Int64) async throws {
-        var verifier = AuditChainVerifier(startingAfter: head, trustedKey: try await existingSigningKey().map {
-            $0.publicKey.rawRepresentation.hexString
-        })
+    /// Throws unless the records after `head` up to `sequence` form an unbroken chain from it, with every checkpoint
+    /// among them signed by `trustedKey`.
+    private func confirmLinks(after head: AuditChainHead, through sequence: Int64, trustedKey: String?) async throws {
+        var verifier = AuditChainVerifier(startingAfter: head, trustedKey: trustedKey)
         var cursor = head.sequence
         while cursor < sequence {
             let page = try await services.store.base.auditRecords(after: cursor, limit: 1000).filter { $0.sequence <= sequence }
@@ -136,7 +144,7 @@ struct AuditTrail {
     /// exist too: they are created in one commit.
     func verify() async throws -> AuditVerificationReport {
         let signingKey = try await existingSigningKey()
-        let publicKey = signingKey?.publicKey.rawRepresentation.hexString ?? ""
+        let publicKey = signingKey.map(Self.publicKeyText) ?? ""
         let newest = try await services.store.read(AuditCheckpoint.self, at: Self.newestCheckpointKey)?.value
         let start = try await anchorHead()
         var verifier = AuditChainVerifier(startingAfter: start, trustedKey: publicKey, reaching: newest)
@@ -218,7 +226,8 @@ struct AuditTrail {
             }
             guard let last, let archive else { return nil }
             // Only a chain that verifies from the anchor is archived and cut: the new anchor is trusted from here on.
-            try await confirmLinks(after: anchor, through: last.sequence)
+            try await confirmLinks(
+                after: anchor, through: last.sequence, trustedKey: try await existingSigningKey().map(Self.publicKeyText))
             finished = (try archive.finish(through: last.sequence), last)
         } catch {
             // Nothing was deleted from the store: the next run archives the same records again.

@@ -109,7 +109,7 @@ enum DatabaseBackend {
         if !connection.rootRotationStatements.isEmpty {
             // Refused rather than stored unused: a DBA who writes them expects them to run.
             throw LeaseholdError.invalidRequest(
-                "root_rotation_statements are not supported: rotate-root always runs ALTER ROLE SESSION_USER PASSWORD")
+                "root_rotation_statements are not supported (send an empty list to clear stored ones): rotate-root always runs ALTER ROLE SESSION_USER PASSWORD")
         }
         if !connection.passwordPolicy.isEmpty {
             throw LeaseholdError.invalidRequest("password_policy \"\(connection.passwordPolicy.prefix(64))\" does not exist; only the built-in policy is available")
