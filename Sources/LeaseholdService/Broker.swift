@@ -23,6 +23,8 @@ public final class Broker: Sendable {
     let loginThrottle: LoginThrottle
     /// Per-role locks for issuances counted against lease caps (see ``CredentialIssuer``).
     let issuanceLocks = KeyedAsyncLock()
+    /// Runs userpass password hashing off the cooperative pool, bounded (see ``UserpassBackend``).
+    let passwordHashing = UserpassBackend.hashingLimiter()
     /// Identity providers' signing keys, fetched once and shared by every JWT login.
     let jwksCache = JWKSCache()
     let metrics = BrokerMetrics()
@@ -155,7 +157,7 @@ public final class Broker: Sendable {
             policies: PolicyStore(store: encrypted, parsed: parsedPolicies), mounts: MountTable(store: encrypted),
             seal: seal, limits: limits, information: information, leases: leases, engines: engines,
             reaperSignal: reaperSignal, auditSignal: auditSignal, loginThrottle: loginThrottle,
-            issuanceLocks: issuanceLocks, jwksCache: jwksCache,
+            issuanceLocks: issuanceLocks, passwordHashing: passwordHashing, jwksCache: jwksCache,
             commit: { [self] batch in try await self.commit(batch) })
     }
 

@@ -20,6 +20,8 @@ struct BrokerServices: Sendable {
     let loginThrottle: LoginThrottle
     /// Serializes, per role, the count against a role's lease caps and the durable intent that the count allowed.
     let issuanceLocks: KeyedAsyncLock
+    /// Runs password hashing (userpass) off the cooperative pool, a few at a time.
+    let passwordHashing: BlockingWorkLimiter
     /// Identity providers' signing keys, shared by every JWT login.
     let jwksCache: JWKSCache
     /// Commits a batch immediately (for intent records that must be durable before the target changes).

@@ -97,7 +97,7 @@ struct BrokerRuntime {
             // does not campaign, and a leader steps down.
             services.append(
                 LeaderElectionService(
-                    election: try PostgresLeaderElection(
+                    election: PostgresLeaderElection(
                         configuration: sharedStore, leadership: leadership, advertisedAddress: apiAddress,
                         isEligible: { await !seal.status().sealed }, logger: logger)))
         }

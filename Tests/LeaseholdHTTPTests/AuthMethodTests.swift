@@ -1,7 +1,8 @@
 import Foundation
 import HTTPTypes
 import LeaseholdCore
-import LeaseholdService
+@testable import LeaseholdService
+import LeaseholdTestSupport
 import Testing
 
 @Suite("Auth methods: AppRole and userpass")
@@ -287,6 +288,36 @@ struct AuthMethodTests {
             let paths = Set(records.map(\.event.path))
             #expect(paths.contains("auth/userpass/login/alice"))
             #expect(paths.contains("auth/userpass/login/<unknown user>"))
+        }
+    }
+
+    /// Password hashing runs through a bounded limiter off the cooperative pool: with its two slots taken by parked
+    /// work and its line full, a login is refused with 429 at once (not counted as a failed login), other requests
+    /// are served meanwhile, and logins work again once the slots free up.
+    @Test func userpassLoginsBeyondTheHashingLimitAreRefusedAndTheBrokerStaysResponsive() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        let limiter = harness.broker.passwordHashing
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
+            #expect(try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["password": "correct horse"]).status == 204)
+
+            let release = DispatchSemaphore(value: 0)
+            let occupied = limiter.maximumRunning + limiter.maximumWaiting
+            let parked = (0..<occupied).map { _ in Task { try await limiter.run { release.wait() } } }
+            defer { for _ in 0..<occupied { release.signal() } }
+            #expect(try await eventually { limiter.runningCount == limiter.maximumRunning && limiter.waitingCount == limiter.maximumWaiting })
+
+            for _ in 0..<12 {
+                let refused = try await api.send(.post, "auth/userpass/login/alice", json: ["password": "wrong password"])
+                #expect(refused.status == 429)
+                #expect(refused.errors == ["too many password logins in progress; retry later"])
+            }
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: root).status == 200)
+
+            for _ in 0..<occupied { release.signal() }
+            for task in parked { try await task.value }
+            let login = try await api.send(.post, "auth/userpass/login/alice", json: ["password": "correct horse"])
+            #expect(login.status == 200, "twelve refusals are not twelve failed logins (the lockout is at ten)")
         }
     }
 }

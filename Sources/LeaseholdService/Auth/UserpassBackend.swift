@@ -24,6 +24,15 @@ enum UserpassBackend {
 
     static let invalidLogin = LeaseholdError.invalidRequest("invalid username or password")
 
+    /// The limiter every scrypt computation of this method goes through. One hash takes tens of milliseconds and
+    /// 32 MiB, and logins need no token: two run at once, off the cooperative pool, with 32 callers in line; more
+    /// are refused with 429 (not counted as failed logins), so a flood of logins costs the broker at most two
+    /// threads and 64 MiB instead of every thread its other requests run on.
+    static func hashingLimiter() -> BlockingWorkLimiter {
+        BlockingWorkLimiter(
+            maximumRunning: 2, maximumWaiting: 32, refusal: "too many password logins in progress; retry later")
+    }
+
     /// The canonical form of a username.
     static func canonical(_ raw: String) throws -> String {
         let name = raw.trimmingWhitespace().precomposedStringWithCanonicalMapping.lowercased()
@@ -53,18 +62,23 @@ enum UserpassBackend {
         var user = existing?.value ?? UserpassUser(name: name, passwordHash: "", token: TokenSettings())
         user.token = try TokenSettings(parsing: context.data, over: existing?.value.token)
         if let password = try context.data.string("password") {
-            user.passwordHash = try hash(password)
+            user.passwordHash = try await hash(password, context)
         }
         guard !user.passwordHash.isEmpty else { throw LeaseholdError.invalidRequest("missing password") }
         try context.transaction.put(user, at: key, condition: existing.map { .version($0.version) } ?? .absent)
         return .noContent
     }
 
-    static func hash(_ password: String) throws -> String {
+    static func hash(_ password: String, _ context: OperationContext) async throws -> String {
         guard (8...1024).contains(password.count) else {
             throw LeaseholdError.invalidRequest("passwords must be 8 to 1024 characters")
         }
-        return try PasswordHasher.hash(SecretValue(password))
+        return try await context.services.passwordHashing.run { try PasswordHasher.hash(SecretValue(password)) }
+    }
+
+    /// Spends an unknown user's hashing work (see ``PasswordHasher/burn(_:)``) through the limiter.
+    private static func burn(_ password: SecretValue, _ context: OperationContext) async throws {
+        try await context.services.passwordHashing.run { PasswordHasher.burn(password) }
     }
 
     static func deleteUser(_ context: OperationContext) async throws -> LogicalResponse {
@@ -73,7 +87,8 @@ enum UserpassBackend {
     }
 
     static func changePassword(_ context: OperationContext) async throws -> LogicalResponse {
-        try await updateUser(context) { $0.passwordHash = try hash(try context.data.requiredString("password")) }
+        let hashed = try await hash(try context.data.requiredString("password"), context)
+        return try await updateUser(context) { $0.passwordHash = hashed }
     }
 
     static func changePolicies(_ context: OperationContext) async throws -> LogicalResponse {
@@ -101,7 +116,7 @@ enum UserpassBackend {
         context.transaction.auditPath(loginPath + "<unknown user>")
         let password = SecretValue(try context.data.string("password") ?? "")
         guard let name = try? canonical(context.parameter("name")) else {
-            PasswordHasher.burn(password)
+            try await burn(password, context)
             throw invalidLogin
         }
         // Lockout is keyed on the canonical username only (every spelling, from every address, shares it).
@@ -109,13 +124,15 @@ enum UserpassBackend {
         return try await context.services.loginThrottle.guarding(key, now: context.now) {
             let user = try await context.services.store.read(UserpassUser.self, at: try userKey(context, name))?.value
             guard let user else {
-                PasswordHasher.burn(password)
+                try await burn(password, context)
                 throw invalidLogin
             }
             // Only an existing user's name reaches the audit row (a password typed as the username must not).
             context.transaction.annotate("login_username", name)
             context.transaction.auditPath(loginPath + name)
-            guard PasswordHasher.verify(password, against: user.passwordHash) else { throw invalidLogin }
+            let hash = user.passwordHash
+            guard try await context.services.passwordHashing.run({ PasswordHasher.verify(password, against: hash) })
+            else { throw invalidLogin }
             return try LoginIssuer.issue(user.token, displayName: name, metadata: ["username": name], context: context)
         }
     }
