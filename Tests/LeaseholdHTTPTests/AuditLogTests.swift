@@ -43,6 +43,38 @@ struct AuditLogTests {
 
     /// Time bounds that are not a date between 1970 and 9999 are refused: `nan`, `inf` or `1e300` trapped in the
     /// conversion to the stores' microseconds and took the whole process down.
+    /// The page's login and logout forms accept posts from its own origin (and from clients that are not browsers),
+    /// and refuse those another site makes a browser send: a foreign or opaque `Origin`, `Sec-Fetch-Site: cross-site`.
+    @Test func thePageRefusesFormPostsFromOtherSites() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let auditor = try await auditorToken(api, root: root)
+            func post(_ path: String, _ headers: [String: String]) async throws -> (status: Int, cookie: String?) {
+                // The test client's requests name `localhost` as their authority.
+                var fields: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+                for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+                return try await api.client.execute(
+                    uri: "/ui/audit/" + path, method: .post, headers: fields, body: .init(string: "token=" + auditor)
+                ) { response in (Int(response.status.code), response.headers[.setCookie]) }
+            }
+            for sameSite in [["Origin": "https://localhost", "Sec-Fetch-Site": "same-origin"],
+                             ["Origin": "http://LOCALHOST"], ["Sec-Fetch-Site": "none"], [:]] {
+                let accepted = try await post("login", sameSite)
+                #expect(accepted.status == 303)
+                #expect(accepted.cookie?.hasPrefix("leasehold_audit_token=") == true)
+            }
+            for crossSite in [["Origin": "https://evil.example"], ["Origin": "https://localhost:8201"],
+                              ["Origin": "null"], ["Sec-Fetch-Site": "cross-site"], ["Sec-Fetch-Site": "same-site"],
+                              ["Origin": "https://localhost", "Sec-Fetch-Site": "cross-site"]] {
+                for path in ["login", "logout"] {
+                    let refused = try await post(path, crossSite)
+                    #expect(refused.status == 403, "\(path) \(crossSite)")
+                    #expect(refused.cookie == nil, "no session set or cleared")
+                }
+            }
+        }
+    }
+
     @Test func timeBoundsOutsideTheCalendarAreRefusedNotFatal() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

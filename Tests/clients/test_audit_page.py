@@ -4,6 +4,7 @@ active leases, lease history with filters, the chart of active leases per role, 
 from __future__ import annotations
 
 import shutil
+import urllib.parse
 
 import hvac
 import pytest
@@ -75,6 +76,15 @@ def test_audit_page_in_headless_chromium(db_server, pg_target, browser):
     # A token without the auditor policy is refused, and gets no cookie.
     log_in(browser, db_server, plain)
     assert "cannot read the audit log" in browser.find_element(By.ID, "login-error").text
+    assert browser.get_cookie("leasehold_audit_token") is None
+
+    # Another site cannot post the login form for the auditor: the browser marks the request cross-site.
+    forged = ('<form method="post" action="' + db_server.addr + '/ui/audit/login"><input name="token" value="'
+              + auditor + '"></form><script>document.forms[0].submit()</script>')
+    browser.get("data:text/html," + urllib.parse.quote(forged))
+    WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located((By.ID, "login-error")))
+    assert "other sites are refused" in browser.find_element(By.ID, "login-error").text
+    browser.get(f"{db_server.addr}/ui/audit")
     assert browser.get_cookie("leasehold_audit_token") is None
 
     log_in(browser, db_server, auditor)

@@ -30,10 +30,12 @@ struct AuditWebPage {
         switch (request.method, path) {
         case (.get, Self.basePath), (.head, Self.basePath):
             return await page(request, context: context)
-        case (.post, Self.basePath + "/login"):
+        case (.post, Self.basePath + "/login"), (.post, Self.basePath + "/logout"):
+            guard Self.isSameOrigin(request) else {
+                return html(status: .forbidden, AuditPageHTML.login(message: "Requests from other sites are refused."))
+            }
+            if path.hasSuffix("/logout") { return redirect(clearing: true, secure: await isTLS(context)) }
             return await login(request, context: context)
-        case (.post, Self.basePath + "/logout"):
-            return redirect(clearing: true, secure: await isTLS(context))
         default:
             return html(status: .notFound, AuditPageHTML.document(title: "Not found", body: "<p>Not found.</p>"))
         }
@@ -48,6 +50,22 @@ struct AuditWebPage {
             if parts.count == 2, parts[0] == Self.cookieName, !parts[1].isEmpty { return parts[1] }
         }
         return nil
+    }
+
+    /// Whether a form post comes from this page's own origin. Browsers send `Origin` (and `Sec-Fetch-Site`) with
+    /// every `POST`; one sent from another site is refused, so no other site can log an auditor in (as someone
+    /// else) or out. The origin's host and port must be the request's `Host` (the scheme is not compared: a proxy
+    /// may end TLS). A request with neither header is not from a browser, and no other site can make one send it.
+    static func isSameOrigin(_ request: Request) -> Bool {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
+            return false
+        }
+        guard let origin = request.headers[HTTPField.Name("Origin")!] else { return true }
+        guard let components = URLComponents(string: origin), let host = components.host, !host.isEmpty,
+            let authority = request.head.authority
+        else { return false }
+        let originAuthority = host + (components.port.map { ":\($0)" } ?? "")
+        return originAuthority.lowercased() == authority.lowercased()
     }
 
     private func isTLS(_ context: BrokerRequestContext) async -> Bool {
@@ -144,7 +162,7 @@ struct AuditWebPage {
         headers[.cacheControl] = "no-store"
         headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
-        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 }
