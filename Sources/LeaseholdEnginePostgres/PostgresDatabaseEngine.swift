@@ -43,6 +43,8 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
     let unreachableTarget = RecentFailure(within: .seconds(1))
     private let closed: AsyncStream<Never>
     private let closedContinuation: AsyncStream<Never>.Continuation
+    /// Operations running now, and whether ``shutdown()`` asked to close once they end.
+    private let operations = Mutex((running: 0, closing: false))
 
     /// Creates an engine for the target described by `configuration`; nothing connects until ``run()`` runs.
     ///
@@ -85,9 +87,37 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
         }
     }
 
-    /// Makes ``run()`` return, closing the pool's connections.
+    /// Refuses new operations and makes ``run()`` return, closing the pool's connections, once the operations
+    /// already running have ended (each within ``PostgresTargetConfiguration/operationTimeout``). Returns at once:
+    /// an engine replaced by a new connection configuration lets its transactions commit or roll back instead of
+    /// losing their connections halfway.
     public func shutdown() async {
-        closedContinuation.finish()
+        let idle = operations.withLock { state -> Bool in
+            state.closing = true
+            return state.running == 0
+        }
+        if idle { closedContinuation.finish() }
+    }
+
+    /// Counts an operation as running, unless the engine is closing.
+    private func beginOperation(_ operation: String) throws {
+        let admitted = operations.withLock { state -> Bool in
+            guard !state.closing else { return false }
+            state.running += 1
+            return true
+        }
+        guard admitted else {
+            throw LeaseholdError(.targetUnavailable, "\(operation) failed: the connection's settings changed meanwhile; retry")
+        }
+    }
+
+    /// Ends an operation; the last one of a closing engine closes it.
+    private func endOperation() {
+        let close = operations.withLock { state -> Bool in
+            state.running -= 1
+            return state.closing && state.running == 0
+        }
+        if close { closedContinuation.finish() }
     }
 
     /// Runs `body` in a transaction bounded by `SET LOCAL` timeouts, unwrapping PostgresNIO's transaction error. The
@@ -110,7 +140,8 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
         }
     }
 
-    /// Runs `body` and turns target failures into caller-safe errors for `operation`.
+    /// Runs `body` and turns target failures into caller-safe errors for `operation`. Every operation of the engine
+    /// runs through here, counted as running (see ``shutdown()``); a closing engine refuses it.
     ///
     /// The whole operation is bounded by ``PostgresTargetConfiguration/operationTimeout``: an unreachable target
     /// (whose connection pool would otherwise keep retrying) fails the call instead of hanging it.
@@ -118,6 +149,8 @@ public final class PostgresDatabaseEngine: DatabaseEngine {
         _ operation: String, _ body: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         let timeout = configuration.operationTimeout
+        try beginOperation(operation)
+        defer { endOperation() }
         do {
             return try await withDeadline(
                 timeout,

@@ -102,15 +102,13 @@ enum PostgresBatchWriter {
                 logger: logger
             )
             return
-        case .delete(let key, .absent):
-            // Lock the row if it exists, so the check holds until commit.
-            rows = try await connection.query(
-                """
-                SELECT version FROM entries WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key) FOR SHARE
-                """,
-                logger: logger
-            )
-            if try await rowCount(rows) != 0 { throw conflict(key) }
+        case .delete(let key, .absent), .check(let key, .absent):
+            if try await lockedVersion(of: key, on: connection, logger: logger) != nil { throw conflict(key) }
+            return
+        case .check(_, .none):
+            return
+        case .check(let key, .version(let version)):
+            if try await lockedVersion(of: key, on: connection, logger: logger) != version { throw conflict(key) }
             return
         case .delete(let key, .version(let version)):
             rows = try await connection.query(
@@ -123,6 +121,20 @@ enum PostgresBatchWriter {
             )
         }
         if try await rowCount(rows) != 1 { throw conflict(operation.key) }
+    }
+
+    /// The version of `key`, or `nil` when it is absent, with the row (if any) locked until the commit: a
+    /// concurrent update or delete of it waits for this transaction, so the check still holds when it commits.
+    private static func lockedVersion(
+        of key: StoreKey, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Int64? {
+        let rows = try await connection.query(
+            "SELECT version FROM entries WHERE namespace = \(key.namespace.rawValue) AND key = \(key.key) FOR SHARE",
+            logger: logger
+        )
+        var version: Int64?
+        for try await stored in rows.decode(Int64.self) { version = stored }
+        return version
     }
 
     private static func rowCount(_ rows: PostgresRowSequence) async throws -> Int {
@@ -178,7 +190,7 @@ extension StoreOperation {
     /// The key the operation writes.
     fileprivate var key: StoreKey {
         switch self {
-        case .put(let key, _, _), .delete(let key, _): key
+        case .put(let key, _, _), .delete(let key, _), .check(let key, _): key
         }
     }
 }

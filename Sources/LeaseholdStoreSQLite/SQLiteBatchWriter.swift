@@ -64,19 +64,25 @@ enum SQLiteBatchWriter {
             try db.cachedStatement(
                 sql: "DELETE FROM entries WHERE namespace = ? AND key = ?"
             ).execute(arguments: [key.namespace.rawValue, key.key])
-        case .delete(let key, .absent):
-            let exists =
-                try Bool.fetchOne(
-                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM entries WHERE namespace = ? AND key = ?)"),
-                    arguments: [key.namespace.rawValue, key.key]
-                ) ?? false
-            if exists { throw conflict(key) }
+        case .delete(let key, .absent), .check(let key, .absent):
+            if try version(of: key, in: db) != nil { throw conflict(key) }
+        case .check(_, .none):
+            return
+        case .check(let key, .version(let version)):
+            if try self.version(of: key, in: db) != version { throw conflict(key) }
         case .delete(let key, .version(let version)):
             try db.cachedStatement(
                 sql: "DELETE FROM entries WHERE namespace = ? AND key = ? AND version = ?"
             ).execute(arguments: [key.namespace.rawValue, key.key, version])
             try requireOneChange(db, key)
         }
+    }
+
+    /// The stored version of `key`, or `nil` when it is absent (the single writer keeps it until the commit).
+    private static func version(of key: StoreKey, in db: Database) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT version FROM entries WHERE namespace = ? AND key = ?"),
+            arguments: [key.namespace.rawValue, key.key])
     }
 
     private static func requireOneChange(_ db: Database, _ key: StoreKey) throws {

@@ -347,6 +347,94 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// Deleting a connection that no lease uses removes it; with leases it is retired: hidden from read and list,
+    /// refused for new credentials, and still there to revoke its leases.
+    @Test func aConnectionWithLeasesIsRetiredAndOneWithoutIsDeleted() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let issued = try await api.send(.get, "database/creds/reader", token: root)
+            let username = try #require(issued.data["username"]?.stringValue)
+            let leaseID = try #require(issued.object["lease_id"]?.stringValue)
+
+            #expect(try await api.send(.delete, "database/config/pg", token: root).status == 204)
+            #expect(try await api.send(.get, "database/config/pg", token: root).status == 404)
+            #expect(try await api.send(.list, "database/config", token: root).data["keys"] == nil)
+            let refused = try await api.send(.get, "database/creds/reader", token: root)
+            #expect(refused.status == 400)
+            #expect(refused.errors == ["unknown database connection pg for role reader"])
+            let revoked = try await api.send(.put, "sys/leases/revoke", token: root, json: ["lease_id": .string(leaseID)])
+            #expect(revoked.status == 204)
+            #expect(try await target.roleDisappears(username), "the retired connection still revokes its leases")
+
+            // No lease left: deleting it again removes it for good, and the name can be configured afresh.
+            #expect(try await api.send(.delete, "database/config/pg", token: root).status == 204)
+            let key = StoreKey(.databaseConnections, "database/pg")
+            #expect(try await harness.store.entry(key) == nil)
+            guard case .object(let fields) = target.configFields else { return }
+            #expect(try await api.send(.post, "database/config/pg", token: root, json: .object(fields)).status == 204)
+            #expect(try await api.send(.get, "database/creds/reader", token: root).status == 200)
+        }
+        try await target.drop()
+    }
+
+    /// A connection deleted while an issuance on it is running: the issuance read the connection before the
+    /// delete looked for leases, and commits its pending lease after. That commit now fails (the connection
+    /// changed), the request is retried and refused, and no user is left without a lease. Before, the delete
+    /// removed the connection and the lease that followed could never be revoked.
+    @Test func aConnectionDeletedDuringAnIssuanceLeavesNoLeaseItCannotRevoke() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let key = StoreKey(.databaseConnections, "database/pg")
+            harness.store.holdCommits(checking: key)
+            let issuance = Task { try await api.send(.get, "database/creds/reader", token: root) }
+            #expect(try await eventually { harness.store.heldCommitCount == 1 }, "the pending lease waits to commit")
+
+            #expect(try await api.send(.delete, "database/config/pg", token: root).status == 204)
+            #expect(try await harness.store.entry(key) == nil, "no lease was committed yet: deleted")
+            harness.store.holdCommits(checking: nil)
+
+            let started = ContinuousClock.now
+            let reply = try await issuance.value
+            #expect(ContinuousClock.now - started < .seconds(5), "the refused issuance did not wait for its 10 s deadline")
+            #expect(reply.status == 400, "\(reply.text)")
+            #expect(reply.errors == ["unknown database connection pg for role reader"])
+            #expect(try await api.send(.list, "sys/leases/lookup/database/creds/reader/", token: root).status == 404)
+            let clusterID = await harness.broker.seal.status().clusterID
+            let marked = try await target.query(
+                "SELECT count(*)::text FROM pg_shdescription WHERE description LIKE 'leasehold:\(clusterID):%'")
+            #expect(marked == ["0"], "the target transaction never committed: no user of this broker exists")
+        }
+        try await target.drop()
+    }
+
+    /// A connection rewritten while an issuance runs on it: the next issuance replaces the engine, and the old one
+    /// closes its pool only once the running transaction has ended, so both issuances succeed. Before, the pool
+    /// was closed under the running transaction, which hung until its 10 s deadline and failed.
+    @Test func anIssuanceOutlivesTheReplacementOfItsEngine() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureSlowIssuance(api, root: root, target: target)
+            let started = ContinuousClock.now
+            let first = Task { try await api.send(.get, "database/creds/reader", token: root) }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await api.send(.post, "database/config/pg", token: root, json: ["max_open_connections": 3]).status == 204)
+            let second = try await api.send(.get, "database/creds/reader", token: root)
+            let replies = [try await first.value, second]
+            #expect(ContinuousClock.now - started < .seconds(8), "nothing waited for the 10 s deadline")
+            for reply in replies {
+                #expect(reply.status == 200, "\(reply.text)")
+                let username = try #require(reply.data["username"]?.stringValue)
+                #expect(try await target.roleExists(username))
+            }
+        }
+        try await target.drop()
+    }
+
     /// revoke-prefix while an issuance runs cancels that issuance instead of revoking a user that may not exist
     /// yet: its credential is never returned (the request is answered with a fresh one), and its user is removed.
     /// Before, the pending lease was removed at once and the user created right after had no lease.

@@ -27,7 +27,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test("conditions: absent, version, none; a conflict changes nothing", arguments: StoreKind.available)
+    @Test("conditions: absent, version, none, checks; a conflict changes nothing", arguments: StoreKind.available)
     func conditions(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store, _ in
             let key = StoreKey(tokens, "k")
@@ -42,14 +42,26 @@ struct StoreConformanceTests {
                 .delete(key, .absent),
                 .delete(key, .version(7)),
                 .delete(missing, .version(1)),
+                .check(key, .absent),
+                .check(key, .version(2)),
+                .check(missing, .version(1)),
             ]
             for operation in conflicting {
+                // With a write that would succeed on its own: the whole batch fails.
                 await #expect(throws: LeaseholdError(.conflict, "")) {
-                    try await store.commit(StoreBatch(operations: [operation]))
+                    try await store.commit(StoreBatch(operations: [.put(StoreKey(leases, "other"), Data(), .none), operation]))
                 }
+                #expect(try await store.entry(StoreKey(leases, "other")) == nil)
                 #expect(try await store.entry(key) == original)
                 #expect(try await store.entry(missing) == nil)
             }
+
+            // A check that holds writes nothing, and lets the rest of its batch commit.
+            try await store.commit(StoreBatch(operations: [
+                .check(key, .version(1)), .check(missing, .absent), .check(key, .none), .put(StoreKey(leases, "other"), Data(), .none),
+            ]))
+            #expect(try await store.entry(key) == original)
+            #expect(try await store.entry(StoreKey(leases, "other"))?.version == 1)
 
             try await store.commit(StoreBatch(operations: [.put(key, Data("v2".utf8), .version(1))]))
             #expect(try await store.entry(key) == StoreEntry(value: Data("v2".utf8), version: 2))

@@ -56,6 +56,10 @@ public enum StoreOperation: Sendable, Hashable {
     case put(StoreKey, Data, StoreCondition)
     /// Removes the key if the condition holds. Deleting an absent key with `.none` succeeds.
     case delete(StoreKey, StoreCondition)
+    /// Writes nothing, but fails the batch unless the condition holds at commit: a write that is valid only while
+    /// another key is unchanged (a lease on a connection that is not being deleted). Stores with concurrent
+    /// writers lock the row until the commit, so a write to it waits for this batch and then sees its effects.
+    case check(StoreKey, StoreCondition)
 }
 
 /// A set of writes and audit events that commit atomically: all of them, or none.

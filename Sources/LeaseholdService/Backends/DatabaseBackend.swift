@@ -125,26 +125,30 @@ enum DatabaseBackend {
         return warnings.isEmpty ? .noContent : LogicalResponse(warnings: warnings)
     }
 
+    /// Deletes a connection, or retires it while leases still use it (they keep it to be revoked).
+    ///
+    /// It is retired first, in a commit of its own: an issuance commits its pending lease only while the
+    /// connection is unchanged (``CredentialIssuer``), so once it is retired no new lease can appear, and the
+    /// leases found afterwards are all it will ever have. Only then, with none, is it deleted.
     static func deleteConnection(_ context: OperationContext) async throws -> LogicalResponse {
         let name = try name(context)
         let key = try connectionKey(context, name)
-        guard let existing = try await context.services.store.read(DatabaseConnection.self, at: key) else { return .noContent }
-        let mountPath = try context.requireMount().path
-        var stillUsed = false
-        for id in try await context.services.leases.ids(withPrefix: mountPath + "creds/") {
-            if let lease = try await context.services.leases.lease(id), lease.value.connection == name {
-                stillUsed = true
-                break
-            }
-        }
-        if stillUsed {
+        guard var existing = try await context.services.store.read(DatabaseConnection.self, at: key) else { return .noContent }
+        if !existing.value.retired {
             var retired = existing.value
             retired.retired = true
-            try context.transaction.put(retired, at: key, condition: .version(existing.version))
-        } else {
-            context.transaction.delete(key, condition: .version(existing.version))
+            let retirement = StoreTransaction(store: context.services.store)
+            try retirement.put(retired, at: key, condition: .version(existing.version))
+            try await context.services.commit(
+                retirement.batch(appending: DatabaseConnection.stepEvent("database.connection.retire", name, context)))
+            existing = Versioned(value: retired, version: existing.version + 1)
         }
         await context.services.engines?.reset(key: key.description)
+        let mountPath = try context.requireMount().path
+        for id in try await context.services.leases.ids(withPrefix: mountPath + "creds/") {
+            if let lease = try await context.services.leases.lease(id), lease.value.connection == name { return .noContent }
+        }
+        context.transaction.delete(key, condition: .version(existing.version))
         return .noContent
     }
 

@@ -70,6 +70,8 @@ struct CredentialIssuer {
         // 1. Intent, committed while the target transaction starts: the target commits only once it is durable.
         let intent = StoreTransaction(store: context.services.store)
         try context.services.leases.insert(lease, in: intent)
+        // Only while the connection is as read: a delete retires it first, then looks for its leases.
+        intent.check(connectionKey, condition: .version(connection.version))
         let intentBatch = intent.batch(appending: LeaseAudit.event(LeaseEventType.pending, lease: lease, context: context))
         let intentCommit = Task { [services = context.services] in
             defer { capHold?.release() }

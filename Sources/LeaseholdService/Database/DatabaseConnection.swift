@@ -63,3 +63,16 @@ public struct DatabaseConnection: Sendable, Codable, Hashable {
         return components.string ?? "<redacted>"
     }
 }
+
+extension DatabaseConnection {
+    /// The audit row of a step of a request on connection `name` that commits on its own, before the request's
+    /// own row (a pending root password, a connection retired before it is deleted).
+    static func stepEvent(_ type: String, _ name: String, _ context: OperationContext) -> AuditEvent {
+        AuditEvent(
+            time: context.now, requestID: context.request.requestID, type: type, operation: context.request.operation.rawValue,
+            path: context.request.path,
+            actor: AuditRecorder.actor(for: context.caller?.value, token: nil, hasher: context.services.keys.auditHasher),
+            remoteAddress: context.request.remoteAddress, outcome: "allowed",
+            environment: context.caller?.value.environment ?? "default", details: ["connection": name])
+    }
+}

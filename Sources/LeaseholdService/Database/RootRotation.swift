@@ -29,7 +29,7 @@ enum RootRotation {
         pending.pendingRootPassword = newPassword
         let intent = StoreTransaction(store: context.services.store)
         try intent.put(pending, at: key, condition: .version(current.version))
-        try await context.services.commit(intent.batch(appending: rotationEvent("root.rotate.pending", connectionName, context)))
+        try await context.services.commit(intent.batch(appending: DatabaseConnection.stepEvent("root.rotate.pending", connectionName, context)))
         guard let recorded = try await context.services.store.read(DatabaseConnection.self, at: key) else {
             throw LeaseholdError(.internalError, "the connection vanished during rotation")
         }
@@ -48,7 +48,7 @@ enum RootRotation {
             cleared.pendingRootPassword = nil
             let rollback = StoreTransaction(store: context.services.store)
             try rollback.put(cleared, at: key, condition: .version(recorded.version))
-            try await context.services.commit(rollback.batch(appending: rotationEvent("root.rotate.failed", connectionName, context)))
+            try await context.services.commit(rollback.batch(appending: DatabaseConnection.stepEvent("root.rotate.failed", connectionName, context)))
             throw LeaseholdError(.internalError, "root rotation failed on the target: \((error as? LeaseholdError)?.message ?? "error")")
         }
 
@@ -89,7 +89,7 @@ enum RootRotation {
         let transaction = StoreTransaction(store: context.services.store)
         try transaction.put(settled, at: key, condition: .version(connection.version))
         try await context.services.commit(
-            transaction.batch(appending: rotationEvent("root.rotate.recovered", connection.value.name, context)))
+            transaction.batch(appending: DatabaseConnection.stepEvent("root.rotate.recovered", connection.value.name, context)))
         await engines.reset(key: key.description)
         guard let stored = try await context.services.store.read(DatabaseConnection.self, at: key) else {
             throw LeaseholdError(.internalError, "the connection vanished during recovery")
@@ -97,11 +97,4 @@ enum RootRotation {
         return stored
     }
 
-    private static func rotationEvent(_ type: String, _ connection: String, _ context: OperationContext) -> AuditEvent {
-        AuditEvent(
-            time: context.now, requestID: context.request.requestID, type: type, operation: "update",
-            path: context.request.path, actor: AuditRecorder.actor(for: context.caller?.value, token: nil, hasher: context.services.keys.auditHasher),
-            remoteAddress: context.request.remoteAddress, outcome: "allowed", environment: context.caller?.value.environment ?? "default",
-            details: ["connection": connection])
-    }
 }

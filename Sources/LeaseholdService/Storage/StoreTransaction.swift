@@ -37,6 +37,11 @@ public final class StoreTransaction: @unchecked Sendable {
         lock.withLock { operations.append(.delete(key, condition)) }
     }
 
+    /// Makes the commit fail unless `condition` holds for `key` then, without writing it.
+    public func check(_ key: StoreKey, condition: StoreCondition) {
+        lock.withLock { operations.append(.check(key, condition)) }
+    }
+
     /// Adds an extra audit event (beyond the request's own row).
     public func record(_ event: AuditEvent) {
         lock.withLock { events.append(event) }
