@@ -14,8 +14,9 @@ enum ServerConfigurationDecoder {
             try decodeListener(block, warnings: &warnings)
         }
         let seal = try decodeSeal(document, warnings: &warnings)
-        let defaultTTL = try reader.ttl("default_lease_ttl") ?? ServerConfiguration.defaultLeaseTTLLimit
-        let maxTTL = try reader.ttl("max_lease_ttl") ?? ServerConfiguration.defaultLeaseTTLLimit
+        // 0 means the default, as in Vault (not "no limit": tokens would never expire).
+        let defaultTTL = try reader.ttl("default_lease_ttl").flatMap { $0.isZero ? nil : $0 } ?? ServerConfiguration.defaultLeaseTTLLimit
+        let maxTTL = try reader.ttl("max_lease_ttl").flatMap { $0.isZero ? nil : $0 } ?? ServerConfiguration.defaultLeaseTTLLimit
         guard defaultTTL <= maxTTL else {
             throw reader.error("default_lease_ttl (\(defaultTTL)) cannot exceed max_lease_ttl (\(maxTTL))")
         }

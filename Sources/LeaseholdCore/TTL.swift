@@ -1,7 +1,8 @@
 /// A time-to-live in whole seconds, parsed the way Vault clients send it.
 ///
 /// Accepts integers (`3600`), numeric strings (`"3600"`), and Go-style durations (`"1h30m"`, `"1h0m0s"`, `"90s"`,
-/// `"0s"`, `"5m"`, `"2d"` is rejected as Go does not know days). Negative values are rejected.
+/// `"0s"`, `"5m"`, `"2d"` is rejected as Go does not know days). Negative values and values of 10^12 seconds or
+/// more (about 31,700 years) are rejected.
 public struct TTL: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     /// The duration in seconds; never negative.
     public let seconds: Int64
@@ -37,6 +38,8 @@ public struct TTL: Sendable, Hashable, Comparable, Codable, CustomStringConverti
         if trimmed.isEmpty { return .zero }
         if let whole = Int64(trimmed) {
             guard whole >= 0 else { throw LeaseholdError.invalidRequest("invalid duration: negative") }
+            // The bound of every other spelling: later date arithmetic in milliseconds must not overflow.
+            guard whole < 1_000_000_000_000 else { throw LeaseholdError.invalidRequest("invalid duration \"\(text.prefix(32))\"") }
             return TTL(seconds: whole)
         }
         var total: Double = 0

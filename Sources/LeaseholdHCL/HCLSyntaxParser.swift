@@ -41,12 +41,16 @@ struct HCLSyntaxParser {
         }
     }
 
-    /// Parses `label… { body }` after a block's key; labels nest the body one object per label.
+    /// Parses `label… { body }` after a block's key; labels nest the body one object per label, so each counts
+    /// toward the nesting limit (a block with half a million labels would be a value that deep).
     private mutating func parseBlock() throws -> HCLValue {
         var labels: [String] = []
+        defer { for _ in labels { scanner.leaveNesting() } }
         while scanner.current != UInt8(ascii: "{") {
             guard !scanner.isAtEnd else { throw scanner.error("expected '=' or '{' after key, found end of input") }
-            labels.append(try parseKey(role: "'=' or '{' after key"))
+            let label = try parseKey(role: "'=' or '{' after key")
+            try scanner.enterNesting()
+            labels.append(label)
             try skipTrivia()
         }
         var value = try parseObjectLiteral()

@@ -34,6 +34,16 @@ struct ServerConfigurationTests {
         #expect(configuration.warnings == [#"listener "127.0.0.1:8200": TLS is disabled"#])
     }
 
+    /// 0 means the default lease TTLs, as in Vault; before, it meant tokens without an expiry.
+    @Test func zeroLeaseTTLsMeanTheDefault() throws {
+        let base = "storage \"inmem\" {}\nlistener \"tcp\" { tls_disable = true }\n"
+        for zeros in ["default_lease_ttl = 0\n", "max_lease_ttl = \"0s\"\n", "default_lease_ttl = \"0\"\nmax_lease_ttl = 0\n"] {
+            let configuration = try ServerConfiguration.parse(text: base + zeros)
+            #expect(configuration.defaultLeaseTTL == ServerConfiguration.defaultLeaseTTLLimit)
+            #expect(configuration.maxLeaseTTL == ServerConfiguration.defaultLeaseTTLLimit)
+        }
+    }
+
     @Test func loginFailureLimitsAreConfigurable() throws {
         let base = "storage \"inmem\" {}\nlistener \"tcp\" { tls_disable = true }\n"
         let defaults = try ServerConfiguration.parse(text: base)

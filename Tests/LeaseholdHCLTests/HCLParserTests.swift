@@ -196,6 +196,11 @@ struct HCLParserTests {
         #expect(error.message == "nesting exceeds the maximum depth of 64")
         let deepJSON = "{\"a\":" + String(repeating: "[", count: 64) + String(repeating: "]", count: 64) + "}"
         #expect(throws: HCLError.self) { try HCL.parse(json: deepJSON) }
+        // Block labels nest too: half a million of them were a value that deep (its release overflowed the stack).
+        let labelled = "path \"x\" " + String(repeating: "a ", count: 500_000) + "{}"
+        let labels = try #require(throws: HCLError.self) { try HCL.parse(labelled) }
+        #expect(labels.message == "nesting exceeds the maximum depth of 64")
+        #expect(try HCL.parse("path \"x\" " + String(repeating: "a ", count: 62) + "{}").keys == ["path"])
         let fine = "a = " + String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
         #expect(try HCL.parse(fine).keys == ["a"])
     }

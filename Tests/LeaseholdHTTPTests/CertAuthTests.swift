@@ -3,6 +3,7 @@ import Foundation
 import LeaseholdAuth
 import LeaseholdCore
 import LeaseholdHTTP
+@testable import LeaseholdService
 import LeaseholdTestSupport
 import NIOCore
 import NIOHTTP1
@@ -132,6 +133,21 @@ struct CertAuthTests {
             }
             let failures = try await harness.store.auditRecords(after: 0, limit: 10_000).filter { $0.event.path == "auth/cert/login" && $0.event.outcome == "error" }
             #expect(failures.count == refused.count)
+        }
+    }
+
+    /// `name` is client input that became a throttle key (and a store lookup) at any length: a few hundred logins
+    /// with megabytes of name each held gigabytes. A name that cannot name an entry is refused before either.
+    @Test func aNameThatCannotNameAnEntryIsRefusedBeforeTheThrottleKeepsIt() async throws {
+        let authority = try TestCertificateAuthority()
+        let stranger = try TestCertificateAuthority(commonName: "Self-signed").issue(commonName: "anyone")
+        try await withCertAuth(trusting: authority.certificatePEM) { fixture, port, _, harness in
+            for name in [String(repeating: "n", count: 129), String(repeating: "x", count: 1 << 19), "web/../x", "wéb"] {
+                let reply = try await fixture.send(port: port, .PUT, "auth/cert/login", json: ["name": .string(name)], certificate: stranger)
+                #expect(reply.status == 400)
+                #expect(reply.text == "{\"errors\":[\"invalid certificate or no client certificate supplied\"]}")
+            }
+            #expect(await harness.broker.loginThrottle.trackedKeys == 0)
         }
     }
 

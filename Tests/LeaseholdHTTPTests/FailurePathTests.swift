@@ -16,7 +16,7 @@ struct FailurePathTests {
         #expect(try CIDRBlock(block).contains(address) == expected)
     }
 
-    @Test(arguments: ["10.0.0.0/33", "300.1.1.1/8", "abc", "10.0.0.0/-1", "::1/129"])
+    @Test(arguments: ["10.0.0.0/33", "300.1.1.1/8", "abc", "10.0.0.0/-1", "::1/129", "/", "/8", "10.0.0.0/", ""])
     func malformedBlocksAreRefused(block: String) {
         #expect(throws: LeaseholdError.self) { try CIDRBlock(block) }
     }

@@ -29,8 +29,7 @@ enum AuthRoleRoutes<Role: AuthMethodRole> {
 
     /// Whether `name` can name a role (login requests pass it unchecked).
     static func isValidName(_ name: String) -> Bool {
-        name.count <= IdentityLogin.maximumRoleNameLength
-            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+        name.count <= IdentityLogin.maximumRoleNameLength && OperationContext.isValidName(name)
     }
 
     /// The role `name` of this request's mount, or `nil` when the name is invalid or no such role exists.

@@ -133,6 +133,8 @@ enum CertBackend {
         guard let der = await context.request.clientCertificate.der() else { throw noCertificate }
         let mount = try context.requireMount()
         let requested = try context.data.string("name").flatMap { $0.isEmpty ? nil : $0 }
+        // Client input that becomes a throttle key and a store lookup: an entry name or nothing.
+        if let requested, !OperationContext.isValidName(requested) { throw invalidLogin }
         let throttleKey = "\(mount.path)cert|\(requested?.lowercased() ?? "")|\(LoginThrottle.client(context))"
         return try await context.services.loginThrottle.guarding(throttleKey, now: context.now) {
             guard let (role, identity) = try await match(der, mountPath: mount.path, name: requested, services: context.services, now: context.now)

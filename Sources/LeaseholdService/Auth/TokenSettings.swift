@@ -79,7 +79,7 @@ public struct CIDRBlock: Sendable, Hashable {
 
     /// Parses `address/length` (a bare address means a single host).
     public init(_ text: String) throws {
-        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let address = Self.bytes(of: parts[0]) else { throw LeaseholdError.invalidRequest("invalid CIDR block \"\(text.prefix(64))\"") }
         let length = parts.count == 2 ? Int(parts[1]) : address.count * 8
         guard let length, (0...(address.count * 8)).contains(length) else {

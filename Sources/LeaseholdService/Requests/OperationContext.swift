@@ -24,10 +24,15 @@ struct OperationContext: Sendable {
         return value
     }
 
+    /// Whether `name` can name a stored object: at most 128 ASCII letters, digits and `extra` characters.
+    static func isValidName(_ name: String, allowing extra: String = "-_.") -> Bool {
+        name.count <= 128 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || extra.contains($0)) }
+    }
+
     /// A path parameter that names something: 1 to 128 ASCII letters, digits and the `extra` characters.
     func name(_ parameter: String, allowing extra: String = "-_.") throws -> String {
         let name = try self.parameter(parameter)
-        guard name.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || extra.contains($0)) }) else {
+        guard Self.isValidName(name, allowing: extra) else {
             throw LeaseholdError.invalidRequest("names may contain only letters, digits and \(extra.map { "'\($0)'" }.joined(separator: ", "))")
         }
         return name
