@@ -26,17 +26,21 @@ public struct ParameterConstraints: Sendable, Hashable {
     /// Whether a request with these parameters satisfies the constraints, with Vault's semantics: required parameters
     /// must be present; a request with no parameters then passes; `denied["*"]` refuses any parameter; a denied value
     /// refuses; and when `allowed` is set, each parameter must be allowed (by name or `*`) with an allowed value.
-    /// An array value passes only if each of its elements does.
+    ///
+    /// Handlers read parameters by their exact (lowercase) names and split comma-separated strings into lists, so
+    /// the checks see what they will: required names must be sent exactly; names that differ only in case refuse
+    /// the request (one of them would go unchecked); a list or a comma-separated string is denied when any element
+    /// is, and allowed only when every element is (or the whole string is).
     public func permits(_ parameters: [String: JSONValue]) -> Bool {
-        let lowercased = Dictionary(
-            parameters.map { ($0.key.lowercased(), $0.value) },
-            uniquingKeysWith: { first, _ in first }
-        )
-        guard required.allSatisfy({ lowercased[$0] != nil }) else { return false }
+        guard required.allSatisfy({ parameters[$0] != nil }) else { return false }
+        var lowercased: [String: JSONValue] = [:]
+        for (name, value) in parameters {
+            guard lowercased.updateValue(value, forKey: name.lowercased()) == nil else { return false }
+        }
         if lowercased.isEmpty { return true }
         if denied["*"] != nil { return false }
         for (name, value) in lowercased {
-            if let forbidden = denied[name], Self.value(value, isIn: forbidden) { return false }
+            if let forbidden = denied[name], Self.anyElement(of: value, isIn: forbidden) { return false }
         }
         if allowed.isEmpty { return true }
         let allowsAny = allowed["*"] != nil
@@ -46,7 +50,7 @@ public struct ParameterConstraints: Sendable, Hashable {
                 if allowsAny { continue }
                 return false
             }
-            if !Self.value(value, isIn: permitted) { return false }
+            if !Self.everyElement(of: value, isIn: permitted) { return false }
         }
         return true
     }
@@ -66,13 +70,37 @@ public struct ParameterConstraints: Sendable, Hashable {
         first.merging(second) { lhs, rhs in lhs.isEmpty || rhs.isEmpty ? [] : lhs + rhs }
     }
 
-    /// Whether `value` is in `list`; an empty list contains everything.
-    private static func value(_ value: JSONValue, isIn list: [JSONValue]) -> Bool {
+    /// Whether `value`, an element of it, or a comma-separated part of a string in it is in `list`, white space
+    /// around strings ignored (an empty list contains everything).
+    private static func anyElement(of value: JSONValue, isIn list: [JSONValue]) -> Bool {
         if list.isEmpty { return true }
-        if case .array(let elements) = value {
-            return elements.allSatisfy { element in list.contains { matches(element, $0) } }
+        switch value {
+        case .array(let elements): return elements.contains { anyElement(of: $0, isIn: list) }
+        case .string(let text):
+            // Handlers trim what they read: a denied value with white space around it is still denied.
+            let candidates = [text, text.trimmingWhitespace()] + commaParts(of: text)
+            return candidates.contains { candidate in list.contains { matches(.string(candidate), $0) } }
+        default: return list.contains { matches(value, $0) }
         }
-        return list.contains { matches(value, $0) }
+    }
+
+    /// Whether every element of `value` is in `list`: a string as a whole, or each of its comma-separated parts (an
+    /// empty list contains everything).
+    private static func everyElement(of value: JSONValue, isIn list: [JSONValue]) -> Bool {
+        if list.isEmpty { return true }
+        switch value {
+        case .array(let elements): return elements.allSatisfy { everyElement(of: $0, isIn: list) }
+        case .string(let text):
+            if list.contains(where: { matches(value, $0) }) { return true }
+            let parts = commaParts(of: text)
+            return parts.count > 1 && parts.allSatisfy { part in list.contains { matches(.string(part), $0) } }
+        default: return list.contains { matches(value, $0) }
+        }
+    }
+
+    /// The trimmed comma-separated parts of `text`, as handlers split list parameters sent as strings.
+    private static func commaParts(of text: String) -> [String] {
+        text.contains(",") ? text.split(separator: ",").map { String($0).trimmingWhitespace() } : []
     }
 
     private static func matches(_ value: JSONValue, _ item: JSONValue) -> Bool {

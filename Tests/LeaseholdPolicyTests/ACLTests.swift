@@ -277,11 +277,43 @@ struct ACLTests {
         )
         #expect(!acl.allows(.update, path: "database/roles/r", parameters: ["db_name": "main", "extra": "x"]))
         #expect(
-            acl.allows(.update, path: "database/roles/r", parameters: ["DB_NAME": "main"]),
-            "names are case-insensitive"
+            !acl.allows(.update, path: "database/roles/r", parameters: ["DB_NAME": "main"]),
+            "a required name must be sent as the handler reads it"
+        )
+        #expect(
+            !acl.allows(.update, path: "database/roles/r", parameters: ["db_name": "main", "DEFAULT_TTL": "x", "CREATION_STATEMENTS": "y"]),
+            "other names are checked case-insensitively: CREATION_STATEMENTS is denied"
         )
         #expect(!acl.allows(.update, path: "database/roles/r", parameters: ["db_name": ["main", "x"]]))
         #expect(acl.allows(.update, path: "database/roles/r", parameters: ["db_name": ["main", "reporting-x"]]))
+    }
+
+    /// What handlers read is what is checked: a list (or a comma-separated string) is denied when any element is;
+    /// required names must be sent exactly; two names that differ only in case refuse the request.
+    @Test func parameterConstraintsCannotBeSteppedAroundByListsCaseOrCommas() {
+        let denied = ParameterConstraints(denied: ["token_policies": ["admin"]])
+        for value: JSONValue in [["admin", "x"], ["x", ["admin"]], "admin,x", "x, admin", " admin", [" admin "]] {
+            #expect(!denied.permits(["token_policies": value]), "\(value)")
+        }
+        #expect(denied.permits(["token_policies": ["x", "y"]]))
+        #expect(denied.permits(["token_policies": "x,y"]))
+
+        let allowed = ParameterConstraints(allowed: ["token_policies": ["app"]])
+        for value: JSONValue in ["app,admin", ["app", "admin"], ["app", "app,admin"]] {
+            #expect(!allowed.permits(["token_policies": value]), "\(value)")
+        }
+        #expect(allowed.permits(["token_policies": "app"]))
+        #expect(allowed.permits(["token_policies": "app,app"]))
+        #expect(allowed.permits(["token_policies": ["app"]]))
+
+        let required = ParameterConstraints(required: ["num_uses"])
+        #expect(required.permits(["num_uses": 1]))
+        #expect(!required.permits(["NUM_USES": 1]), "the handler reads num_uses only")
+
+        // Either spelling may be the one the check sees; refuse rather than check one and let the other through.
+        let both: [String: JSONValue] = ["token_policies": ["app"], "TOKEN_POLICIES": ["admin"]]
+        #expect(!allowed.permits(both))
+        #expect(!ParameterConstraints(denied: ["other": []]).permits(both))
     }
 
     @Test func parameterWildcards() {
