@@ -435,6 +435,24 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// A token's last use revokes it, and the leases it owns, in that request's commit: a credential issued then
+    /// is refused rather than left to a revoked token (it was, and only its TTL ended it). Earlier uses issue.
+    @Test func aTokensLastUseCannotOwnANewLease() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let limited = try await api.send(.post, "auth/token/create", token: root, json: ["num_uses": 2, "policies": ["root"]]).clientToken
+            #expect(try await api.send(.get, "database/creds/reader", token: limited).status == 200)
+            let last = try await api.send(.get, "database/creds/reader", token: limited)
+            #expect(last.status == 400)
+            #expect(last.errors == ["this is the token's last use: a lease it owns would be revoked with it at once"])
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: limited).status == 200, "the refusal used nothing")
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: limited).status == 403)
+        }
+        try await target.drop()
+    }
+
     /// revoke-prefix while an issuance runs cancels that issuance instead of revoking a user that may not exist
     /// yet: its credential is never returned (the request is answered with a fresh one), and its user is removed.
     /// Before, the pending lease was removed at once and the user created right after had no lease.

@@ -50,6 +50,22 @@ struct TokenTests {
         }
     }
 
+    /// A use-limited token cannot mint children (they would carry its powers past the limit, and one made on the
+    /// last use outlived the revocation staged before it); a refused attempt does not consume a use.
+    @Test func useLimitedTokensCannotCreateChildren() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let limited = try await api.send(.post, "auth/token/create", token: root, json: ["num_uses": 2, "policies": ["root"]]).clientToken
+            for path in ["auth/token/create", "auth/token/create-orphan"] {
+                let refused = try await api.send(.post, path, token: limited, json: ["num_uses": 0])
+                #expect(refused.status == 400)
+                #expect(refused.errors == ["use-limited tokens cannot create child tokens"])
+            }
+            let lookup = try await api.send(.get, "auth/token/lookup-self", token: limited)
+            #expect(lookup.data["num_uses"] == 2, "lookup-self shows the uses left before this one")
+        }
+    }
+
     @Test func revokingAParentRevokesItsChildrenAndOrphanRevokeKeepsThem() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

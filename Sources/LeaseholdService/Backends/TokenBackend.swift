@@ -31,6 +31,11 @@ enum TokenBackend {
 
     static func create(_ context: OperationContext, orphanEndpoint: Bool, roleName: String?) async throws -> LogicalResponse {
         let parent = try context.requireCaller().value
+        // As in Vault: a child of a use-limited token would carry its parent's powers past the limit (and a child
+        // made on the last use would outlive the revocation staged before it).
+        guard parent.numUses == 0 else {
+            throw LeaseholdError.invalidRequest("use-limited tokens cannot create child tokens")
+        }
         let data = context.data
         let isPrivileged = context.acl.hasSudo(path: context.request.path) || parent.isRoot
         // Policy names are case-insensitive: normalized before any check, so `ROOT` or `Admin` cannot slip past one.

@@ -24,6 +24,11 @@ struct CredentialIssuer {
         }
         // The environment wall: whatever the policies say, a token gets credentials only in its own environment.
         guard role.environment == caller.environment else { throw LeaseholdError.permissionDenied }
+        // A token's last use revokes it in this request's commit, with its leases (as in Vault): a lease it owned
+        // would be left to a revoked token, so the credential is refused instead of returned dead.
+        if caller.kind == "service", caller.numUses == 1, !role.leasesOutliveToken {
+            throw LeaseholdError.invalidRequest("this is the token's last use: a lease it owns would be revoked with it at once")
+        }
         let connectionKey = StoreKey(.databaseConnections, mount.path + role.connection)
         guard let connection = try await context.services.store.read(DatabaseConnection.self, at: connectionKey),
             !connection.value.retired
