@@ -11,7 +11,8 @@ import Synchronization
 /// Appends one JSON line per row to a file, and acknowledges a batch only after `write` and `fsync` succeeded.
 ///
 /// A failed batch is cut off again (`ftruncate` to the size before it), so a retry does not leave a partial copy.
-/// ``reopen()`` closes the file; the next batch opens the path again, so after log rotation (rename, then SIGHUP)
+/// The path must name a regular file (a symbolic link at the end is not followed); a file it creates gets the
+/// device's mode, an existing one keeps its own. ``reopen()`` closes the file; the next batch opens the path again, so after log rotation (rename, then SIGHUP)
 /// new rows go to a new file. `stdout` writes to standard output without `fsync`. The blocking calls run on NIO's
 /// thread pool, off Swift's cooperative threads.
 final class FileAuditSink: AuditSink {
@@ -59,9 +60,10 @@ final class FileAuditSink: AuditSink {
                 if path == "stdout" {
                     fd = STDOUT_FILENO
                 } else {
-                    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode)
-                    guard fd >= 0 else { return .failure(Self.failure("open")) }
-                    _ = fchmod(fd, mode)
+                    switch Self.openRegularFile(path, mode: mode) {
+                    case .success(let opened): fd = opened
+                    case .failure(let failure): return .failure(failure)
+                    }
                 }
             }
             let sizeBefore = lseek(fd, 0, SEEK_END)
@@ -84,6 +86,27 @@ final class FileAuditSink: AuditSink {
             fd = -1
             return .failure(failed)
         }
+    }
+
+    /// Opens `path` for appending: a new file is created with `mode`; an existing one is used as it is (its mode
+    /// untouched) and only if it is a regular file reached without following a symbolic link at the end. A FIFO
+    /// without a reader fails at once instead of blocking, and devices, FIFOs and sockets are refused (they cannot be
+    /// synced or truncated after a failed batch).
+    private static func openRegularFile(_ path: String, mode: mode_t) -> Result<Int32, AuditDeliveryFailure> {
+        let flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
+        var fd = open(path, flags | O_CREAT | O_EXCL, mode)
+        if fd >= 0 {
+            _ = fchmod(fd, mode)  // the process umask may have narrowed it
+        } else if errno == EEXIST {
+            fd = open(path, flags)
+        }
+        guard fd >= 0 else { return .failure(failure("open")) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            closeDescriptor(fd)
+            return .failure(AuditDeliveryFailure(delivered: 0, reason: "open failed: not a regular file (use file_path=stdout for standard output)"))
+        }
+        return .success(fd)
     }
 
     private static func failure(_ call: String) -> AuditDeliveryFailure {

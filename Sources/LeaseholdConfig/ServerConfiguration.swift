@@ -40,6 +40,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var auditRetention: TTL?
     /// Where retention writes its archives (`audit_archive_directory`).
     public var auditArchiveDirectory: String?
+    /// Whether `sys/audit` may enable audit devices (`unsafe_allow_api_audit_creation`, default false, as in OpenBao):
+    /// a file device writes where the broker's user can, so enabling one is host access, not an API operation.
+    public var allowsAPIAuditDeviceCreation: Bool
     /// Human-readable notes about settings that were ignored (unknown keys, unsupported features).
     public var warnings: [String]
 
@@ -60,8 +63,10 @@ public struct ServerConfiguration: Sendable, Hashable {
         auditCheckpointRows: Int = 1000,
         auditRetention: TTL? = nil,
         auditArchiveDirectory: String? = nil,
+        allowsAPIAuditDeviceCreation: Bool = false,
         warnings: [String] = []
     ) {
+        self.allowsAPIAuditDeviceCreation = allowsAPIAuditDeviceCreation
         self.auditCheckpointInterval = auditCheckpointInterval
         self.auditCheckpointRows = auditCheckpointRows
         self.auditRetention = auditRetention

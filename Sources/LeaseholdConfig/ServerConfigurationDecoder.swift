@@ -58,6 +58,7 @@ enum ServerConfigurationDecoder {
             auditCheckpointRows: checkpointRows,
             auditRetention: retention.flatMap { $0.seconds > 0 ? $0 : nil },
             auditArchiveDirectory: archiveDirectory,
+            allowsAPIAuditDeviceCreation: try reader.bool("unsafe_allow_api_audit_creation") ?? false,
             warnings: warnings + reader.unreadKeyWarnings
         )
     }

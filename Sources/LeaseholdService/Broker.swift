@@ -34,6 +34,8 @@ public final class Broker: Sendable {
     public let reaperSignal = ReaperSignal()
     /// Wakes the audit sinks after each commit that appended audit rows.
     public let auditSignal = AuditDeliverySignal()
+    /// Whether `sys/audit` may enable audit devices (`unsafe_allow_api_audit_creation`; see ``AuditDeviceBackend``).
+    let allowsAPIAuditDeviceCreation: Bool
     /// Whether this instance runs the store-wide background work (``LeaderOnlyService``), for `sys/leader`.
     public let leadership: Leadership
     private let routes: [(prefix: String, routes: [Route])]
@@ -42,8 +44,10 @@ public final class Broker: Sendable {
     public init(
         store: any BrokerStore, seal: SealManager, limits: LeaseLimits, information: ServerInformation,
         logger: Logger, engines: DatabaseEngines? = nil, loginThrottle: LoginThrottle = LoginThrottle(),
-        leadership: Leadership = .sole(), now: @escaping @Sendable () -> Date = Date.init
+        leadership: Leadership = .sole(), allowsAPIAuditDeviceCreation: Bool = false,
+        now: @escaping @Sendable () -> Date = Date.init
     ) {
+        self.allowsAPIAuditDeviceCreation = allowsAPIAuditDeviceCreation
         self.loginThrottle = loginThrottle
         self.leadership = leadership
         self.engines = engines
@@ -158,6 +162,7 @@ public final class Broker: Sendable {
             seal: seal, limits: limits, information: information, leases: leases, engines: engines,
             reaperSignal: reaperSignal, auditSignal: auditSignal, loginThrottle: loginThrottle,
             issuanceLocks: issuanceLocks, passwordHashing: passwordHashing, jwksCache: jwksCache,
+            allowsAPIAuditDeviceCreation: allowsAPIAuditDeviceCreation,
             commit: { [self] batch in try await self.commit(batch) })
     }
 

@@ -24,6 +24,8 @@ struct BrokerServices: Sendable {
     let passwordHashing: BlockingWorkLimiter
     /// Identity providers' signing keys, shared by every JWT login.
     let jwksCache: JWKSCache
+    /// Whether `sys/audit` may enable audit devices.
+    let allowsAPIAuditDeviceCreation: Bool
     /// Commits a batch immediately (for intent records that must be durable before the target changes).
     let commit: @Sendable (StoreBatch) async throws -> Void
 

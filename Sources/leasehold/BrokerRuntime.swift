@@ -78,7 +78,9 @@ struct BrokerRuntime {
             loginThrottle: LoginThrottle(
                 maximumFailures: configuration.loginFailureLimit,
                 window: TimeInterval(configuration.loginFailureWindow.seconds)),
-            leadership: leadership)
+            leadership: leadership,
+            // Development mode is unsafe by design; it allows what a developer's own machine may do.
+            allowsAPIAuditDeviceCreation: configuration.allowsAPIAuditDeviceCreation || dev != nil)
         if let dev {
             try await initializeDevelopmentServer(broker: broker, options: dev, apiAddress: apiAddress)
         } else if try await seal.autoUnsealIfConfigured() {

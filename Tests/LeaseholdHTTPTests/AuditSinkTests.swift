@@ -1,7 +1,9 @@
 import Foundation
 import HTTPTypes
+import LeaseholdAuditChain
+import LeaseholdAuditSinks
 import LeaseholdCore
-import LeaseholdService
+@testable import LeaseholdService
 import LeaseholdTestSupport
 import NIOSSL
 import Testing
@@ -266,6 +268,75 @@ struct AuditSinkTests {
             #expect(try await api.send(.delete, "sys/audit/file", token: root).status == 204)
             #expect(try await api.send(.get, "sys/audit", token: root).data.isEmpty)
         }
+    }
+
+    /// By default the API cannot enable audit devices (a file device is host access: CVE-2025-6000); it can still
+    /// list and disable them.
+    @Test func enablingThroughTheAPIIsRefusedUnlessTheConfigurationAllowsIt() async throws {
+        let harness = try await BrokerHarness.make(allowsAPIAuditDevices: false)
+        let root = try await harness.broker.initializeForDevelopment(rootTokenID: nil).rootToken.revealed
+        try await harness.withClient { api in
+            for body: JSONValue in [
+                ["type": "file", "options": ["file_path": "/tmp/leasehold-never-written.log"]],
+                ["type": "socket", "options": ["address": "127.0.0.1:9"]],
+            ] {
+                let refused = try await api.send(.put, "sys/audit/x", token: root, json: body)
+                #expect(refused.status == 400)
+                #expect(refused.errors == ["audit devices cannot be enabled through the API unless the server configuration sets unsafe_allow_api_audit_creation = true"])
+            }
+            #expect(!FileManager.default.fileExists(atPath: "/tmp/leasehold-never-written.log"))
+            #expect(try await api.send(.get, "sys/audit", token: root).status == 200)
+            #expect(try await api.send(.delete, "sys/audit/x", token: root).status == 204)
+        }
+    }
+
+    /// The file sink writes only to regular files: not through a symbolic link (which could point at the broker's
+    /// keys or store), not to devices or FIFOs (which cannot be synced or truncated after a failed batch); an
+    /// existing file keeps its mode, a new one gets the device's.
+    @Test func theFileSinkWritesOnlyToRegularFilesAndKeepsAnExistingFilesMode() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-open-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let event = AuditEvent(
+            time: Date(), requestID: "r", type: "request", operation: "read", path: "sys/mounts", actor: AuditActor(),
+            remoteAddress: "", outcome: "allowed", environment: "default", details: [:])
+        let records = try AuditChain.link([event], after: .genesis)
+        func deliver(to path: String, mode: String = "0600") async -> String? {
+            let options = ["file_path": path, "mode": mode]
+            let device = AuditDevice(path: "f/", type: "file", description: "", options: options, local: false, id: "d")
+            do {
+                let sink = try AuditSinks.make(device: device, settings: try device.settings())
+                defer { Task { await sink.close() } }
+                try await sink.deliver(records)
+                return nil
+            } catch let failure as AuditDeliveryFailure {
+                return failure.reason
+            } catch {
+                return "\(error)"
+            }
+        }
+
+        let secret = directory.appendingPathComponent("server.key").path
+        #expect(FileManager.default.createFile(atPath: secret, contents: Data("KEY".utf8), attributes: [.posixPermissions: 0o600]))
+        let link = directory.appendingPathComponent("audit.log").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: secret)
+        #expect(await deliver(to: link, mode: "0644")?.hasPrefix("open failed") == true)
+        #expect(FileManager.default.contents(atPath: secret) == Data("KEY".utf8))
+        #expect((try FileManager.default.attributesOfItem(atPath: secret)[.posixPermissions] as? Int) == 0o600)
+
+        #expect(await deliver(to: "/dev/null") == "open failed: not a regular file (use file_path=stdout for standard output)")
+        let fifo = directory.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(await deliver(to: fifo)?.hasPrefix("open failed") == true, "no reader: refused at once, not blocked")
+
+        let existing = directory.appendingPathComponent("existing.log").path
+        #expect(FileManager.default.createFile(atPath: existing, contents: nil, attributes: [.posixPermissions: 0o640]))
+        #expect(await deliver(to: existing, mode: "0600") == nil)
+        #expect((try FileManager.default.attributesOfItem(atPath: existing)[.posixPermissions] as? Int) == 0o640)
+        let created = directory.appendingPathComponent("new.log").path
+        #expect(await deliver(to: created, mode: "0640") == nil)
+        #expect((try FileManager.default.attributesOfItem(atPath: created)[.posixPermissions] as? Int) == 0o640)
+        #expect(Self.lines(created).count == 1)
     }
 
     private static func lines(_ path: String) -> [String] {

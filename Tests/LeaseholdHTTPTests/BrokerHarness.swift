@@ -105,11 +105,12 @@ struct BrokerHarness {
     let application: Application<APIResponder>
     let engineFactory: PostgresEngineFactory?
 
-    /// A fresh, uninitialized broker; with `other`, a second instance on `other`'s store.
+    /// A fresh, uninitialized broker; with `other`, a second instance on `other`'s store. Audit devices may be
+    /// enabled through the API unless `allowsAPIAuditDevices` is false (servers refuse by default).
     static func make(
         maximumBodySize: Int = 1024 * 1024, limits: LeaseLimits = LeaseLimits(), withEngines: Bool = false,
         clock: TestClock = TestClock(), loginThrottle: LoginThrottle = LoginThrottle(), leadership: Leadership = .sole(),
-        sharingStoreOf other: BrokerHarness? = nil
+        allowsAPIAuditDevices: Bool = true, sharingStoreOf other: BrokerHarness? = nil
     ) async throws -> BrokerHarness {
         let logger = Logger(label: "test")
         let engineFactory = withEngines ? PostgresEngineFactory(logger: logger) : nil
@@ -121,7 +122,7 @@ struct BrokerHarness {
             store: store, seal: seal, limits: limits,
             information: ServerInformation(version: "test", storageType: "sqlite", apiAddress: "http://127.0.0.1"),
             logger: logger, engines: engineFactory.map { DatabaseEngines(factory: $0) }, loginThrottle: loginThrottle,
-            leadership: leadership, now: { clock.now })
+            leadership: leadership, allowsAPIAuditDeviceCreation: allowsAPIAuditDevices, now: { clock.now })
         let responder = APIResponder(
             broker: broker, limits: RequestLimits(maximumBodySize: maximumBodySize), renderMetrics: { "leasehold_test 1\n" })
         let application = Application(responder: responder, logger: logger)

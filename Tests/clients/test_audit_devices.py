@@ -11,8 +11,23 @@ import time
 from pathlib import Path
 
 import hvac
+import pytest
 
-from conftest import parse_json
+from conftest import _new_server, parse_json
+
+ALLOW_API_AUDIT = "unsafe_allow_api_audit_creation = true\n"
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """A started server whose configuration lets the API enable audit devices (refused by default)."""
+    instance = _new_server(tmp_path)
+    instance.extra_config = ALLOW_API_AUDIT
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
 
 
 def wait_for(condition, timeout: float = 15.0) -> bool:
@@ -28,6 +43,18 @@ def entries(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_the_api_cannot_enable_audit_devices_by_default(new_server, bao, tmp_path):
+    server = new_server()
+    server.start()
+    init = server.initialize(1, 1)
+    server.unseal(init.keys_b64[:1])
+    log = tmp_path / "never.log"
+    refused = bao(server, "audit", "enable", "file", f"file_path={log}", token=init.root_token)
+    assert refused.returncode != 0
+    assert "unsafe_allow_api_audit_creation" in refused.stderr
+    assert not log.exists()
 
 
 def test_bao_audit_enable_file_list_rotate_and_disable(unsealed_server, bao, tmp_path):

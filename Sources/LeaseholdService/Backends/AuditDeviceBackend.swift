@@ -4,7 +4,9 @@ import LeaseholdSeal
 
 /// `sys/audit`: Vault's audit device API over Leasehold's sinks (types `file`, `socket`, `syslog`, `webhook`).
 ///
-/// Every path needs `sudo`, as in Vault. Enabling stores the device and its cursor in one batch; by default the
+/// Every path needs `sudo`, as in Vault. Enabling is refused unless the server configuration sets
+/// `unsafe_allow_api_audit_creation` (as in OpenBao): a file device writes wherever the broker's user may, so it
+/// turns an API privilege into host access. Listing and disabling are always available. Enabling stores the device and its cursor in one batch; by default the
 /// cursor starts at the newest row (only new events, as in Vault), or before the oldest with `start=oldest`.
 enum AuditDeviceBackend {
     static let routes: [Route] = [
@@ -19,6 +21,10 @@ enum AuditDeviceBackend {
     }
 
     static func enable(_ context: OperationContext) async throws -> LogicalResponse {
+        guard context.services.allowsAPIAuditDeviceCreation else {
+            throw LeaseholdError.invalidRequest(
+                "audit devices cannot be enabled through the API unless the server configuration sets unsafe_allow_api_audit_creation = true")
+        }
         let path = try MountTable.normalize(try context.parameter("path"))
         let type = try context.data.requiredString("type").lowercased()
         let options = try context.data.stringMap("options") ?? [:]
