@@ -24,9 +24,21 @@ public struct BrokerRequestContext: RequestContext {
         return try? certificate.toDERBytes()
     }
 
-    /// The client's address as `ip:port`, or "" when unknown.
+    /// The client's address as `ip:port` or `[ipv6]:port` (see ``addressText(ip:port:)``), or "" when unknown.
     public var remoteAddress: String {
-        guard let address = channel.remoteAddress else { return "" }
-        return "\(address.ipAddress ?? ""):\(address.port ?? 0)"
+        guard let address = channel.remoteAddress, let ip = address.ipAddress else { return "" }
+        return Self.addressText(ip: ip, port: address.port ?? 0)
+    }
+
+    /// `ip:port` for IPv4, `[ip]:port` for IPv6 (so the port can be told from the address: CIDR bindings and the
+    /// login throttle read the host part), and an IPv4-mapped IPv6 address (a dual-stack listener's IPv4 client,
+    /// `::ffff:10.1.2.3`) as the IPv4 address it is, so IPv4 blocks match it.
+    public static func addressText(ip: String, port: Int) -> String {
+        let lowercased = ip.lowercased()
+        if lowercased.hasPrefix("::ffff:") {
+            let mapped = lowercased.dropFirst("::ffff:".count)
+            if mapped.contains("."), !mapped.contains(":") { return "\(mapped):\(port)" }
+        }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 }

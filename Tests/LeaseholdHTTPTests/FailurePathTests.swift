@@ -1,7 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import LeaseholdCore
-import LeaseholdService
+import LeaseholdHTTP
+@testable import LeaseholdService
 import NIOCore
 import Testing
 
@@ -14,6 +15,24 @@ struct FailurePathTests {
     ])
     func cidrBlocksMatchOnlyTheirAddresses(block: String, address: String, expected: Bool) throws {
         #expect(try CIDRBlock(block).contains(address) == expected)
+    }
+
+    /// The address text the HTTP layer makes from a connection's peer, as the checks then read it. IPv6 was not
+    /// bracketed, so `2001:db8::5:a:b:c` port 443 read as `2001:db8:0:5:a:b:c:443` (another /64), and a dual-stack
+    /// listener's IPv4 clients (`::ffff:10.1.2.3`) matched no IPv4 block.
+    @Test func peerAddressesAreReadAsTheirHostsWhateverTheFamily() throws {
+        let ipv6 = BrokerRequestContext.addressText(ip: "2001:db8::5:a:b:c", port: 443)
+        #expect(ipv6 == "[2001:db8::5:a:b:c]:443")
+        #expect(try CIDRBlock("2001:db8::/64").contains(ipv6))
+        #expect(try !CIDRBlock("2001:db8:0:5::/64").contains(ipv6))
+        let mapped = BrokerRequestContext.addressText(ip: "::ffff:10.1.2.3", port: 5555)
+        #expect(mapped == "10.1.2.3:5555")
+        #expect(try CIDRBlock("10.0.0.0/8").contains(mapped))
+        #expect(BrokerRequestContext.addressText(ip: "192.0.2.1", port: 80) == "192.0.2.1:80")
+        #expect(BrokerRequestContext.addressText(ip: "::1", port: 8200) == "[::1]:8200")
+        // The host part (the throttle's key) leaves the port out, so a new connection is not a new budget.
+        #expect(CIDRBlock.host(of: ipv6) == "2001:db8::5:a:b:c")
+        #expect(CIDRBlock.host(of: BrokerRequestContext.addressText(ip: "::1", port: 1)) == CIDRBlock.host(of: "[::1]:2"))
     }
 
     @Test(arguments: ["10.0.0.0/33", "300.1.1.1/8", "abc", "10.0.0.0/-1", "::1/129", "/", "/8", "10.0.0.0/", ""])
