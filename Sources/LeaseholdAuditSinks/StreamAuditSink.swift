@@ -9,8 +9,9 @@ import Synchronization
 /// Sends framed rows over one TCP connection (TLS when configured): JSON lines for `socket`, octet-counted
 /// RFC 5424 messages (RFC 6587) for `syslog`.
 ///
-/// A batch counts as delivered once the receiver's TCP stack acknowledged every byte of it (Linux `TCP_INFO`,
-/// no unacknowledged segments), not merely when the bytes reached the local send buffer. A connection that closed
+/// A batch counts as delivered once the receiver's TCP stack acknowledged every byte of it (Linux `TCP_INFO`: no
+/// unacknowledged segment and no byte still waiting to be sent), not merely when the bytes reached the local send
+/// buffer: a receiver that stops reading closes its window, and what it never took is not delivered. A connection that closed
 /// or broke before that fails the whole batch, which is sent again on a new connection: the receiver may see a
 /// batch twice (deduplicate on `leasehold.sequence`), never a gap.
 actor StreamAuditSink: AuditSink {
@@ -21,9 +22,13 @@ actor StreamAuditSink: AuditSink {
     private var channel: (any Channel)?
     private var peerClosure = PeerClosure()
     /// The longest wait for the receiver's acknowledgement or a connection.
-    private let timeout: Duration = .seconds(10)
+    private let timeout: Duration
 
-    init(host: String, port: Int, trust: AuditSinkSettings.TrustedCertificates?, format: AuditEntryFormat) throws {
+    init(
+        host: String, port: Int, trust: AuditSinkSettings.TrustedCertificates?, format: AuditEntryFormat,
+        timeout: Duration = .seconds(10)
+    ) throws {
+        self.timeout = timeout
         self.host = host
         self.port = port
         self.format = format
@@ -82,7 +87,8 @@ actor StreamAuditSink: AuditSink {
         return connected
     }
 
-    /// Polls the socket until no sent segment is unacknowledged, failing if the connection goes away first.
+    /// Polls the socket until every byte written was sent and acknowledged, failing if the connection goes away
+    /// or the timeout passes first.
     /// The acknowledgement is checked before the connection's state: a receiver that read the batch and then
     /// closed acknowledged it with its FIN, and the batch is delivered (remote half-closure keeps the socket open
     /// so `TCP_INFO` can still be read).
@@ -91,8 +97,8 @@ actor StreamAuditSink: AuditSink {
         guard let provider = channel as? any SocketOptionProvider else { return }
         let deadline = ContinuousClock.now + timeout
         while true {
-            let info = try await provider.getTCPInfo().get()
-            if info.tcpi_unacked == 0 { return }
+            let info: KernelTCPInfo = try await provider.unsafeGetSocketOption(level: .tcp, name: .tcp_info).get()
+            if info.unacknowledgedSegments == 0, info.unsentBytes == 0 { return }
             guard channel.isActive, !peerClosure.hasClosed else { throw ChannelError.ioOnClosedChannel }
             guard ContinuousClock.now < deadline else { throw ChannelError.connectTimeout(.seconds(10)) }
             try await Task.sleep(for: .milliseconds(2))
@@ -150,3 +156,23 @@ enum TrustedRoots {
         return .certificates(certificates)
     }
 }
+
+#if os(Linux)
+/// The two fields of Linux's `struct tcp_info` the sink reads, at the kernel's offsets (Glibc's copy of the struct
+/// ends before `tcpi_notsent_bytes`). A kernel older than 4.6 fills fewer bytes and the rest reads as zero.
+struct KernelTCPInfo {
+    /// The struct's first 160 bytes.
+    private var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    /// `tcpi_unacked`: segments sent and not yet acknowledged.
+    var unacknowledgedSegments: UInt32 { field(at: 24) }
+    /// `tcpi_notsent_bytes`: bytes in the send buffer not yet sent (a closed receive window keeps them there).
+    var unsentBytes: UInt32 { field(at: 144) }
+
+    private func field(at offset: Int) -> UInt32 {
+        withUnsafeBytes(of: storage) { $0.load(fromByteOffset: offset, as: UInt32.self) }
+    }
+}
+#endif

@@ -1,10 +1,12 @@
 import Foundation
 import HTTPTypes
 import LeaseholdAuditChain
-import LeaseholdAuditSinks
+@testable import LeaseholdAuditSinks
 import LeaseholdCore
 @testable import LeaseholdService
 import LeaseholdTestSupport
+import NIOCore
+import NIOPosix
 import NIOSSL
 import Testing
 
@@ -337,6 +339,31 @@ struct AuditSinkTests {
         #expect(await deliver(to: created, mode: "0640") == nil)
         #expect((try FileManager.default.attributesOfItem(atPath: created)[.posixPermissions] as? Int) == 0o640)
         #expect(Self.lines(created).count == 1)
+    }
+
+    /// A receiver that stops reading closes its window: the bytes still in the local send buffer were never
+    /// taken, so the batch is not delivered (it was: no segment was unacknowledged, and the cursor moved past rows
+    /// a restarting receiver never saw).
+    @Test func aReceiverThatStopsReadingDoesNotAcknowledgeWhatItNeverTook() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_rcvbuf), value: 2048)
+            .childChannelOption(.autoRead, value: false)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(server.localAddress?.port)
+        let sink = try StreamAuditSink(
+            host: "127.0.0.1", port: port, trust: nil, format: AuditEntryFormat(framing: .jsonLines), timeout: .seconds(2))
+        // About 12 KB: more than the receiver's window, less than the sender's 16 KB send buffer.
+        let events = (0..<3).map { index in
+            AuditEvent(
+                time: Date(), requestID: "r\(index)", type: "request", operation: "read", path: "sys/mounts",
+                actor: AuditActor(), remoteAddress: "", outcome: "allowed", environment: "default",
+                details: ["padding": String(repeating: "x", count: 4000)])
+        }
+        let records = try AuditChain.link(events, after: .genesis)
+        let failure = await #expect(throws: AuditDeliveryFailure.self) { try await sink.deliver(records) }
+        #expect(failure?.delivered == 0)
+        await sink.close()
+        try await server.close()
     }
 
     private static func lines(_ path: String) -> [String] {
