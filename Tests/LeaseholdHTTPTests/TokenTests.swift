@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import LeaseholdCore
 @testable import LeaseholdService
+import LeaseholdTestSupport
 import Testing
 
 @Suite("Tokens: lifetime, uses, trees, roles")
@@ -236,6 +237,29 @@ struct TokenTests {
             #expect(expired.object["data"] == nil || expired.object["data"] == .null)
             #expect(try await api.send(.post, "sys/wrapping/lookup", json: ["token": .string(late)]).status == 400)
             #expect(try await api.send(.post, "sys/wrapping/unwrap", token: root, json: ["token": .string(late)]).status == 400)
+        }
+    }
+
+    /// A wrapping token that expires or is revoked unused takes its stored response with it (they stayed in the
+    /// store forever, wrapped database passwords and tokens included).
+    @Test func expiredAndRevokedWrappingTokensLeaveNoStoredResponse() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let ttl: HTTPFields = [HTTPField.Name("X-Vault-Wrap-TTL")!: "60"]
+            var tokens: [String] = []
+            for _ in 0..<2 {
+                let wrapped = try await api.send(.post, "sys/wrapping/wrap", token: root, json: ["secret": "s3cr3t"], headers: ttl)
+                tokens.append(try #require(wrapped.object["wrap_info"]?.objectValue?["token"]?.stringValue))
+            }
+            @Sendable func storedResponses() async throws -> Int {
+                try await harness.store.keys(in: StoreNamespace(rawValue: "wrapped-responses"), prefix: "", after: nil, limit: 10).count
+            }
+            #expect(try await storedResponses() == 2)
+            #expect(try await api.send(.put, "auth/token/revoke", token: root, json: ["token": .string(tokens[0])]).status == 204)
+            #expect(try await storedResponses() == 1)
+            harness.clock.advance(by: 61)
+            let drained = try await harness.withReaper { try await eventually { try await storedResponses() == 0 } }
+            #expect(drained, "the expired one too")
         }
     }
 

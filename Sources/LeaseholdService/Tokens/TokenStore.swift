@@ -232,6 +232,8 @@ public struct TokenStore: Sendable {
 
     private func removeEntry(_ entry: TokenEntry, condition: StoreCondition, in transaction: StoreTransaction) {
         transaction.delete(StoreKey(.tokens, entry.hash), condition: condition)
+        // A wrapping token revoked or expired unused takes the response it wrapped with it (secrets included).
+        if entry.kind == "wrapping" { transaction.delete(StoreKey(.wrappedResponses, entry.hash)) }
         if let key = Self.expiryKey(of: entry) { transaction.delete(key) }
         transaction.delete(StoreKey(.tokenAccessors, entry.accessor))
         if let parent = entry.parentHash {
