@@ -107,6 +107,9 @@ public final class ListenerCertificates: Sendable {
         let chain = try NIOSSLCertificate.fromPEMFile(settings.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
         guard !chain.isEmpty else { throw NIOSSLError.failedToLoadCertificate }
         let key = try NIOSSLPrivateKey(file: settings.keyFile, format: .pem)
+        // BoringSSL refuses a key that does not belong to the leaf: a half-replaced pair (certbot midway, a wrong
+        // key file) is refused here instead of failing every handshake after a "reloaded" log line.
+        _ = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
         return Pair(chain: chain, key: .privateKey(key))
     }
 }

@@ -146,6 +146,12 @@ struct TLSListenerTests {
             try certificates.reload()
             let status5 = try await fetch(port: port, trusting: pki.path("new.pem"))
             #expect(status5 == 200)
+            // A key that does not belong to the certificate (a pair replaced halfway) keeps the previous pair.
+            let renewedKey = try String(contentsOfFile: pki.path("server.key"), encoding: .utf8)
+            try pki.issue("server", by: "old", usage: "serverAuth")
+            try renewedKey.write(toFile: pki.path("server.key"), atomically: true, encoding: .utf8)
+            #expect(throws: (any Error).self) { try certificates.reload() }
+            #expect(try await fetch(port: port, trusting: pki.path("new.pem")) == 200)
             // A broken file on reload keeps the previous pair.
             try "garbage".write(toFile: pki.path("server.pem"), atomically: true, encoding: .utf8)
             #expect(throws: (any Error).self) { try certificates.reload() }
