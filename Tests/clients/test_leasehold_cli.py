@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from conftest import parse_json
 
@@ -85,3 +86,24 @@ def test_policy_list(unsealed_server, leasehold_cli):
 def test_wrong_token_is_denied(unsealed_server, leasehold_cli):
     denied = leasehold_cli(unsealed_server, "read", "sys/mounts", token="s.notARealTokenAtAll0000000")
     assert denied.returncode != 0 and "permission denied" in (denied.stdout + denied.stderr)
+
+
+def test_login_stores_the_token_for_its_owner_only(unsealed_server, leasehold_cli):
+    """The stored token is written into a new 0600 file and renamed into place, whatever the umask: never in a file
+    others may open, never through a symbolic link planted at the destination."""
+    server = unsealed_server
+    decoy = server.home / "decoy"
+    decoy.write_text("decoy")
+    stored = server.home / ".leasehold-token"
+    stored.symlink_to(decoy)
+    previous = os.umask(0)
+    try:
+        login = leasehold_cli(server, "login", server.init.root_token)
+    finally:
+        os.umask(previous)
+    assert login.returncode == 0, login.stderr
+    assert not stored.is_symlink()
+    assert stored.read_text() == server.init.root_token
+    assert oct(stored.stat().st_mode & 0o777) == "0o600"
+    assert decoy.read_text() == "decoy"
+    assert sorted(path.name for path in server.home.iterdir()) == [".leasehold-token", "decoy"]

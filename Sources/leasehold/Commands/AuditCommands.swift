@@ -240,9 +240,7 @@ struct AuditExportCommand: AsyncParsableCommand {
             cursor = next
         } while cursor != nil
         guard let output else { return Swift.print(lines, terminator: "") }
-        guard FileManager.default.createFile(atPath: output, contents: Data(lines.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ClientError(message: "cannot write \(output)")
-        }
+        try PrivateFile.write(Data(lines.utf8), to: output)
     }
 }
 

@@ -39,9 +39,7 @@ struct LoginCommand: AsyncParsableCommand {
             OutputPrinter.table(["token": .string(token)])
         } else {
             let path = ClientOptions.tokenFilePath
-            guard FileManager.default.createFile(atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw ClientError(message: "cannot write \(path)")
-            }
+            try PrivateFile.write(Data(token.utf8), to: path)
             print("Success! You are now authenticated. The token was stored in \(path).\n")
         }
         OutputPrinter.table(data.filter { ["accessor", "policies", "ttl", "display_name", "renewable", "environment"].contains($0.key) })
