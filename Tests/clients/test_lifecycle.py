@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
+import threading
+import time
 
 import hvac
 import pytest
@@ -95,3 +98,31 @@ def test_postgresql_store(new_server, bao, postgres_database):
     server.start(timeout=15)
     assert bao(server, "operator", "unseal", init["unseal_keys_b64"][0]).returncode == 0
     assert bao(server, "token", "lookup", token=token["auth"]["client_token"]).returncode == 0
+
+
+def test_a_hangup_during_start_up_does_not_end_the_server(new_server):
+    """SIGHUP's default action ends a process: one sent while the broker starts (log rotation's postrotate HUP during
+    a slow migration or unseal) must not, before the reload handler is in place."""
+    server = new_server()
+    stop = threading.Event()
+
+    def hang_up_while_starting() -> None:
+        # From the first log line (the process's own code runs; before that any program dies of a HUP) until it
+        # listens: the store opens, migrates and unseals in between.
+        while not stop.is_set() and (server.process is None or not server.log_text()):
+            time.sleep(0.0005)
+        deadline = time.monotonic() + 1.0
+        while not stop.is_set() and time.monotonic() < deadline and server.process.poll() is None:
+            server.process.send_signal(signal.SIGHUP)
+            time.sleep(0.002)
+
+    sender = threading.Thread(target=hang_up_while_starting)
+    sender.start()
+    try:
+        server.start()
+    finally:
+        stop.set()
+        sender.join()
+    assert server.process.poll() is None, server.log_tail()
+    assert server.seal_status()["initialized"] is False
+

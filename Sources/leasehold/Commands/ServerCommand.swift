@@ -29,6 +29,7 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        ProcessHardening.ignoreHangupsUntilHandled()
         ProcessHardening.disableCoreDumps()
         MemoryDiscipline.limitArenas()
         let configuration: ServerConfiguration
@@ -53,6 +54,12 @@ struct DevelopmentOptions {
 
 /// Process-level protections applied at start.
 enum ProcessHardening {
+    /// Ignores SIGHUP from the first instant: its default action ends the process, and a log rotation's HUP may
+    /// arrive while the store migrates or the broker unseals, before the reload handler takes it over.
+    static func ignoreHangupsUntilHandled() {
+        _ = signal(SIGHUP, SIG_IGN)
+    }
+
     /// Disables core dumps so key material never lands on disk after a crash.
     static func disableCoreDumps() {
         var limit = rlimit(rlim_cur: 0, rlim_max: 0)
