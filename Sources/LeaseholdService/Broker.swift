@@ -157,7 +157,9 @@ public final class Broker: Sendable {
         let leases = LeaseStore(store: encrypted)
         return BrokerServices(
             store: encrypted, keys: keys,
-            tokens: TokenStore(store: encrypted, hasher: keys.tokenHasher, limits: limits, leases: leases),
+            tokens: TokenStore(
+                store: encrypted, hasher: keys.tokenHasher, limits: limits, leases: leases,
+                commit: { [self] batch in try await self.commit(batch) }),
             policies: PolicyStore(store: encrypted, parsed: parsedPolicies), mounts: MountTable(store: encrypted),
             seal: seal, limits: limits, information: information, leases: leases, engines: engines,
             reaperSignal: reaperSignal, auditSignal: auditSignal, loginThrottle: loginThrottle,

@@ -28,7 +28,8 @@ struct OutboundHTTPClientTests {
             _ = try await OutboundHTTPClient(timeout: .seconds(2)).get("https://127.0.0.1:1/keys")
         }
         #expect(error?.description == "the identity provider could not be reached")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Bounded, not timed: the point is that it ends (the full suite on two cores once took 5.1 s).
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 
     @Test("a provider that sends its head and then stalls the body fails within the deadline")

@@ -35,7 +35,7 @@ final class FailableStore: BrokerStore {
     private let failingReads = Mutex<StoreKey?>(nil)
     private let pausedCommits = Mutex(false)
     private let failingAudited = Mutex(false)
-    private let heldChecks = Mutex<(key: StoreKey?, waiting: Int)>((nil, 0))
+    private let held = Mutex<(matches: (@Sendable (StoreBatch) -> Bool)?, waiting: Int)>((nil, 0))
 
     init(base: any BrokerStore) { self.base = base }
 
@@ -50,11 +50,22 @@ final class FailableStore: BrokerStore {
     /// Holds every commit until called again with `false`, as a slow disk would.
     func pauseCommits(_ pause: Bool) { pausedCommits.withLock { $0 = pause } }
 
-    /// Holds every commit that checks `key` (``StoreOperation/check(_:_:)``) until called again with `nil`.
-    func holdCommits(checking key: StoreKey?) { heldChecks.withLock { $0.key = key } }
+    /// Holds every commit whose batch `matches` until called again with `nil`.
+    func holdCommits(where matches: (@Sendable (StoreBatch) -> Bool)?) { held.withLock { $0.matches = matches } }
 
-    /// How many commits wait in ``holdCommits(checking:)``.
-    var heldCommitCount: Int { heldChecks.withLock { $0.waiting } }
+    /// Holds every commit that checks `key` (``StoreOperation/check(_:_:)``) until called again with `nil`.
+    func holdCommits(checking key: StoreKey?) {
+        guard let key else { return holdCommits(where: nil) }
+        holdCommits(where: { batch in
+            batch.operations.contains { operation in
+                guard case .check(let checked, _) = operation else { return false }
+                return checked == key
+            }
+        })
+    }
+
+    /// How many commits wait in ``holdCommits(where:)``.
+    var heldCommitCount: Int { held.withLock { $0.waiting } }
 
     /// Makes reads of `key` fail, as a store that stops answering would.
     func failReads(of key: StoreKey?) { failingReads.withLock { $0 = key } }
@@ -74,15 +85,10 @@ final class FailableStore: BrokerStore {
             throw LeaseholdError(.storeUnavailable, "disk full (injected)")
         }
         while pausedCommits.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
-        let checked = Set(batch.operations.compactMap { operation -> StoreKey? in
-            if case .check(let key, _) = operation { return key } else { return nil }
-        })
-        if heldChecks.withLock({ held in held.key.map(checked.contains) ?? false }) {
-            heldChecks.withLock { $0.waiting += 1 }
-            defer { heldChecks.withLock { $0.waiting -= 1 } }
-            while heldChecks.withLock({ held in held.key.map(checked.contains) ?? false }) {
-                try await Task.sleep(for: .milliseconds(5))
-            }
+        if held.withLock({ $0.matches?(batch) ?? false }) {
+            held.withLock { $0.waiting += 1 }
+            defer { held.withLock { $0.waiting -= 1 } }
+            while held.withLock({ $0.matches?(batch) ?? false }) { try await Task.sleep(for: .milliseconds(5)) }
         }
         try await base.commit(batch)
     }

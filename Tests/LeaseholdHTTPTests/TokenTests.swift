@@ -67,6 +67,51 @@ struct TokenTests {
         }
     }
 
+    /// A child whose creation commits after its parent's revocation fails (the parent must be unchanged), and the
+    /// request is then refused; one that commits between the revocation's listing of children and its commit is
+    /// revoked right after. Before, both outlived their revoked parent.
+    /// The stored hash of `token`.
+    static func hash(of token: String, _ harness: BrokerHarness) async throws -> String {
+        let services = harness.broker.makeServices(keys: try await harness.broker.seal.keys())
+        return try #require(try await services.tokens.lookup(token: SecretValue(token), now: Date())?.value.hash)
+    }
+
+    @Test func childrenCreatedDuringTheirParentsRevocationDoNotSurviveIt() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let creator = "path \"auth/token/create\" { capabilities = [\"update\"] }"
+            #expect(try await api.send(.put, "sys/policies/acl/creator", token: root, json: ["policy": .string(creator)]).status == 204)
+            // Committing after the revocation.
+            let parent = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["creator"]]).clientToken
+            let parentHash = try await Self.hash(of: parent, harness)
+            harness.store.holdCommits(checking: StoreKey(.tokens, parentHash))
+            let late = Task { try await api.send(.post, "auth/token/create", token: parent, json: [:]) }
+            #expect(try await eventually { harness.store.heldCommitCount == 1 })
+            #expect(try await api.send(.put, "auth/token/revoke", token: root, json: ["token": .string(parent)]).status == 204)
+            harness.store.holdCommits(checking: nil)
+            #expect(try await late.value.status == 403, "retried, the parent is gone")
+
+            // Committing between the revocation's listing and its commit.
+            let second = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["creator"]]).clientToken
+            let secondHash = try await Self.hash(of: second, harness)
+            harness.store.holdCommits(where: { batch in
+                batch.operations.contains { operation in
+                    guard case .delete(let key, _) = operation else { return false }
+                    return key == StoreKey(.tokens, secondHash)
+                }
+            })
+            let revocation = Task { try await api.send(.put, "auth/token/revoke", token: root, json: ["token": .string(second)]) }
+            #expect(try await eventually { harness.store.heldCommitCount == 1 })
+            let child = try await api.send(.post, "auth/token/create", token: second, json: [:]).clientToken
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: child).status == 200)
+            harness.store.holdCommits(where: nil)
+            #expect(try await revocation.value.status == 204)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: child).status == 403)
+            let rows = try await harness.store.auditRecords(after: 0, limit: 10_000)
+            #expect(rows.contains { $0.event.type == "token.revoke" && $0.event.details["reason"] == "created while its parent was being revoked" })
+        }
+    }
+
     @Test func revokingAParentRevokesItsChildrenAndOrphanRevokeKeepsThem() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

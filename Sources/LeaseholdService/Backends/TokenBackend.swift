@@ -92,6 +92,7 @@ enum TokenBackend {
             throw LeaseholdError.invalidRequest("root tokens may not be created by non-root tokens")
         }
         request.parentHash = orphan ? nil : parent.hash
+        if !orphan, let stored = context.caller, stored.version > 0 { request.parentVersion = stored.version }
         if request.policies.isEmpty && request.noDefaultPolicy {
             throw LeaseholdError.invalidRequest("token must have at least one policy")
         }

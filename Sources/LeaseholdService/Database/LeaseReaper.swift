@@ -57,7 +57,7 @@ public struct LeaseReaper: Service {
         let now = broker.now()
         do {
             for entry in try await services.tokens.expired(at: now, limit: 256) {
-                try await services.tokens.revokeExpired(entry, now: now, commit: services.commit)
+                try await services.tokens.revokeExpired(entry, now: now)
             }
             // At most `concurrency` of the due leases are in flight, so twice that many holds every one a free slot
             // can take: a pass after each finished revocation reads a short window, not the whole backlog.

@@ -24,6 +24,8 @@ public struct TokenRequest: Sendable {
     public var noDefaultPolicy: Bool = false
     /// The parent token's hash; `nil` makes an orphan.
     public var parentHash: String?
+    /// The parent's stored version as the request read it: the child commits only while the parent is unchanged.
+    public var parentVersion: Int64?
     /// The creating path.
     public var path: String = "auth/token/create"
     /// The role used, if any.
@@ -51,9 +53,15 @@ public struct TokenStore: Sendable {
     let hasher: KeyedHasher
     let limits: LeaseLimits
     let leases: LeaseStore
+    /// Commits follow-up batches (the revocation of children created while their parent was being revoked).
+    let commit: @Sendable (StoreBatch) async throws -> Void
 
     /// Creates the store view.
-    public init(store: EncryptedStore, hasher: KeyedHasher, limits: LeaseLimits, leases: LeaseStore) {
+    public init(
+        store: EncryptedStore, hasher: KeyedHasher, limits: LeaseLimits, leases: LeaseStore,
+        commit: @escaping @Sendable (StoreBatch) async throws -> Void
+    ) {
+        self.commit = commit
         self.store = store
         self.hasher = hasher
         self.limits = limits
@@ -114,6 +122,8 @@ public struct TokenStore: Sendable {
         if let key = Self.expiryKey(of: entry) { try transaction.put(true, at: key) }
         if let parent = request.parentHash {
             try transaction.put(true, at: StoreKey(.tokenChildren, "\(parent)/\(hash)"))
+            // Only while the parent is as read: a child committed after its parent's revocation would outlive it.
+            if let version = request.parentVersion { transaction.check(StoreKey(.tokens, parent), condition: .version(version)) }
         }
         return (token, entry)
     }
@@ -183,6 +193,31 @@ public struct TokenStore: Sendable {
             if let entry { removeEntry(entry, condition: hash == root.hash ? condition : .none, in: transaction) }
             try await leases.scheduleRevocation(ofLeasesOwnedBy: hash, now: now, in: transaction)
         }
+        // A child whose creation committed after the listing above and before this revocation's commit is still
+        // there; none can commit after it (creation checks that the parent is unchanged). Revoke those now.
+        transaction.onCommit { [self, visited] in await revokeStragglers(under: visited, now: now) }
+    }
+
+    /// Revokes the trees of children that were created under `revoked` tokens while those were being revoked, each
+    /// with a `token.revoke` audit row; best effort (a failure is left to the children's own expiry).
+    private func revokeStragglers(under revoked: Set<String>, now: Date) async {
+        for parent in revoked {
+            guard let keys = try? await store.base.allKeys(in: .tokenChildren, prefix: parent + "/") else { continue }
+            for key in keys {
+                let transaction = StoreTransaction(store: store)
+                transaction.delete(StoreKey(.tokenChildren, key))
+                guard let child = try? await store.read(TokenEntry.self, at: StoreKey(.tokens, String(key.dropFirst(parent.count + 1)))),
+                    (try? await revokeTree(child.value, condition: .version(child.version), now: now, in: transaction)) != nil
+                else { continue }
+                let event = AuditEvent(
+                    time: now, requestID: "", type: "token.revoke", operation: "delete", path: child.value.path,
+                    actor: AuditActor(accessor: child.value.accessor, displayName: child.value.displayName, policies: child.value.policies, authMethod: child.value.authMethod),
+                    remoteAddress: "", outcome: "allowed", environment: child.value.environment,
+                    details: ["reason": "created while its parent was being revoked"])
+                guard (try? await commit(transaction.batch(appending: event))) != nil else { continue }
+                await transaction.committed()
+            }
+        }
     }
 
     /// Tokens by expiry time, so expired tokens (and the leases they own) are revoked.
@@ -200,7 +235,7 @@ public struct TokenStore: Sendable {
 
     /// Revokes an expired token and its descendants (their leases are scheduled for revocation), with an audit
     /// row. An index entry whose token is gone is dropped; a token renewed meanwhile is left alone.
-    func revokeExpired(_ indexed: TimeIndex.Entry, now: Date, commit: @Sendable (StoreBatch) async throws -> Void) async throws {
+    func revokeExpired(_ indexed: TimeIndex.Entry, now: Date) async throws {
         guard let stored = try await store.read(TokenEntry.self, at: StoreKey(.tokens, indexed.id)) else {
             try await commit(StoreBatch(operations: [.delete(StoreKey(.tokenExpiry, indexed.key), .none)]))
             return
@@ -213,6 +248,7 @@ public struct TokenStore: Sendable {
             actor: AuditActor(accessor: stored.value.accessor, displayName: stored.value.displayName, policies: stored.value.policies, authMethod: stored.value.authMethod),
             remoteAddress: "", outcome: "allowed", environment: stored.value.environment)
         try await commit(transaction.batch(appending: event))
+        await transaction.committed()
     }
 
     /// Revokes only the token; its children become orphans.
