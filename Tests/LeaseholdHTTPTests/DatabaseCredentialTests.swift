@@ -453,6 +453,23 @@ struct DatabaseCredentialTests {
         try await target.drop()
     }
 
+    /// `revoke-self` as a token's last use revokes it and its leases (the use already staged that revocation; staging
+    /// it twice made the request conflict with itself and answer 409 after eight tries).
+    @Test func revokeSelfOnTheLastUseRevokesTheTokenAndItsLeases() async throws {
+        let target = try await DatabaseTarget.make()
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            try await configureDatabase(api, root: root, target: target)
+            let limited = try await api.send(.post, "auth/token/create", token: root, json: ["num_uses": 2, "policies": ["root"]]).clientToken
+            let issued = try await api.send(.get, "database/creds/reader", token: limited)
+            let username = try #require(issued.data["username"]?.stringValue)
+            #expect(try await api.send(.put, "auth/token/revoke-self", token: limited, json: [:]).status == 204)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: limited).status == 403)
+            try await harness.withReaper { try await expectRemoved([username], from: target) }
+        }
+        try await target.drop()
+    }
+
     /// revoke-prefix while an issuance runs cancels that issuance instead of revoking a user that may not exist
     /// yet: its credential is never returned (the request is answered with a fresh one), and its user is removed.
     /// Before, the pending lease was removed at once and the user created right after had no lease.
