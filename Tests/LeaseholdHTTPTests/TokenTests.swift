@@ -245,6 +245,31 @@ struct TokenTests {
         }
     }
 
+    /// Token roles as in Vault: without `policies`, a role's allowed policies are the token's (the parent's were used,
+    /// and refused); a role that disallows `default` keeps it off; restrictions that are not supported are refused
+    /// when written instead of silently ignored.
+    @Test func tokenRolesGiveTheirPoliciesKeepDefaultOffAndRefuseWhatTheyCannotEnforce() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "auth/token/roles/ci", token: root, json: ["allowed_policies": ["ci", "deploy"]]).status == 204)
+            let parent = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["ops"]]).clientToken
+            _ = try await api.send(.put, "sys/policies/acl/ops", token: root, json: ["policy": "path \"auth/token/create/ci\" { capabilities = [\"update\"] }"])
+            let created = try await api.send(.post, "auth/token/create/ci", token: parent, json: [:])
+            #expect(created.status == 200, "\(created.text)")
+            #expect(created.auth["policies"] == .strings(["ci", "default", "deploy"]))
+
+            #expect(try await api.send(.post, "auth/token/roles/nodefault", token: root, json: ["disallowed_policies": ["default"]]).status == 204)
+            let bare = try await api.send(.post, "auth/token/create/nodefault", token: root, json: ["policies": ["ci"]])
+            #expect(bare.auth["policies"] == .strings(["ci"]))
+
+            for field in ["allowed_policies_glob", "disallowed_policies_glob", "token_bound_cidrs"] {
+                let refused = try await api.send(.post, "auth/token/roles/x", token: root, json: [field: ["10.0.0.0/8"]])
+                #expect(refused.status == 400)
+                #expect(refused.errors == ["\(field) is not supported on token roles"])
+            }
+        }
+    }
+
     @Test func wrappingTokensAreSingleUseUnderConcurrency() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

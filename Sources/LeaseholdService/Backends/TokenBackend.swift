@@ -39,7 +39,8 @@ enum TokenBackend {
         let data = context.data
         let isPrivileged = context.acl.hasSudo(path: context.request.path) || parent.isRoot
         // Policy names are case-insensitive: normalized before any check, so `ROOT` or `Admin` cannot slip past one.
-        var request = TokenRequest(policies: try data.stringList("policies").map(Self.normalizedPolicies) ?? parent.policies)
+        let sentPolicies = try data.stringList("policies").map(Self.normalizedPolicies)
+        var request = TokenRequest(policies: sentPolicies ?? parent.policies)
         request.meta = try data.stringMap("meta") ?? data.stringMap("metadata") ?? [:]
         let displayName = try data.string("display_name") ?? ""
         request.displayName = Self.sanitizedDisplayName(displayName)
@@ -79,6 +80,7 @@ enum TokenBackend {
             guard let stored = try await context.services.store.read(TokenRole.self, at: StoreKey(.tokenRoles, roleName))?.value else {
                 throw LeaseholdError.invalidRequest("unknown role \(roleName.prefix(64))")
             }
+            if sentPolicies == nil, !stored.allowedPolicies.isEmpty { request.policies = stored.allowedPolicies }
             try apply(role: stored, to: &request, orphan: &orphan)
             role = stored
         }
@@ -101,6 +103,8 @@ enum TokenBackend {
         return LogicalResponse(auth: authBlock(token: token, entry: entry, now: context.now))
     }
 
+    /// Applies a token role to a request whose policies are those sent, or (none sent) the role's allowed policies if
+    /// it has some, else the parent's. A role that disallows `default` keeps it off the token, as in Vault.
     private static func apply(role: TokenRole, to request: inout TokenRequest, orphan: inout Bool) throws {
         let requested = Set(request.policies).subtracting(["default"])
         if !role.allowedPolicies.isEmpty, !requested.isSubset(of: Set(role.allowedPolicies)) {
@@ -122,7 +126,7 @@ enum TokenBackend {
         }
         if request.ttl.isZero, role.tokenTTL > 0 { request.ttl = TTL(seconds: role.tokenTTL) }
         if role.tokenNumUses > 0 { request.numUses = request.numUses == 0 ? role.tokenNumUses : min(request.numUses, role.tokenNumUses) }
-        request.noDefaultPolicy = request.noDefaultPolicy || role.tokenNoDefaultPolicy
+        request.noDefaultPolicy = request.noDefaultPolicy || role.tokenNoDefaultPolicy || role.disallowedPolicies.contains("default")
         request.path = "auth/token/create/\(role.name)" + (role.pathSuffix.isEmpty ? "" : "/\(role.pathSuffix)")
     }
 
@@ -315,6 +319,12 @@ enum TokenBackend {
         }
         if let type = try data.string("token_type"), !["", "service", "default", "default-service"].contains(type) {
             throw LeaseholdError.invalidRequest("only service tokens are supported")
+        }
+        // Refused rather than ignored: an operator who sets a restriction expects it to hold.
+        for unsupported in ["allowed_policies_glob", "disallowed_policies_glob", "token_bound_cidrs", "bound_cidrs"] {
+            if let value = try data.stringList(unsupported), !value.isEmpty {
+                throw LeaseholdError.invalidRequest("\(unsupported) is not supported on token roles")
+            }
         }
         try context.transaction.put(role, at: key, condition: existing.map { .version($0.version) } ?? .absent)
         return .noContent
