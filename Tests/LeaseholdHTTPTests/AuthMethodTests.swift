@@ -291,6 +291,37 @@ struct AuthMethodTests {
         }
     }
 
+    /// A login token is renewed only while what granted it still does, as in Vault: the user (or role) still exists
+    /// with the same policies. Before, it renewed up to its maximum TTL after the user was removed.
+    @Test func loginTokensRenewOnlyWhileTheirUserOrRoleStillGrantsThem() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
+            #expect(try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["password": "correct horse", "token_policies": ["dba"]]).status == 204)
+            func login() async throws -> String {
+                try await api.send(.post, "auth/userpass/login/alice", json: ["password": "correct horse"]).clientToken
+            }
+            let token = try await login()
+            #expect(try await api.send(.post, "auth/token/renew-self", token: token, json: [:]).status == 200)
+            #expect(try await api.send(.post, "auth/userpass/users/alice/policies", token: root, json: ["token_policies": ["dba", "auditor"]]).status == 204)
+            let changed = try await api.send(.post, "auth/token/renew-self", token: token, json: [:])
+            #expect(changed.status == 400)
+            #expect(changed.errors == ["policies have changed, not renewing"])
+            let fresh = try await login()
+            #expect(try await api.send(.post, "auth/token/renew-self", token: fresh, json: [:]).status == 200)
+            #expect(try await api.send(.delete, "auth/userpass/users/alice", token: root).status == 204)
+            let gone = try await api.send(.post, "auth/token/renew-self", token: fresh, json: [:])
+            #expect(gone.status == 400)
+            #expect(gone.errors == ["the role, user or certificate entry of this login no longer exists; not renewing"])
+
+            let (roleID, secretID) = try await makeAppRole(api, root: root)
+            let appToken = try await api.send(.post, "auth/approle/login", json: ["role_id": .string(roleID), "secret_id": .string(secretID)]).clientToken
+            #expect(try await api.send(.post, "auth/token/renew-self", token: appToken, json: [:]).status == 200)
+            #expect(try await api.send(.delete, "auth/approle/role/web", token: root).status == 204)
+            #expect(try await api.send(.post, "auth/token/renew-self", token: appToken, json: [:]).status == 400)
+        }
+    }
+
     /// Password hashing runs through a bounded limiter off the cooperative pool: with its two slots taken by parked
     /// work and its line full, a login is refused with 429 at once (not counted as a failed login), other requests
     /// are served meanwhile, and logins work again once the slots free up.

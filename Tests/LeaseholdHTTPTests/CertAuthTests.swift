@@ -192,6 +192,10 @@ struct CertAuthTests {
             #expect(written.status == 204, "\(written.text)")
             let reply5 = try await fixture.send(port: port, .PUT, "auth/cert/login", json: [:], certificate: client)
             #expect(reply5.status == 400, "\(reply5.text)")
+            // A token it obtained before cannot be renewed with it any more (it could, up to its maximum TTL).
+            let renewal = try await fixture.send(port: port, .PUT, "auth/token/renew-self", token: reply4.clientToken, json: [:], certificate: client)
+            #expect(renewal.status == 403)
+            #expect(renewal.text == "{\"errors\":[\"the client certificate is no longer accepted; not renewing\"]}")
             let garbage = try await fixture.send(port: port, .POST, "auth/cert/crls/bad", token: root, json: ["crl": "not a crl"])
             #expect(garbage.status == 400)
         }

@@ -305,6 +305,7 @@ enum AppRoleBackend {
             context.transaction.annotate("secret_id_accessor", secretEntry.value.accessor)
         }
         guard CIDRBlock.allows(role.secretIDBoundCIDRs, context.request.remoteAddress) else { throw invalidLogin }
-        return try LoginIssuer.issue(role.token, displayName: role.name, metadata: metadata, context: context)
+        return try LoginIssuer.issue(
+            role.token, source: try roleKey(context, role.name), displayName: role.name, metadata: metadata, context: context)
     }
 }

@@ -148,7 +148,7 @@ enum CertBackend {
             context.transaction.annotate("login_cert_name", role.name)
             context.transaction.annotate("certificate_fingerprint", identity.fingerprint)
             return try LoginIssuer.issue(
-                role.token, displayName: role.displayName, metadata: metadata(role: role, identity: identity), context: context,
+                role.token, source: try certKey(context, role.name), displayName: role.displayName, metadata: metadata(role: role, identity: identity), context: context,
                 boundCertificateFingerprint: identity.fingerprint)
         }
     }

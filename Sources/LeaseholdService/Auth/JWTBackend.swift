@@ -56,7 +56,9 @@ enum JWTBackend {
             let identity = try identity(from: claims, role: role)
             var metadata = mappedMetadata(from: claims, role: role)
             metadata["role"] = roleName.lowercased()
-            return try LoginIssuer.issue(role.token, displayName: identity, metadata: metadata, context: context)
+            return try LoginIssuer.issue(
+                role.token, source: try AuthRoleRoutes<JWTRole>.key(context, roleName, in: .jwtRoles), displayName: identity,
+                metadata: metadata, context: context)
         }
     }
 

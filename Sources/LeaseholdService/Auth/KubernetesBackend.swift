@@ -54,7 +54,9 @@ enum KubernetesBackend {
                 "service_account_namespace": account.namespace, "service_account_name": account.name,
                 "service_account_uid": account.uid, "role": roleName.lowercased(),
             ]
-            return try LoginIssuer.issue(role.token, displayName: role.identity(of: account), metadata: metadata, context: context)
+            return try LoginIssuer.issue(
+                role.token, source: try AuthRoleRoutes<KubernetesRole>.key(context, roleName, in: .kubernetesRoles),
+                displayName: role.identity(of: account), metadata: metadata, context: context)
         }
     }
 

@@ -3,9 +3,11 @@ import LeaseholdCore
 
 /// Issues the token of a successful login and shapes the response, the same way for every auth method.
 enum LoginIssuer {
+    /// Issues a token with `settings`, for the role, user or certificate entry stored at `source` (within the
+    /// request's mount), which renewal checks again (``LoginRenewal``).
     static func issue(
-        _ settings: TokenSettings, displayName: String, metadata: [String: String], context: OperationContext,
-        boundCertificateFingerprint: String? = nil
+        _ settings: TokenSettings, source: StoreKey, displayName: String, metadata: [String: String],
+        context: OperationContext, boundCertificateFingerprint: String? = nil
     ) throws -> LogicalResponse {
         let mount = try context.requireMount()
         guard CIDRBlock.allows(settings.boundCIDRs, context.request.remoteAddress) else { throw LeaseholdError.permissionDenied }
@@ -13,6 +15,8 @@ enum LoginIssuer {
             displayName: "\(mount.type)-\(displayName)", metadata: metadata, authMethod: mount.type,
             path: "auth/\(mount.path)login")
         request.boundCertificateFingerprint = boundCertificateFingerprint
+        request.loginSource = LoginSource(
+            namespace: source.namespace.rawValue, mountPath: mount.path, name: String(source.key.dropFirst(mount.path.count)))
         // The auth mount's tuned TTLs, as in Vault: its default when the role sets none, its maximum over the
         // token's whole life (creation and every renewal).
         if request.ttl.isZero, mount.defaultLeaseTTL > 0 { request.ttl = TTL(seconds: mount.defaultLeaseTTL) }

@@ -133,7 +133,8 @@ enum UserpassBackend {
             let hash = user.passwordHash
             guard try await context.services.passwordHashing.run({ PasswordHasher.verify(password, against: hash) })
             else { throw invalidLogin }
-            return try LoginIssuer.issue(user.token, displayName: name, metadata: ["username": name], context: context)
+            return try LoginIssuer.issue(
+                user.token, source: try userKey(context, name), displayName: name, metadata: ["username": name], context: context)
         }
     }
 }

@@ -216,6 +216,7 @@ enum TokenBackend {
                 ConstantTime.equals(ClientCertificateVerifier.fingerprint(of: presented), bound)
             else { throw LeaseholdError(.permissionDenied, "renewal requires the client certificate the token was issued to") }
         }
+        try await LoginRenewal.check(current, context: context)
         var condition = StoreCondition.version(entry.version)
         if current.hash == context.caller?.value.hash, current.numUses > 0 {
             // This request already staged one use of the caller, guarded by the version it read.

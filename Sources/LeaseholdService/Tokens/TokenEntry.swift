@@ -47,6 +47,9 @@ public struct TokenEntry: Sendable, Codable, Hashable {
     /// CIDR blocks the token may be used from (`token_bound_cidrs` of the role that issued it); `nil` or empty:
     /// anywhere.
     public var boundCIDRs: [String]? = nil
+    /// For a login token, the role, user or certificate entry it logged in with: renewal checks it still exists
+    /// with the same policies (and, for a certificate, still accepts it), as Vault's auth methods do.
+    public var loginSource: LoginSource? = nil
 
     /// Whether the token may be used from `address` (`ip:port`).
     public func isUsable(from address: String) -> Bool {
@@ -97,4 +100,17 @@ extension ISO8601DateFormatter {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter
     }
+}
+
+/// Where a login token's role, user or certificate entry is stored.
+public struct LoginSource: Sendable, Codable, Hashable {
+    /// The store namespace of the entry.
+    public var namespace: String
+    /// The auth mount's path (`approle/`).
+    public var mountPath: String
+    /// The entry's name within the mount, as stored.
+    public var name: String
+
+    /// Where the entry is stored.
+    var key: StoreKey { StoreKey(StoreNamespace(rawValue: namespace), mountPath + name) }
 }

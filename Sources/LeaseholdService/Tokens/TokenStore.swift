@@ -26,6 +26,8 @@ public struct TokenRequest: Sendable {
     public var parentHash: String?
     /// The parent's stored version as the request read it: the child commits only while the parent is unchanged.
     public var parentVersion: Int64?
+    /// For a login, the role, user or certificate entry logged in with.
+    public var loginSource: LoginSource?
     /// The creating path.
     public var path: String = "auth/token/create"
     /// The role used, if any.
@@ -91,6 +93,14 @@ public struct TokenStore: Sendable {
         return try await lookup(hash: index.value, now: now)
     }
 
+    /// The policies a token created with `requested` holds: lowercased, with `default` added to a service token
+    /// unless asked not to (or it is a root token).
+    static func grantedPolicies(_ requested: [String], noDefaultPolicy: Bool, kind: String = "service") -> Set<String> {
+        var policies = Set(requested.map { $0.lowercased() })
+        if !noDefaultPolicy && !policies.contains("root") && kind == "service" { policies.insert("default") }
+        return policies
+    }
+
     /// Creates a token inside `transaction` and returns its value and entry.
     public func create(_ request: TokenRequest, now: Date, in transaction: StoreTransaction) throws -> (
         token: SecretValue, entry: TokenEntry
@@ -99,10 +109,7 @@ public struct TokenStore: Sendable {
         guard !token.revealed.isEmpty, token.revealed.count <= 256, !token.revealed.contains(where: \.isWhitespace) else {
             throw LeaseholdError.invalidRequest("token id must be 1 to 256 characters without whitespace")
         }
-        var policies = Set(request.policies.map { $0.lowercased() })
-        if !request.noDefaultPolicy && !policies.contains("root") && request.kind == "service" {
-            policies.insert("default")
-        }
+        let policies = Self.grantedPolicies(request.policies, noDefaultPolicy: request.noDefaultPolicy, kind: request.kind)
         let lifetime = limits.initialTTL(
             requested: request.ttl, explicitMax: request.explicitMaxTTL, period: request.period,
             isRoot: policies.contains("root"))
@@ -116,7 +123,7 @@ public struct TokenStore: Sendable {
             lastRenewalTime: nil, role: request.role, authMethod: request.authMethod,
             environment: request.environment, kind: request.kind,
             boundCertificateFingerprint: request.boundCertificateFingerprint,
-            boundCIDRs: request.boundCIDRs.isEmpty ? nil : request.boundCIDRs)
+            boundCIDRs: request.boundCIDRs.isEmpty ? nil : request.boundCIDRs, loginSource: request.loginSource)
         try transaction.put(entry, at: StoreKey(.tokens, hash), condition: .absent)
         try transaction.put(hash, at: StoreKey(.tokenAccessors, entry.accessor), condition: .absent)
         if let key = Self.expiryKey(of: entry) { try transaction.put(true, at: key) }
