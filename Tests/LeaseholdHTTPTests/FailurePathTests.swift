@@ -58,12 +58,14 @@ struct FailurePathTests {
         }
     }
 
-    /// `token_bound_cidrs` binds the token, not just the login: used from another address it is refused.
+    /// `token_bound_cidrs` binds the token, not just the login: used from another address it is refused, and so
+    /// is a child it created (an unbound child could be carried anywhere).
     @Test func boundTokensWorkOnlyFromTheirBlocks() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
             _ = try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle"])
-            #expect(try await api.send(.post, "auth/approle/role/local", token: root, json: ["token_bound_cidrs": ["127.0.0.0/8"]]).status == 204)
+            _ = try await api.send(.put, "sys/policies/acl/creator", token: root, json: ["policy": "path \"auth/token/create*\" { capabilities = [\"update\"] }"])
+            #expect(try await api.send(.post, "auth/approle/role/local", token: root, json: ["token_bound_cidrs": ["127.0.0.0/8"], "token_policies": ["creator"]]).status == 204)
             let roleID = try await api.send(.get, "auth/approle/role/local/role-id", token: root).data["role_id"]?.stringValue ?? ""
             let secretID = try await api.send(.post, "auth/approle/role/local/secret-id", token: root, json: [:]).data["secret_id"]?.stringValue ?? ""
             try await harness.withLiveListener(certificates: nil) { port in
@@ -83,6 +85,13 @@ struct FailurePathTests {
                 #expect(try await send("auth/token/lookup-self", token: token).0 == 200)
                 // The in-process client has no address in 127.0.0.0/8: the same token is refused there.
                 #expect(try await api.send(.get, "auth/token/lookup-self", token: token).status == 403)
+                for path in ["auth/token/create", "auth/token/create-orphan"] {
+                    let (created, body) = try await send(path, token: token, body: "{}")
+                    #expect(created == 200, "\(body)")
+                    let child = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(body.utf8)).objectValue?["auth"]?.objectValue?["client_token"]?.stringValue)
+                    #expect(try await send("auth/token/lookup-self", token: child).0 == 200)
+                    #expect(try await api.send(.get, "auth/token/lookup-self", token: child).status == 403, "\(path)")
+                }
             }
         }
     }

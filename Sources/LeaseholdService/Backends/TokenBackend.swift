@@ -94,6 +94,9 @@ enum TokenBackend {
             throw LeaseholdError.invalidRequest("root tokens may not be created by non-root tokens")
         }
         request.parentHash = orphan ? nil : parent.hash
+        // A token bound to source addresses cannot mint one that is not: its children (orphans included) keep the
+        // binding, so a stolen child is no more usable from elsewhere than its parent.
+        if let bound = parent.boundCIDRs, !bound.isEmpty { request.boundCIDRs = bound }
         if !orphan, let stored = context.caller, stored.version > 0 { request.parentVersion = stored.version }
         if request.policies.isEmpty && request.noDefaultPolicy {
             throw LeaseholdError.invalidRequest("token must have at least one policy")
