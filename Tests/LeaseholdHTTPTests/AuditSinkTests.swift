@@ -326,7 +326,12 @@ struct AuditSinkTests {
         #expect(FileManager.default.contents(atPath: secret) == Data("KEY".utf8))
         #expect((try FileManager.default.attributesOfItem(atPath: secret)[.posixPermissions] as? Int) == 0o600)
 
-        #expect(await deliver(to: "/dev/null") == "open failed: not a regular file (use file_path=stdout for standard output)")
+        // A device of the test's own (the null device's numbers), never the system's: an implementation that
+        // changed a device's mode would change only this one.
+        let device = directory.appendingPathComponent("null").path
+        if mknod(device, mode_t(S_IFCHR) | 0o666, dev_t(0x103)) == 0 {
+            #expect(await deliver(to: device) == "open failed: not a regular file (use file_path=stdout for standard output)")
+        }
         let fifo = directory.appendingPathComponent("fifo").path
         #expect(mkfifo(fifo, 0o600) == 0)
         #expect(await deliver(to: fifo)?.hasPrefix("open failed") == true, "no reader: refused at once, not blocked")
