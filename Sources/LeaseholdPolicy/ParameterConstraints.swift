@@ -70,42 +70,66 @@ public struct ParameterConstraints: Sendable, Hashable {
         first.merging(second) { lhs, rhs in lhs.isEmpty || rhs.isEmpty ? [] : lhs + rhs }
     }
 
-    /// Whether `value`, an element of it, or a comma-separated part of a string in it is in `list`, white space
-    /// around strings ignored (an empty list contains everything).
+    /// Whether `value`, an element of it, or a comma-separated part of a string in it is in `list` under any reading
+    /// a handler may give it (``readings(of:)``), strings compared without regard to case (an empty list contains
+    /// everything).
     private static func anyElement(of value: JSONValue, isIn list: [JSONValue]) -> Bool {
         if list.isEmpty { return true }
         switch value {
         case .array(let elements): return elements.contains { anyElement(of: $0, isIn: list) }
         case .string(let text):
-            // Handlers trim what they read: a denied value with white space around it is still denied.
-            let candidates = [text, text.trimmingWhitespace()] + commaParts(of: text)
-            return candidates.contains { candidate in list.contains { matches(.string(candidate), $0) } }
-        default: return list.contains { matches(value, $0) }
+            let candidates = [value] + commaParts(of: text).map(JSONValue.string)
+            return candidates.contains { candidate in
+                readings(of: candidate).contains { reading in list.contains { matches(reading, $0, ignoringCase: true) } }
+            }
+        default: return readings(of: value).contains { reading in list.contains { matches(reading, $0, ignoringCase: true) } }
         }
     }
 
-    /// Whether every element of `value` is in `list`: a string as a whole, or each of its comma-separated parts (an
-    /// empty list contains everything).
+    /// Whether every element of `value` is in `list`: a string exactly as a whole, or each of its comma-separated
+    /// parts (a glob never matches a whole list spelled as one string; an empty list contains everything).
     private static func everyElement(of value: JSONValue, isIn list: [JSONValue]) -> Bool {
         if list.isEmpty { return true }
         switch value {
         case .array(let elements): return elements.allSatisfy { everyElement(of: $0, isIn: list) }
         case .string(let text):
-            if list.contains(where: { matches(value, $0) }) { return true }
             let parts = commaParts(of: text)
-            return parts.count > 1 && parts.allSatisfy { part in list.contains { matches(.string(part), $0) } }
-        default: return list.contains { matches(value, $0) }
+            if parts.isEmpty { return list.contains { matches(value, $0, ignoringCase: false) } }
+            return list.contains(.string(text)) || parts.allSatisfy { part in list.contains { matches(.string(part), $0, ignoringCase: false) } }
+        default: return list.contains { matches(value, $0, ignoringCase: false) }
         }
     }
 
-    /// The trimmed comma-separated parts of `text`, as handlers split list parameters sent as strings.
+    /// The values a handler may read `value` as: a string also trimmed and lowercased, and as the boolean or number
+    /// it spells; a boolean or number also as text and as the other scalar type (handlers coerce, so `"1"`, `1`
+    /// and `true` all turn a flag on).
+    private static func readings(of value: JSONValue) -> [JSONValue] {
+        switch value {
+        case .string(let text):
+            let normalized = text.trimmingWhitespace().lowercased()
+            var forms: [JSONValue] = [value, .string(normalized)]
+            switch normalized {
+            case "true", "1", "t", "yes": forms.append(.bool(true))
+            case "false", "0", "f", "no": forms.append(.bool(false))
+            default: break
+            }
+            if let number = Double(normalized), number.isFinite { forms.append(.number(number)) }
+            return forms
+        case .bool(let flag): return [value, .string(String(flag)), .number(flag ? 1 : 0)]
+        case .number(let number): return [value, .string(JSONValue.text(of: number)), .bool(number != 0)]
+        default: return [value]
+        }
+    }
+
+    /// The trimmed comma-separated parts of `text`, as handlers split list parameters sent as strings (none when
+    /// it has no comma).
     private static func commaParts(of text: String) -> [String] {
         text.contains(",") ? text.split(separator: ",").map { String($0).trimmingWhitespace() } : []
     }
 
-    private static func matches(_ value: JSONValue, _ item: JSONValue) -> Bool {
+    private static func matches(_ value: JSONValue, _ item: JSONValue, ignoringCase: Bool) -> Bool {
         if case .string(let pattern) = item, case .string(let text) = value {
-            return globMatches(pattern, text)
+            return ignoringCase ? globMatches(pattern.lowercased(), text.lowercased()) : globMatches(pattern, text)
         }
         return value == item
     }

@@ -306,6 +306,18 @@ struct ACLTests {
         #expect(allowed.permits(["token_policies": "app,app"]))
         #expect(allowed.permits(["token_policies": ["app"]]))
 
+        // A glob allows single values, never a list spelled as one string around it.
+        let globbed = ParameterConstraints(allowed: ["policies": ["team-*"]])
+        #expect(globbed.permits(["policies": "team-a"]))
+        #expect(globbed.permits(["policies": "team-a, team-b"]))
+        #expect(!globbed.permits(["policies": "team-a,admin"]))
+        // Denied values under every reading a handler gives them: case, and the scalars a flag is coerced from.
+        #expect(!denied.permits(["token_policies": ["Admin"]]))
+        #expect(!denied.permits(["token_policies": "ADMIN,x"]))
+        let flag = ParameterConstraints(denied: ["no_parent": [true]])
+        for value: JSONValue in [true, "true", "1", 1, "yes", "T", 2] { #expect(!flag.permits(["no_parent": value]), "\(value)") }
+        for value: JSONValue in [false, "false", "0", 0, "no"] { #expect(flag.permits(["no_parent": value]), "\(value)") }
+
         let required = ParameterConstraints(required: ["num_uses"])
         #expect(required.permits(["num_uses": 1]))
         #expect(!required.permits(["NUM_USES": 1]), "the handler reads num_uses only")
