@@ -80,37 +80,46 @@ public final class Broker: Sendable {
 
     private func handle(_ request: LogicalRequest, systemCaller: TokenEntry?) async throws -> LogicalResponse {
         let started = ContinuousClock.now
+        // Metrics are labelled by the path only once a route matched it: client-chosen paths must not become
+        // label values (every new one would be a series kept forever).
+        var routed = false
         do {
-            let response = try await dispatch(request, systemCaller: systemCaller)
-            metrics.record(request: request, status: response.status ?? (response.isEmpty ? 204 : 200), since: started)
+            let response = try await dispatch(request, systemCaller: systemCaller, routed: &routed)
+            metrics.record(request: request, routed: routed, status: response.status ?? (response.isEmpty ? 204 : 200), since: started)
             return response
         } catch let error as LeaseholdError {
-            metrics.record(request: request, status: HTTPStatus.code(for: error), since: started)
+            metrics.record(request: request, routed: routed, status: HTTPStatus.code(for: error), since: started)
             throw error
         } catch {
             logger.error("unexpected error", metadata: ["request.id": "\(request.requestID)", "error.type": "\(type(of: error))"])
-            metrics.record(request: request, status: 500, since: started)
+            metrics.record(request: request, routed: routed, status: 500, since: started)
             throw LeaseholdError(.internalError, "internal error")
         }
     }
 
-    private func dispatch(_ request: LogicalRequest, systemCaller: TokenEntry?) async throws -> LogicalResponse {
-        if let bootstrap = try await BootstrapEndpoints(broker: self).handle(request) { return bootstrap }
+    private func dispatch(_ request: LogicalRequest, systemCaller: TokenEntry?, routed: inout Bool) async throws -> LogicalResponse {
+        if let bootstrap = try await BootstrapEndpoints(broker: self).handle(request) {
+            routed = true
+            return bootstrap
+        }
         // A request that was running when the broker got sealed answers 503, whatever it did: nothing it read
         // with the keys leaves the process once the seal is done (its commit, if any, stands, like a lost answer).
         // `sys/seal` itself is what sealed, and answers as usual.
         let sealCount = seal.sealCount
-        let response = try await dispatchUnsealed(request, systemCaller: systemCaller)
+        let response = try await dispatchUnsealed(request, systemCaller: systemCaller, routed: &routed)
         guard seal.sealCount == sealCount || request.path == "sys/seal" else { throw LeaseholdError.sealed }
         return response
     }
 
-    private func dispatchUnsealed(_ request: LogicalRequest, systemCaller: TokenEntry?) async throws -> LogicalResponse {
+    private func dispatchUnsealed(
+        _ request: LogicalRequest, systemCaller: TokenEntry?, routed: inout Bool
+    ) async throws -> LogicalResponse {
         let keys = try await seal.keys()
         let services = makeServices(keys: keys)
         guard let (route, parameters, mount) = try await self.route(for: request.path, services: services) else {
             throw LeaseholdError(.unsupportedPath, "no handler for route \"\(request.path.prefix(256))\". route entry not found.")
         }
+        routed = true
         var lastConflict: LeaseholdError?
         for _ in 0..<8 {
             do {

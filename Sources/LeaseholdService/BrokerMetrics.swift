@@ -5,12 +5,11 @@ import Metrics
 struct BrokerMetrics: Sendable {
     private let commitTimer = Timer(label: "leasehold_store_commit_seconds")
 
-    /// Records one request by path class and status.
-    func record(request: LogicalRequest, status: Int, since start: ContinuousClock.Instant) {
-        let dimensions = [("path_class", Self.pathClass(request.path)), ("status", String(status))]
-        Counter(label: "leasehold_requests_total", dimensions: dimensions).increment()
-        Timer(label: "leasehold_request_duration_seconds", dimensions: [("path_class", Self.pathClass(request.path))])
-            .recordInterval(since: start)
+    /// Records one request by path class and status; a request that matched no route is classed `unmatched`.
+    func record(request: LogicalRequest, routed: Bool, status: Int, since start: ContinuousClock.Instant) {
+        let pathClass = routed ? Self.pathClass(request.path) : "unmatched"
+        Counter(label: "leasehold_requests_total", dimensions: [("path_class", pathClass), ("status", String(status))]).increment()
+        Timer(label: "leasehold_request_duration_seconds", dimensions: [("path_class", pathClass)]).recordInterval(since: start)
     }
 
     /// Records one store commit's latency.
@@ -23,9 +22,10 @@ struct BrokerMetrics: Sendable {
         Gauge(label: "leasehold_sealed").record(sealed ? 1 : 0)
     }
 
-    /// A low-cardinality class of the path: its first two segments (`sys/mounts`, `auth/token`).
+    /// The class of a routed path: its first two segments (`sys/mounts`, `auth/token`, `database/creds`), so as many
+    /// as the routes and mounts give, at most 128 characters.
     static func pathClass(_ path: String) -> String {
-        path.split(separator: "/").prefix(2).joined(separator: "/")
+        String(path.split(separator: "/").prefix(2).joined(separator: "/").prefix(128))
     }
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 
 from conftest import parse_json
 
@@ -107,3 +108,20 @@ def test_login_stores_the_token_for_its_owner_only(unsealed_server, leasehold_cl
     assert oct(stored.stat().st_mode & 0o777) == "0o600"
     assert decoy.read_text() == "decoy"
     assert sorted(path.name for path in server.home.iterdir()) == [".leasehold-token", "decoy"]
+
+
+def test_metrics_never_take_client_chosen_paths_as_labels(unsealed_server):
+    """Requests that match no route are counted as `unmatched`: a path a client makes up (with or without a token)
+    must not become a label value, since each one would be a series the server keeps forever."""
+    server = unsealed_server
+    root = server.init.root_token
+    invented = [f"zz-{secrets.token_hex(6)}/{secrets.token_hex(6)}" for _ in range(20)]
+    for path in invented:
+        assert server.request("GET", path).status_code in (403, 404)
+        assert server.request("GET", path, token=root).status_code == 404
+    assert server.request("GET", "sys/mounts", token=root).status_code == 200
+    text = server.request("GET", "sys/metrics?format=prometheus", token=root).text
+    assert 'path_class="unmatched"' in text
+    assert 'path_class="sys/mounts"' in text
+    for path in invented:
+        assert path.split("/")[0] not in text
