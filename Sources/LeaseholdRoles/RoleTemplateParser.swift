@@ -17,6 +17,9 @@ public enum RoleTemplateParser {
     public static func parse(yaml text: String, filename: String) throws -> RoleTemplate {
         func failure(_ message: String) -> LeaseholdError { .invalidRequest("\(filename): \(message)") }
         guard text.utf8.count <= 256 * 1024 else { throw failure("the file is larger than 256 KiB") }
+        if case .aliasOrAnchor(let line) = YAMLAliasCheck.scan(text) {
+            throw failure("line \(line): YAML anchors and aliases (& and *) are not allowed")
+        }
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -78,16 +81,44 @@ public enum RoleTemplateParser {
         return template
     }
 
-    /// Parses a file.
+    /// The largest template file read.
+    static let maximumFileSize = 256 * 1024
+
+    /// Parses a file: a regular file (a symbolic link to one is followed, as mounted configuration maps use) of at
+    /// most 256 KiB; a device, FIFO or socket is refused without being read.
     public static func parse(contentsOf path: String) throws -> RoleTemplate {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw LeaseholdError.invalidRequest("\(path): cannot read the file")
+        let name = (path as NSString).lastPathComponent
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { throw LeaseholdError.invalidRequest("\(name): cannot read the file") }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw LeaseholdError.invalidRequest("\(name): not a regular file")
         }
-        return try parse(yaml: String(decoding: data, as: UTF8.self), filename: (path as NSString).lastPathComponent)
+        guard Int(status.st_size) <= maximumFileSize else {
+            throw LeaseholdError.invalidRequest("\(name): the file is larger than 256 KiB")
+        }
+        var bytes = [UInt8](repeating: 0, count: maximumFileSize + 1)
+        var count = 0
+        while count < bytes.count {
+            let read = bytes[count...].withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress, $0.count) }
+            if read > 0 { count += read } else if read < 0, errno == EINTR { continue } else if read == 0 { break } else {
+                throw LeaseholdError.invalidRequest("\(name): cannot read the file")
+            }
+        }
+        return try parse(yaml: String(decoding: bytes[..<count], as: UTF8.self), filename: name)
     }
 
-    /// Every `*.yaml`/`*.yml` template in a directory, sorted by file name.
+    /// Every `*.yaml`/`*.yml` template in a directory, sorted by file name; all or none (a file that does not parse
+    /// stops the load). The directory must not be writable by group or others: its files are SQL that runs with
+    /// the connections' admin credentials.
     public static func parse(directory: String) throws -> [RoleTemplate] {
+        var status = stat()
+        guard stat(directory, &status) == 0 else { throw LeaseholdError.invalidRequest("\(directory): cannot read the directory") }
+        guard UInt32(status.st_mode) & 0o022 == 0 else {
+            throw LeaseholdError.invalidRequest(
+                "\(directory): writable by group or others (mode \(String(UInt32(status.st_mode) & 0o777, radix: 8))); restrict it with chmod go-w")
+        }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         return try names.map { try parse(contentsOf: directory + "/" + $0) }

@@ -64,6 +64,61 @@ struct RoleTemplateParserTests {
         }
     }
 
+    /// Anchors and aliases are refused before the document is composed: a "billion laughs" file of a few hundred
+    /// bytes, with an alias as a mapping key, made the composer walk billions of nodes (hours of CPU in the roles
+    /// loader). `*` and `&` inside SQL text are just text.
+    @Test func anchorsAndAliasesAreRefusedBeforeComposing() throws {
+        var laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        let levels = ["b", "c", "d", "e", "f", "g", "h", "i"]
+        var previous = "a"
+        for level in levels {
+            laughs += "\(level): &\(level) [" + Array(repeating: "*\(previous)", count: 10).joined(separator: ", ") + "]\n"
+            previous = level
+        }
+        laughs += "? *i\n: y\n"
+        let started = ContinuousClock.now
+        let refused = try #require(throws: LeaseholdError.self) { try RoleTemplateParser.parse(yaml: laughs, filename: "laughs.yaml") }
+        #expect(refused.message == "laughs.yaml: line 1: YAML anchors and aliases (& and *) are not allowed")
+        #expect(ContinuousClock.now - started < .seconds(5), "refused by scanning, not by composing")
+
+        let aliased = "name: r\nconnection: &c main\ncreation: *c\n"
+        #expect(throws: LeaseholdError.self) { try RoleTemplateParser.parse(yaml: aliased, filename: "r.yaml") }
+        let text = try RoleTemplateParser.parse(
+            yaml: """
+                name: r
+                connection: main
+                creation: |
+                  CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}' IN ROLE app; -- not *an alias* & not &an anchor
+                revocation: "SELECT 1 * 2 & 3; DROP ROLE \\"{{name}}\\";"
+                """, filename: "r.yaml")
+        #expect(text.creationStatements.first?.contains("*an alias*") == true)
+    }
+
+    /// Files are read only if they are regular files (a symbolic link to one is followed), at most 256 KiB, from a
+    /// directory that group and others cannot write: a link to /dev/zero was read without end, a FIFO blocked.
+    @Test func onlyRegularFilesFromAPrivateDirectoryAreRead() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("roles-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let good = try String(contentsOfFile: Self.rolesDirectory + "/readonly.yaml", encoding: .utf8)
+        try good.write(toFile: directory + "/target.txt", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/readonly.yaml", withDestinationPath: directory + "/target.txt")
+        #expect(try RoleTemplateParser.parse(directory: directory).map(\.name) == ["readonly"])
+
+        try FileManager.default.createSymbolicLink(atPath: directory + "/zero.yaml", withDestinationPath: "/dev/zero")
+        let zero = try #require(throws: LeaseholdError.self) { try RoleTemplateParser.parse(contentsOf: directory + "/zero.yaml") }
+        #expect(zero.message == "zero.yaml: not a regular file")
+        #expect(mkfifo(directory + "/fifo.yaml", 0o600) == 0)
+        let fifo = try #require(throws: LeaseholdError.self) { try RoleTemplateParser.parse(contentsOf: directory + "/fifo.yaml") }
+        #expect(fifo.message == "fifo.yaml: not a regular file")
+        try String(repeating: "#", count: 300 * 1024).write(toFile: directory + "/big.yaml", atomically: true, encoding: .utf8)
+        #expect(throws: LeaseholdError.self) { try RoleTemplateParser.parse(contentsOf: directory + "/big.yaml") }
+
+        #expect(chmod(directory, 0o775) == 0)
+        let open = try #require(throws: LeaseholdError.self) { try RoleTemplateParser.parse(directory: directory) }
+        #expect(open.message.hasSuffix("writable by group or others (mode 775); restrict it with chmod go-w"))
+    }
+
     @Test func perObjectGrantsToTheUserAreWarnedAbout() {
         #expect(!TemplateCheck.warnings(for: ["GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\";"]).isEmpty)
         #expect(!TemplateCheck.warnings(for: ["grant insert, update on items to \"{{username}}\""]).isEmpty)
