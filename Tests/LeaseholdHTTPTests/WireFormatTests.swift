@@ -110,6 +110,16 @@ struct WireFormatTests {
             let fitting = try await api.send(.put, "sys/wrapping/wrap", token: root, raw: fits)
             #expect(fitting.errors.first?.contains("complexity") != true)
         }
+        // Many arrays of numbers, each within the entry limit: the whole body is bounded too (a 32 MiB body of these
+        // parsed into gigabytes, with no token needed).
+        let bulky = try await BrokerHarness.make(maximumBodySize: 4 << 20)
+        try await bulky.withClient { api in
+            let row = "[" + Array(repeating: "0", count: 1_000).joined(separator: ",") + "]"
+            let body = "{\"a\":[" + Array(repeating: row, count: 101).joined(separator: ",") + "]}"
+            let refused = try await api.send(.put, "sys/unseal", raw: body)
+            #expect(refused.status == 400)
+            #expect(refused.errors.first?.contains("exceeded maximum number of values") == true)
+        }
         // Within a body limit that lets it through, a string of over 1 MiB is refused before parsing.
         let roomy = try await BrokerHarness.make(maximumBodySize: 4 << 20)
         try await roomy.withClient { api in
