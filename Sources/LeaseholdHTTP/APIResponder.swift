@@ -37,6 +37,9 @@ public struct APIResponder: HTTPResponder {
     let limits: RequestLimits
     let renderMetrics: @Sendable () -> String
 
+    /// The paths that answer HEAD (load balancers' health probes); elsewhere HEAD is 405.
+    static let headPaths: Set<String> = ["sys/health", "sys/seal-status", "sys/leader", "sys/init"]
+
     /// Creates the responder. `renderMetrics` returns the Prometheus text exposition for `sys/metrics`.
     public init(broker: Broker, limits: RequestLimits, renderMetrics: @escaping @Sendable () -> String) {
         self.broker = broker
@@ -77,6 +80,10 @@ public struct APIResponder: HTTPResponder {
         var operation: LogicalOperation
         var data: [String: JSONValue] = [:]
         switch request.method {
+        case .head where !Self.headPaths.contains(path):
+            // As in Vault, HEAD answers only where it has no effect: a HEAD elsewhere would do what GET does (issue a
+            // credential, use up a token's use) and throw the answer away.
+            throw LeaseholdError.unsupportedOperation
         case .get, .head:
             let list = try RequestData(query.mapValues(JSONValue.string)).bool("list") ?? false
             operation = list ? .list : .read

@@ -151,7 +151,7 @@ struct SealTests {
         }
     }
 
-    @Test(arguments: [(0, 0), (3, 4), (256, 2), (2, 0)])
+    @Test(arguments: [(0, 0), (3, 4), (256, 2), (2, 0), (3, 1), (2, 1)])
     func invalidSeal(shares: Int, threshold: Int) async throws {
         let harness = try await BrokerHarness.make()
         try await harness.withClient { api in

@@ -91,6 +91,21 @@ struct WireFormatTests {
         }
     }
 
+    /// HEAD answers only on the health and status endpoints, as in Vault; elsewhere it is 405 and does nothing (it
+    /// did what GET does and dropped the answer: a credential issued, a token's use spent).
+    @Test func headIsRefusedExceptOnHealthAndStatus() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let once = try await api.send(.post, "auth/token/create", token: root, json: ["num_uses": 1]).clientToken
+            #expect(try await api.send(.head, "auth/token/lookup-self", token: once).status == 405)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: once).status == 200, "the HEAD used nothing")
+            #expect(try await api.send(.head, "sys/mounts", token: root).status == 405)
+            for path in ["sys/health", "sys/seal-status", "sys/leader", "sys/init"] {
+                #expect(try await api.send(.head, path).status == 200, "\(path)")
+            }
+        }
+    }
+
     @Test func tooManyStringsOrTooDeepJSONIsRefusedBeforeParsing() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

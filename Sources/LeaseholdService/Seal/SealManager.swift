@@ -130,6 +130,10 @@ public actor SealManager {
                 throw LeaseholdError.invalidRequest(
                     "invalid seal configuration: secret_threshold must be between 1 and secret_shares")
             }
+            // As in Vault: with one share needed, every share would hold the root key itself.
+            guard threshold > 1 || shares == 1 else {
+                throw LeaseholdError.invalidRequest("invalid seal configuration: threshold must be greater than one for multiple shares")
+            }
             rootKey = RootKey.generate()
             keys = try Shamir.split(rootKey.bytes, shares: shares, threshold: threshold).map {
                 SecretValue(Data($0).hexString)
