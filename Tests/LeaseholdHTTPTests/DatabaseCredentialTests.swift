@@ -466,6 +466,15 @@ struct DatabaseCredentialTests {
             #expect(try await api.send(.put, "auth/token/revoke-self", token: limited, json: [:]).status == 204)
             #expect(try await api.send(.get, "auth/token/lookup-self", token: limited).status == 403)
             try await harness.withReaper { try await expectRemoved([username], from: target) }
+
+            // The same when the last use revokes a tree that holds the caller (its parent, by accessor).
+            let parent = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["root"]])
+            let child = try await api.send(.post, "auth/token/create", token: parent.clientToken, json: ["num_uses": 2]).clientToken
+            let second = try #require(try await api.send(.get, "database/creds/reader", token: child).data["username"]?.stringValue)
+            let accessor = try #require(parent.auth["accessor"]?.stringValue)
+            #expect(try await api.send(.put, "auth/token/revoke-accessor", token: child, json: ["accessor": .string(accessor)]).status == 204)
+            #expect(try await api.send(.get, "auth/token/lookup-self", token: parent.clientToken).status == 403)
+            try await harness.withReaper { try await expectRemoved([second], from: target) }
         }
         try await target.drop()
     }

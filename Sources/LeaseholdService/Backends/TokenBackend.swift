@@ -237,28 +237,22 @@ enum TokenBackend {
     // MARK: Revoke
 
     static func revokeSelf(_ context: OperationContext) async throws -> LogicalResponse {
-        try await revokeTree(of: try context.requireCaller().value, context)
+        try await context.services.tokens.revokeTree(try context.requireCaller().value, now: context.now, in: context.transaction)
         return .noContent
     }
 
     static func revoke(_ context: OperationContext) async throws -> LogicalResponse {
         let text = try context.data.requiredString("token")
         if let entry = try await context.services.tokens.lookup(token: SecretValue(text), now: context.now) {
-            try await revokeTree(of: entry.value, context)
+            try await context.services.tokens.revokeTree(entry.value, now: context.now, in: context.transaction)
         }
         return .noContent
     }
 
     static func revokeAccessor(_ context: OperationContext) async throws -> LogicalResponse {
-        try await revokeTree(of: try await entry(byAccessor: context).value, context)
+        let entry = try await entry(byAccessor: context)
+        try await context.services.tokens.revokeTree(entry.value, now: context.now, in: context.transaction)
         return .noContent
-    }
-
-    /// Revokes `token` and its descendants, unless it is the caller on its last use: that use already staged the
-    /// same revocation (staging it twice made the second conditional lease update conflict, and the request 409).
-    private static func revokeTree(of token: TokenEntry, _ context: OperationContext) async throws {
-        if let caller = context.caller?.value, caller.hash == token.hash, caller.kind == "service", caller.numUses == 1 { return }
-        try await context.services.tokens.revokeTree(token, now: context.now, in: context.transaction)
     }
 
     static func revokeOrphan(_ context: OperationContext) async throws -> LogicalResponse {

@@ -17,6 +17,7 @@ public final class StoreTransaction: @unchecked Sendable {
     private var auditedPath: String?
     private var abandonActions: [@Sendable () async -> Void] = []
     private var commitActions: [@Sendable () async -> Void] = []
+    private var revokedTokens: Set<String> = []
     let store: EncryptedStore
 
     init(store: EncryptedStore) { self.store = store }
@@ -40,6 +41,12 @@ public final class StoreTransaction: @unchecked Sendable {
     /// Makes the commit fail unless `condition` holds for `key` then, without writing it.
     public func check(_ key: StoreKey, condition: StoreCondition) {
         lock.withLock { operations.append(.check(key, condition)) }
+    }
+
+    /// Claims the revocation of the token `hash` for this transaction: true the first time, false once staged (a
+    /// token's last use stages its own revocation, and the request may revoke a tree that holds it again).
+    func claimTokenRevocation(_ hash: String) -> Bool {
+        lock.withLock { revokedTokens.insert(hash).inserted }
     }
 
     /// Adds an extra audit event (beyond the request's own row).

@@ -186,7 +186,8 @@ public struct TokenStore: Sendable {
         var queue = [root.hash]
         var visited: Set<String> = []
         while let hash = queue.popLast() {
-            guard visited.insert(hash).inserted else { continue }
+            // A token already revoked in this transaction was revoked with its whole tree.
+            guard visited.insert(hash).inserted, transaction.claimTokenRevocation(hash) else { continue }
             guard visited.count <= limit else {
                 throw LeaseholdError.invalidRequest(
                     "the token has over \(limit) descendants; revoke some of its children first")
@@ -214,7 +215,8 @@ public struct TokenStore: Sendable {
                 let transaction = StoreTransaction(store: store)
                 transaction.delete(StoreKey(.tokenChildren, key))
                 guard let child = try? await store.read(TokenEntry.self, at: StoreKey(.tokens, String(key.dropFirst(parent.count + 1)))),
-                    (try? await revokeTree(child.value, condition: .version(child.version), now: now, in: transaction)) != nil
+                    // Unconditionally: uses and renewals of the child are conditional writes, and cannot bring it back.
+                    (try? await revokeTree(child.value, now: now, in: transaction)) != nil
                 else { continue }
                 let event = AuditEvent(
                     time: now, requestID: "", type: "token.revoke", operation: "delete", path: child.value.path,
