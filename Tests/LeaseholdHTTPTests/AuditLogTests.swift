@@ -1,4 +1,7 @@
 import Foundation
+import NIOCore
+@testable import LeaseholdHTTP
+import Hummingbird
 import HTTPTypes
 import LeaseholdAuditChain
 import LeaseholdCore
@@ -73,6 +76,19 @@ struct AuditLogTests {
                 }
             }
         }
+    }
+
+    /// An IPv6 literal host is bracketed in `Host` but may not be in the parsed `Origin`: still the same origin.
+    @Test func anIPv6OriginMatchesItsBracketedHost() {
+        func request(authority: String, origin: String) -> Request {
+            Request(
+                head: HTTPRequest(method: .post, scheme: "http", authority: authority, path: "/ui/audit/login",
+                                  headerFields: [HTTPField.Name("Origin")!: origin]),
+                body: RequestBody(buffer: ByteBuffer()))
+        }
+        #expect(AuditWebPage.isSameOrigin(request(authority: "[::1]:8200", origin: "http://[::1]:8200")))
+        #expect(AuditWebPage.isSameOrigin(request(authority: "[2001:db8::1]", origin: "https://[2001:db8::1]")))
+        #expect(!AuditWebPage.isSameOrigin(request(authority: "[::1]:8200", origin: "http://[::2]:8200")))
     }
 
     @Test func timeBoundsOutsideTheCalendarAreRefusedNotFatal() async throws {

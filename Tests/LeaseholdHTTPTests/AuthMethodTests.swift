@@ -303,6 +303,10 @@ struct AuthMethodTests {
             }
             let token = try await login()
             #expect(try await api.send(.post, "auth/token/renew-self", token: token, json: [:]).status == 200)
+            // `default` alone does not count as a change (as in Vault).
+            #expect(try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["token_no_default_policy": true]).status == 204)
+            #expect(try await api.send(.post, "auth/token/renew-self", token: token, json: [:]).status == 200)
+            #expect(try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["token_no_default_policy": false]).status == 204)
             #expect(try await api.send(.post, "auth/userpass/users/alice/policies", token: root, json: ["token_policies": ["dba", "auditor"]]).status == 204)
             let changed = try await api.send(.post, "auth/token/renew-self", token: token, json: [:])
             #expect(changed.status == 400)

@@ -16,8 +16,11 @@ enum LoginRenewal {
         guard let stored = try await context.services.store.read(StoredSettings.self, at: source.key)?.value else {
             throw LeaseholdError.invalidRequest("the role, user or certificate entry of this login no longer exists; not renewing")
         }
-        guard TokenStore.grantedPolicies(stored.token.policies, noDefaultPolicy: stored.token.noDefaultPolicy) == Set(token.policies)
-        else { throw LeaseholdError.invalidRequest("policies have changed, not renewing") }
+        // Compared without `default`, as Vault's EquivalentPolicies does: toggling it alone does not stop renewals.
+        let granted = TokenStore.grantedPolicies(stored.token.policies, noDefaultPolicy: true)
+        guard granted.subtracting(["default"]) == Set(token.policies).subtracting(["default"]) else {
+            throw LeaseholdError.invalidRequest("policies have changed, not renewing")
+        }
         if token.authMethod == "cert" {
             guard let certificate = await context.request.clientCertificate.der(),
                 try await CertBackend.match(

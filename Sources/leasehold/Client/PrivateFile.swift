@@ -18,24 +18,35 @@ enum PrivateFile {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).\(UUID().uuidString)"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("cannot create", path) }
+        guard fd >= 0 else { throw failure("cannot create", path, errno) }
         var written = 0
         let complete = data.withUnsafeBytes { bytes -> Bool in
             while written < bytes.count {
-                let count = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+                let count = writeBytes(fd, bytes.baseAddress! + written, bytes.count - written)
                 if count > 0 { written += count } else if count < 0, errno == EINTR { continue } else { return false }
             }
             return true
         }
         let synced = complete && fsync(fd) == 0
+        let code = errno
         close(fd)
         guard synced, rename(temporary, path) == 0 else {
+            let failed = synced ? errno : code
             unlink(temporary)
-            throw failure("cannot write", path)
+            throw failure("cannot write", path, failed)
         }
     }
 
-    private static func failure(_ what: String, _ path: String) -> ClientError {
-        ClientError(message: "\(what) \(path): \(String(cString: strerror(errno)))")
+    /// `write(2)`, out of reach of ``write(_:to:)``'s name.
+    private static func writeBytes(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+        #if canImport(Glibc)
+        Glibc.write(fd, bytes, count)
+        #else
+        Darwin.write(fd, bytes, count)
+        #endif
+    }
+
+    private static func failure(_ what: String, _ path: String, _ code: Int32) -> ClientError {
+        ClientError(message: "\(what) \(path): \(String(cString: strerror(code)))")
     }
 }
