@@ -95,6 +95,22 @@ struct AuditAndEncryptionTests {
         }
     }
 
+    /// An instance that started before another initialized the shared store sees the initialization: it reported
+    /// "not initialized" and refused every share until restarted.
+    @Test func anInstanceStartedBeforeInitializationSeesIt() async throws {
+        let first = try await BrokerHarness.make()
+        let second = try await BrokerHarness.make(sharingStoreOf: first)
+        #expect(await second.broker.seal.status().initialized == false)
+        let (unsealKey, rootToken) = try await first.broker.initializeForDevelopment(rootTokenID: nil)
+        try await second.withClient { other in
+            let status = try await other.send(.get, "sys/seal-status")
+            #expect(status.object["initialized"] == true)
+            #expect(try await other.send(.put, "sys/init", json: ["secret_shares": 1, "secret_threshold": 1]).status == 400)
+            #expect(try await other.send(.put, "sys/unseal", json: ["key": .string(unsealKey.revealed)]).status == 200)
+            #expect(try await other.send(.get, "auth/token/lookup-self", token: rootToken.revealed).status == 200)
+        }
+    }
+
     /// Two instances on one store: after one rotates the data key, the other must read what the first writes under
     /// the new term (it used to fail: its key ring stayed the one it had unsealed with), and write under it too.
     @Test func anotherInstanceFollowsARotationOnTheSameStore() async throws {

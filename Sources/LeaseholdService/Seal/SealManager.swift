@@ -92,12 +92,22 @@ public actor SealManager {
     public var isInitialized: Bool { configuration != nil }
 
     /// The current status.
-    public func status() -> SealStatus {
-        SealStatus(
+    public func status() async -> SealStatus {
+        await refreshConfiguration()
+        return SealStatus(
             type: configuration?.type ?? defaultType, initialized: configuration != nil, sealed: unsealed == nil,
             threshold: configuration?.secretThreshold ?? 0, shares: configuration?.secretShares ?? 0,
             progress: submittedShares.count, nonce: nonce, clusterID: configuration?.clusterID ?? "",
             clusterName: configuration?.clusterName ?? "")
+    }
+
+    /// Picks up an initialization another instance made on a shared store since this one started (it read none
+    /// then, and would otherwise report "not initialized" and refuse shares until restarted).
+    private func refreshConfiguration() async {
+        guard configuration == nil, let entry = try? await store.entry(SealParameters.storeKey),
+            let stored = try? JSONDecoder().decode(SealParameters.self, from: entry.value), configuration == nil
+        else { return }
+        configuration = stored
     }
 
     private var defaultType: String {
@@ -114,6 +124,7 @@ public actor SealManager {
         shares: Int, threshold: Int,
         makeRootToken: @Sendable (UnsealedKeys, _ sealOperations: [StoreOperation]) async throws -> SecretValue
     ) async throws -> InitializationResult {
+        await refreshConfiguration()
         guard configuration == nil else { throw LeaseholdError.invalidRequest("Vault is already initialized") }
         let rootKey: RootKey
         var keys: [SecretValue] = []
@@ -164,6 +175,7 @@ public actor SealManager {
     /// Unseals from the key file when one is configured. Returns whether the broker is now unsealed.
     @discardableResult
     public func autoUnsealIfConfigured() async throws -> Bool {
+        await refreshConfiguration()
         guard case .keyFile(let path) = autoUnseal, configuration != nil, unsealed == nil else { return unsealed != nil }
         try await open(with: try RootKey.load(keyFile: path))
         return true
@@ -172,6 +184,7 @@ public actor SealManager {
     /// Submits one unseal key share (hex or base64). When the threshold is reached, rebuilds the root key and
     /// opens the key ring; wrong shares reset the progress and fail.
     public func submit(share text: String) async throws {
+        await refreshConfiguration()
         guard let configuration else { throw LeaseholdError(.invalidRequest, "Vault is not initialized") }
         guard unsealed == nil else { return }
         guard configuration.type == "shamir" else {
