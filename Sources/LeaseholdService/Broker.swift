@@ -36,6 +36,8 @@ public final class Broker: Sendable {
     public let auditSignal = AuditDeliverySignal()
     /// Whether `sys/audit` may enable audit devices (`unsafe_allow_api_audit_creation`; see ``AuditDeviceBackend``).
     let allowsAPIAuditDeviceCreation: Bool
+    /// This instance's encryptions under the data key, for its rotation (see ``DataKeyUsageService``).
+    public let dataKeyUsage: DataKeyUsage
     /// Whether this instance runs the store-wide background work (``LeaderOnlyService``), for `sys/leader`.
     public let leadership: Leadership
     private let routes: [(prefix: String, routes: [Route])]
@@ -45,8 +47,9 @@ public final class Broker: Sendable {
         store: any BrokerStore, seal: SealManager, limits: LeaseLimits, information: ServerInformation,
         logger: Logger, engines: DatabaseEngines? = nil, loginThrottle: LoginThrottle = LoginThrottle(),
         leadership: Leadership = .sole(), allowsAPIAuditDeviceCreation: Bool = false,
-        now: @escaping @Sendable () -> Date = Date.init
+        dataKeyUsage: DataKeyUsage = DataKeyUsage(), now: @escaping @Sendable () -> Date = Date.init
     ) {
+        self.dataKeyUsage = dataKeyUsage
         self.allowsAPIAuditDeviceCreation = allowsAPIAuditDeviceCreation
         self.loginThrottle = loginThrottle
         self.leadership = leadership
@@ -162,7 +165,7 @@ public final class Broker: Sendable {
     func makeServices(keys: UnsealedKeys) -> BrokerServices {
         let encrypted = EncryptedStore(
             base: store, keyRing: keys.keyRing, decodedValues: keys.decodedValues,
-            newerKeyRing: { [seal] ciphertext in try await seal.keys(decrypting: ciphertext)?.keyRing })
+            newerKeyRing: { [seal] ciphertext in try await seal.keys(decrypting: ciphertext)?.keyRing }, usage: dataKeyUsage)
         let leases = LeaseStore(store: encrypted)
         return BrokerServices(
             store: encrypted, keys: keys,

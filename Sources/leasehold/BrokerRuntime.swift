@@ -105,6 +105,7 @@ struct BrokerRuntime {
         }
         services += [
             EngineRunner(factory: engineFactory, engines: engines), MemoryTrimmer(interval: .seconds(30)),
+            DataKeyUsageService(broker: broker, logger: logger),
             LeadershipGauge(leadership: leadership),
             leaderOnly(LeaseReaper(broker: broker, logger: logger), "reaper"),
             leaderOnly(ReconcilerService(broker: broker, logger: logger), "reconciler"),

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import HTTPTypes
 import LeaseholdAuditChain
 import LeaseholdCore
@@ -92,6 +93,38 @@ struct AuditAndEncryptionTests {
             try await harness.sqlite.commit(StoreBatch(operations: [.put(StoreKey(.policies, "one"), one.value.prefix(10), .none)]))
             #expect(try await api.send(.get, "sys/policies/acl/one", token: root).status == 500)
             _ = two
+        }
+    }
+
+    /// Encryptions under the data key are counted, every instance's added to the store's count for the term, and
+    /// the key is rotated (with its audit row) once that count reaches the threshold; the new term starts at zero.
+    @Test func theDataKeyIsRotatedWhenItsTermHasBeenUsedEnough() async throws {
+        let first = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40))
+        let root = try await first.broker.initializeForDevelopment(rootTokenID: nil).rootToken.revealed
+        let second = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40), sharingStoreOf: first)
+        let firstUsage = DataKeyUsageService(broker: first.broker, logger: Logger(label: "test"))
+        let secondUsage = DataKeyUsageService(broker: second.broker, logger: Logger(label: "test"))
+        #expect(try await secondUsage.recordUsage() == nil, "sealed: the count waits")
+        try await first.withClient { api in
+            func writePolicies(_ count: Int, from offset: Int) async throws {
+                for index in offset..<(offset + count) {
+                    let body: JSONValue = ["policy": .string("path \"p\(index)\" { capabilities = [\"read\"] }")]
+                    #expect(try await api.send(.put, "sys/policies/acl/p\(index)", token: root, json: body).status == 204)
+                }
+            }
+            _ = try await firstUsage.recordUsage()
+            try await writePolicies(10, from: 0)
+            let afterTen = try #require(try await firstUsage.recordUsage())
+            #expect(afterTen >= 10)
+            #expect(try await api.send(.get, "sys/key-status", token: root).data["term"] == 1)
+            try await writePolicies(30, from: 10)
+            _ = try await firstUsage.recordUsage()
+            #expect(try await api.send(.get, "sys/key-status", token: root).data["term"] == 2)
+            let rows = try await first.store.auditRecords(after: 0, limit: 10_000)
+            #expect(rows.contains { $0.event.path == "sys/rotate" && $0.event.actor.displayName == "system:data-key-usage" })
+            let fresh = try #require(try await firstUsage.recordUsage())
+            #expect(fresh < 40, "the new term starts its own count")
+            #expect(try await api.send(.get, "sys/key-status", token: root).data["term"] == 2)
         }
     }
 

@@ -116,7 +116,8 @@ struct BrokerHarness {
     static func make(
         maximumBodySize: Int = 1024 * 1024, limits: LeaseLimits = LeaseLimits(), withEngines: Bool = false,
         clock: TestClock = TestClock(), loginThrottle: LoginThrottle = LoginThrottle(), leadership: Leadership = .sole(),
-        allowsAPIAuditDevices: Bool = true, sharingStoreOf other: BrokerHarness? = nil
+        allowsAPIAuditDevices: Bool = true, dataKeyUsage: DataKeyUsage = DataKeyUsage(),
+        sharingStoreOf other: BrokerHarness? = nil
     ) async throws -> BrokerHarness {
         let logger = Logger(label: "test")
         let engineFactory = withEngines ? PostgresEngineFactory(logger: logger) : nil
@@ -128,7 +129,8 @@ struct BrokerHarness {
             store: store, seal: seal, limits: limits,
             information: ServerInformation(version: "test", storageType: "sqlite", apiAddress: "http://127.0.0.1"),
             logger: logger, engines: engineFactory.map { DatabaseEngines(factory: $0) }, loginThrottle: loginThrottle,
-            leadership: leadership, allowsAPIAuditDeviceCreation: allowsAPIAuditDevices, now: { clock.now })
+            leadership: leadership, allowsAPIAuditDeviceCreation: allowsAPIAuditDevices, dataKeyUsage: dataKeyUsage,
+            now: { clock.now })
         let responder = APIResponder(
             broker: broker, limits: RequestLimits(maximumBodySize: maximumBodySize), renderMetrics: { "leasehold_test 1\n" })
         let application = Application(responder: responder, logger: logger)

@@ -13,6 +13,8 @@ public struct EncryptedStore: Sendable {
     let keyRing: KeyRing
     private let decoded: DecodedValueCache
     private let newerKeyRing: (@Sendable (Data) async throws -> KeyRing?)?
+    /// Counts encryptions for the data key's rotation (see ``DataKeyUsage``).
+    private let usage: DataKeyUsage?
 
     /// Creates the view over `base` with the unsealed key ring (and a cache of its own).
     public init(base: any BrokerStore, keyRing: KeyRing) {
@@ -24,8 +26,9 @@ public struct EncryptedStore: Sendable {
     /// instance sharing the store rotated the data key).
     init(
         base: any BrokerStore, keyRing: KeyRing, decodedValues: DecodedValueCache,
-        newerKeyRing: (@Sendable (Data) async throws -> KeyRing?)? = nil
+        newerKeyRing: (@Sendable (Data) async throws -> KeyRing?)? = nil, usage: DataKeyUsage? = nil
     ) {
+        self.usage = usage
         self.base = base
         self.keyRing = keyRing
         self.decoded = decodedValues
@@ -60,7 +63,8 @@ public struct EncryptedStore: Sendable {
 
     /// Encrypts a value for `key`.
     public func seal(_ value: some Encodable, for key: StoreKey) throws -> Data {
-        try keyRing.encrypt(try SortedJSONEncoder.store.encode(value), associatedData: Data(key.description.utf8))
+        usage?.recordEncryption()
+        return try keyRing.encrypt(try SortedJSONEncoder.store.encode(value), associatedData: Data(key.description.utf8))
     }
 }
 
