@@ -36,7 +36,7 @@ public final class Broker: Sendable {
     public let auditSignal = AuditDeliverySignal()
     /// Whether `sys/audit` may enable audit devices (`unsafe_allow_api_audit_creation`; see ``AuditDeviceBackend``).
     let allowsAPIAuditDeviceCreation: Bool
-    /// This instance's encryptions under the data key, for its rotation (see ``DataKeyUsageService``).
+    /// This instance's encryptions under the data key, for its rotation (see ``DataKeyUsageRecorder``).
     public let dataKeyUsage: DataKeyUsage
     /// Whether this instance runs the store-wide background work (``LeaderOnlyService``), for `sys/leader`.
     public let leadership: Leadership

@@ -105,10 +105,10 @@ struct BrokerRuntime {
         }
         services += [
             EngineRunner(factory: engineFactory, engines: engines), MemoryTrimmer(interval: .seconds(30)),
-            DataKeyUsageService(broker: broker, logger: logger),
+            DataKeyUsageRecorder(broker: broker, logger: logger).periodicService(),
             LeadershipGauge(leadership: leadership),
             leaderOnly(LeaseReaper(broker: broker, logger: logger), "reaper"),
-            leaderOnly(ReconcilerService(broker: broker, logger: logger), "reconciler"),
+            leaderOnly(PeriodicService.reconciler(broker: broker, logger: logger), "reconciler"),
             leaderOnly(auditSinks, "audit delivery"),
             leaderOnly(AuditMaintenanceService(
                 broker: broker,

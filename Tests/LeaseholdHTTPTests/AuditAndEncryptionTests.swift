@@ -102,8 +102,8 @@ struct AuditAndEncryptionTests {
         let first = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40))
         let root = try await first.broker.initializeForDevelopment(rootTokenID: nil).rootToken.revealed
         let second = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40), sharingStoreOf: first)
-        let firstUsage = DataKeyUsageService(broker: first.broker, logger: Logger(label: "test"))
-        let secondUsage = DataKeyUsageService(broker: second.broker, logger: Logger(label: "test"))
+        let firstUsage = DataKeyUsageRecorder(broker: first.broker, logger: Logger(label: "test"))
+        let secondUsage = DataKeyUsageRecorder(broker: second.broker, logger: Logger(label: "test"))
         #expect(try await secondUsage.recordUsage() == nil, "sealed: the count waits")
         try await first.withClient { api in
             func writePolicies(_ count: Int, from offset: Int) async throws {

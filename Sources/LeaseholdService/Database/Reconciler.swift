@@ -1,7 +1,6 @@
 import Foundation
 import LeaseholdCore
 import Logging
-import ServiceLifecycle
 
 /// What one reconciliation pass found.
 public struct ReconciliationReport: Sendable {
@@ -131,34 +130,15 @@ struct Reconciler: Sendable {
     }
 }
 
-/// Runs a reconciliation pass periodically while the broker is unsealed.
-public struct ReconcilerService: Service {
-    let broker: Broker
-    let interval: Duration
-    let logger: Logger
-
-    /// Creates the service; `interval` is the time between passes.
-    public init(broker: Broker, interval: Duration = .seconds(300), logger: Logger) {
-        self.broker = broker
-        self.interval = interval
-        self.logger = logger
-    }
-
-    public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                guard let keys = try? await broker.seal.keys() else { continue }
-                let services = broker.makeServices(keys: keys)
-                do {
-                    let report = try await Reconciler(services: services).reconcile(
-                        dryRun: false, now: broker.now(), actor: AuditActor(authMethod: "reconciler"), requestID: "")
-                    if !report.orphans.isEmpty {
-                        logger.notice("reconciler revoked orphaned database users", metadata: ["orphans": "\(report.orphans.count)"])
-                    }
-                } catch {
-                    logger.warning("reconciliation pass failed", metadata: ["error.type": "\(type(of: error))"])
-                }
+extension PeriodicService {
+    /// Runs a reconciliation pass every `interval` while the broker is unsealed.
+    public static func reconciler(broker: Broker, interval: Duration = .seconds(300), logger: Logger) -> PeriodicService {
+        PeriodicService("reconciliation pass", every: interval, logger: logger) {
+            guard let keys = try? await broker.seal.keys() else { return }
+            let report = try await Reconciler(services: broker.makeServices(keys: keys)).reconcile(
+                dryRun: false, now: broker.now(), actor: AuditActor(authMethod: "reconciler"), requestID: "")
+            if !report.orphans.isEmpty {
+                logger.notice("reconciler revoked orphaned database users", metadata: ["orphans": "\(report.orphans.count)"])
             }
         }
     }

@@ -2,7 +2,6 @@ import Foundation
 import LeaseholdCore
 import Logging
 import Metrics
-import ServiceLifecycle
 import Synchronization
 
 /// Counts encryptions under the data key, so that the key is rotated long before AES-GCM's limit for random
@@ -44,33 +43,23 @@ struct DataKeyUsageRecord: Codable, Sendable {
     static let key = StoreKey(.system, "data-key-usage")
 }
 
-/// Records this instance's encryptions in the store every `interval` and rotates the data key when its term has
-/// been used ``DataKeyUsage/rotationThreshold`` times (see ``DataKeyUsage``). Runs on every instance.
-public struct DataKeyUsageService: Service {
+/// Records this instance's encryptions in the store and rotates the data key when its term has been used
+/// ``DataKeyUsage/rotationThreshold`` times (see ``DataKeyUsage``). Runs on every instance.
+public struct DataKeyUsageRecorder: Sendable {
     let broker: Broker
-    let interval: Duration
     let logger: Logger
 
-    /// Creates the service.
-    public init(broker: Broker, interval: Duration = .seconds(60), logger: Logger) {
+    /// Creates the recorder.
+    public init(broker: Broker, logger: Logger) {
         self.broker = broker
-        self.interval = interval
         self.logger = logger
     }
 
-    public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                do {
-                    try await recordUsage()
-                } catch {
-                    logger.warning("data key usage not recorded; will retry", metadata: ["error.type": "\(type(of: error))"])
-                }
-            }
+    /// Records every `interval`, and once more on the way out (a clean stop loses no count).
+    public func periodicService(interval: Duration = .seconds(60)) -> PeriodicService {
+        PeriodicService("recording data key usage", every: interval, logger: logger, pass: { try await recordUsage() }) {
+            _ = try? await recordUsage()
         }
-        // What was counted since the last pass is recorded once more on the way out (a clean stop loses nothing).
-        try? await recordUsage()
     }
 
     /// Adds the pending count to the store's count for the active term and rotates the data key once that reaches
