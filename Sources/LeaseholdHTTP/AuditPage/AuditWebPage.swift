@@ -64,9 +64,7 @@ struct AuditWebPage {
         guard let components = URLComponents(string: origin), let host = components.host, !host.isEmpty,
             let authority = request.head.authority
         else { return false }
-        // An IPv6 literal is bracketed in Host but not in URLComponents' host.
-        let originHost = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
-        let originAuthority = originHost + (components.port.map { ":\($0)" } ?? "")
+        let originAuthority = host + (components.port.map { ":\($0)" } ?? "")
         return originAuthority.lowercased() == authority.lowercased()
     }
 
