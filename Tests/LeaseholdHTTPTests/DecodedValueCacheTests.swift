@@ -47,6 +47,15 @@ struct DecodedValueCacheTests {
         #expect(try await store.read(String.self, at: key)?.value == "remembered")
         #expect(cache.value(String.self, at: key, ciphertext: row) == "remembered")
         #expect(cache.value(String.self, at: key, ciphertext: row + Data([0])) == nil, "another ciphertext misses")
+        // The same row read as another type (a role read whole by logins, as its token settings by renewals) is
+        // remembered beside it, not instead of it.
+        #expect(try await store.read(JSONValue.self, at: key)?.value == "remembered")
+        #expect(cache.value(String.self, at: key, ciphertext: row) == "remembered")
+        #expect(cache.value(JSONValue.self, at: key, ciphertext: row) == "remembered")
+        try await write("rewritten", with: store)
+        let newRow = try #require(try await base.entry(key)).value
+        _ = try await store.read(String.self, at: key)
+        #expect(cache.value(JSONValue.self, at: key, ciphertext: newRow) == nil, "a new ciphertext drops every old decoding")
 
         let lease = StoreKey(.leases, "database/creds/x/1")
         try await base.commit(StoreBatch(operations: [.put(lease, try store.seal("lease", for: lease), .none)]))

@@ -10,9 +10,11 @@ import LeaseholdCore
 /// what decoding would give. The cache lives with the unsealed keys (``UnsealedKeys``), shared by every request;
 /// sealing or rotating the key ring drops it.
 final class DecodedValueCache: Sendable {
+    /// One ciphertext's decodings, by the type they were decoded as (a role is read whole by its logins and as its
+    /// token settings alone by renewals: neither evicts the other).
     private struct Entry: Sendable {
         var ciphertext: Data
-        var value: any Sendable
+        var values: [ObjectIdentifier: any Sendable]
     }
 
     /// The namespaces worth caching: read on most requests, written rarely, few entries.
@@ -31,12 +33,16 @@ final class DecodedValueCache: Sendable {
         guard Self.cachedNamespaces.contains(key.namespace), let entry = entries.value(for: key),
             entry.ciphertext == ciphertext
         else { return nil }
-        return entry.value as? Value
+        return entry.values[ObjectIdentifier(Value.self)] as? Value
     }
 
-    /// Remembers `value` as the decoding of `ciphertext` at `key`.
-    func remember(_ value: some Sendable, at key: StoreKey, ciphertext: Data) {
+    /// Remembers `value` as the decoding of `ciphertext` at `key` (next to other types' decodings of the same
+    /// ciphertext; a new ciphertext replaces them all).
+    func remember<Value: Sendable>(_ value: Value, at key: StoreKey, ciphertext: Data) {
         guard Self.cachedNamespaces.contains(key.namespace) else { return }
-        entries.remember(Entry(ciphertext: ciphertext, value: value), for: key)
+        var entry = entries.value(for: key).flatMap { $0.ciphertext == ciphertext ? $0 : nil }
+            ?? Entry(ciphertext: ciphertext, values: [:])
+        entry.values[ObjectIdentifier(Value.self)] = value
+        entries.remember(entry, for: key)
     }
 }
