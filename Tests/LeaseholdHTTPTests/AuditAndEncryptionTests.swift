@@ -97,10 +97,12 @@ struct AuditAndEncryptionTests {
     }
 
     /// Encryptions under the data key are counted, every instance's added to the store's count for the term, and
-    /// the key is rotated (with its audit row) once that count reaches the threshold; the new term starts at zero.
+    /// the key is rotated (with its audit row) once that count reaches the threshold; the new term starts at zero,
+    /// and a count the store could not take is kept for the next pass.
     @Test func theDataKeyIsRotatedWhenItsTermHasBeenUsedEnough() async throws {
         let first = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40))
-        let root = try await first.broker.initializeForDevelopment(rootTokenID: nil).rootToken.revealed
+        let initialized = try await first.broker.initializeForDevelopment(rootTokenID: nil)
+        let (root, unsealKey) = (initialized.rootToken.revealed, initialized.unsealKey.revealed)
         let second = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40), sharingStoreOf: first)
         let firstUsage = DataKeyUsageRecorder(broker: first.broker, logger: Logger(label: "test"))
         let secondUsage = DataKeyUsageRecorder(broker: second.broker, logger: Logger(label: "test"))
@@ -125,6 +127,23 @@ struct AuditAndEncryptionTests {
             let fresh = try #require(try await firstUsage.recordUsage())
             #expect(fresh < 40, "the new term starts its own count")
             #expect(try await api.send(.get, "sys/key-status", token: root).data["term"] == 2)
+
+            // A store that cannot take the count keeps it for the next pass: nothing counted is lost.
+            try await writePolicies(5, from: 40)
+            first.store.failCommits(true)
+            await #expect(throws: LeaseholdError.self) { try await firstUsage.recordUsage() }
+            first.store.failCommits(false)
+            let kept = try #require(try await firstUsage.recordUsage())
+            #expect(kept >= fresh + 5)
+
+            // Another instance on the same store adds its own count to the term's.
+            try await second.withClient { other in
+                #expect(try await other.send(.put, "sys/unseal", json: ["key": .string(unsealKey)]).status == 200)
+                let before = try #require(try await firstUsage.recordUsage())
+                for _ in 0..<3 { #expect(try await other.send(.post, "auth/token/create", token: root, json: [:]).status == 200) }
+                let after = try #require(try await secondUsage.recordUsage())
+                #expect(after >= before + 3)
+            }
         }
     }
 
