@@ -34,6 +34,31 @@ func configureSlowIssuance(_ api: APIClient, root: String, target: DatabaseTarge
         api, root: root, target: target, role: ["creation_statements": .strings([target.groupRoleStatement, "SELECT pg_sleep(1)"])])
 }
 
+/// Runs `body` on an unsealed broker with engines and a fresh target configured as connection `pg` with the
+/// group-role `reader` role (``configureDatabase``, or ``configureSlowIssuance`` with `slowIssuance`); the target
+/// is dropped afterwards, also when `body` fails.
+func withReaderRole(
+    slowIssuance: Bool = false,
+    _ body: @Sendable (_ harness: BrokerHarness, _ api: APIClient, _ root: String, _ target: DatabaseTarget) async throws -> Void
+) async throws {
+    let target = try await DatabaseTarget.make()
+    do {
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            if slowIssuance {
+                try await configureSlowIssuance(api, root: root, target: target)
+            } else {
+                try await configureDatabase(api, root: root, target: target)
+            }
+            try await body(harness, api, root, target)
+        }
+    } catch {
+        try? await target.drop()
+        throw error
+    }
+    try await target.drop()
+}
+
 /// The database users issuances started, from their `lease.pending` audit rows.
 func pendingUsernames(_ harness: BrokerHarness) async throws -> [String] {
     try await harness.store.auditRecords(after: 0, limit: 10_000)
@@ -51,10 +76,7 @@ func expectRemoved(_ names: [String], from target: DatabaseTarget) async throws 
 @Suite("Dynamic PostgreSQL credentials", .enabled(if: DatabaseTarget.isAvailable), .serialized)
 struct DatabaseCredentialTests {
     @Test func issuedCredentialsLogInAndCanDoWhatTheTemplateGrantsAndNothingMore() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             let creds = try await api.send(.get, "database/creds/reader", token: root)
             #expect(creds.status == 200, "\(creds.text)")
             let username = try #require(creds.data["username"]?.stringValue)
@@ -79,7 +101,6 @@ struct DatabaseCredentialTests {
             #expect(!everything.contains(password))
             #expect(records.contains { $0.event.type == "lease.pending" })
         }
-        try await target.drop()
     }
 
     /// The pending intent commits while the target transaction runs; when that commit fails, the request fails and
@@ -175,10 +196,7 @@ struct DatabaseCredentialTests {
     }
 
     @Test func validateRoleDryRunsOnTheTargetAndLeavesNothing() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             let good = try await api.send(.post, "database/validate-role", token: root, json: ["db_name": "pg", "creation_statements": .string(target.groupRoleStatement)])
             #expect(good.status == 200, "\(good.text)")
             #expect(good.object["warnings"] == .null)
@@ -195,14 +213,10 @@ struct DatabaseCredentialTests {
             #expect(broken.errors.first?.contains("statement 2") == true, "\(broken.text)")
             #expect(try await target.query("SELECT count(*)::text FROM pg_roles WHERE rolname LIKE 'v-validate-%'") == ["0"])
         }
-        try await target.drop()
     }
 
     @Test func renewalMovesValidUntilAndIsCappedWithAWarning() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             let creds = try await api.send(.get, "database/creds/reader", token: root)
             let username = try #require(creds.data["username"]?.stringValue)
             let leaseID = try #require(creds.object["lease_id"]?.stringValue)
@@ -235,7 +249,6 @@ struct DatabaseCredentialTests {
             let orphaned = try await api.send(.put, "sys/leases/renew", token: root, json: ["lease_id": .string(leaseID)])
             #expect(orphaned.status == 400)
         }
-        try await target.drop()
     }
 
     @Test func revocationEndsSessionsHandlesOwnedObjectsAndRemovesTheUser() async throws {
@@ -263,10 +276,7 @@ struct DatabaseCredentialTests {
     }
 
     @Test func revokingTheTokenRevokesItsLeasesUnlessTheRoleSaysOtherwise() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             _ = try await api.send(.post, "database/roles/keeper", token: root, json: [
                 "db_name": "pg", "creation_statements": .string(target.groupRoleStatement), "leases_outlive_token": true,
             ])
@@ -281,7 +291,6 @@ struct DatabaseCredentialTests {
                 #expect(try await target.roleExists(surviving))
             }
         }
-        try await target.drop()
     }
 
     @Test func anExpiringTokenTakesItsLeasesWithIt() async throws {
@@ -328,10 +337,7 @@ struct DatabaseCredentialTests {
     /// A token revoked while one of its issuances is running never gets that credential, and the user it made is
     /// removed: before, the cascade skipped the pending lease, which then became active with no owner to revoke it.
     @Test func aTokenRevokedDuringAnIssuanceNeverGetsTheCredential() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureSlowIssuance(api, root: root, target: target)
+        try await withReaderRole(slowIssuance: true) { harness, api, root, target in
             let owner = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["root"]]).clientToken
             let issuance = Task { try await api.send(.get, "database/creds/reader", token: owner) }
             try await Task.sleep(for: .milliseconds(400))
@@ -344,16 +350,12 @@ struct DatabaseCredentialTests {
             harness.clock.advance(by: 121)
             try await harness.withReaper { try await expectRemoved(created, from: target) }
         }
-        try await target.drop()
     }
 
     /// Deleting a connection that no lease uses removes it; with leases it is retired: hidden from read and list,
     /// refused for new credentials, and still there to revoke its leases.
     @Test func aConnectionWithLeasesIsRetiredAndOneWithoutIsDeleted() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             let issued = try await api.send(.get, "database/creds/reader", token: root)
             let username = try #require(issued.data["username"]?.stringValue)
             let leaseID = try #require(issued.object["lease_id"]?.stringValue)
@@ -376,7 +378,6 @@ struct DatabaseCredentialTests {
             #expect(try await api.send(.post, "database/config/pg", token: root, json: .object(fields)).status == 204)
             #expect(try await api.send(.get, "database/creds/reader", token: root).status == 200)
         }
-        try await target.drop()
     }
 
     /// A connection deleted while an issuance on it is running: the issuance read the connection before the
@@ -384,10 +385,7 @@ struct DatabaseCredentialTests {
     /// changed), the request is retried and refused, and no user is left without a lease. Before, the delete
     /// removed the connection and the lease that followed could never be revoked.
     @Test func aConnectionDeletedDuringAnIssuanceLeavesNoLeaseItCannotRevoke() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             let key = StoreKey(.databaseConnections, "database/pg")
             harness.store.holdCommits(checking: key)
             let issuance = Task { try await api.send(.get, "database/creds/reader", token: root) }
@@ -408,17 +406,13 @@ struct DatabaseCredentialTests {
                 "SELECT count(*)::text FROM pg_shdescription WHERE description LIKE 'leasehold:\(clusterID):%'")
             #expect(marked == ["0"], "the target transaction never committed: no user of this broker exists")
         }
-        try await target.drop()
     }
 
     /// A connection rewritten while an issuance runs on it: the next issuance replaces the engine, and the old one
     /// closes its pool only once the running transaction has ended, so both issuances succeed. Before, the pool
     /// was closed under the running transaction, which hung until its 10 s deadline and failed.
     @Test func anIssuanceOutlivesTheReplacementOfItsEngine() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureSlowIssuance(api, root: root, target: target)
+        try await withReaderRole(slowIssuance: true) { harness, api, root, target in
             let started = ContinuousClock.now
             let first = Task { try await api.send(.get, "database/creds/reader", token: root) }
             try await Task.sleep(for: .milliseconds(300))
@@ -432,16 +426,12 @@ struct DatabaseCredentialTests {
                 #expect(try await target.roleExists(username))
             }
         }
-        try await target.drop()
     }
 
     /// A token's last use revokes it, and the leases it owns, in that request's commit: a credential issued then
     /// is refused rather than left to a revoked token (it was, and only its TTL ended it). Earlier uses issue.
     @Test func aTokensLastUseCannotOwnANewLease() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             let limited = try await api.send(.post, "auth/token/create", token: root, json: ["num_uses": 2, "policies": ["root"]]).clientToken
             #expect(try await api.send(.get, "database/creds/reader", token: limited).status == 200)
             let last = try await api.send(.get, "database/creds/reader", token: limited)
@@ -450,16 +440,12 @@ struct DatabaseCredentialTests {
             #expect(try await api.send(.get, "auth/token/lookup-self", token: limited).status == 200, "the refusal used nothing")
             #expect(try await api.send(.get, "auth/token/lookup-self", token: limited).status == 403)
         }
-        try await target.drop()
     }
 
     /// `revoke-self` as a token's last use revokes it and its leases (the use already staged that revocation; staging
     /// it twice made the request conflict with itself and answer 409 after eight tries).
     @Test func revokeSelfOnTheLastUseRevokesTheTokenAndItsLeases() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             let limited = try await api.send(.post, "auth/token/create", token: root, json: ["num_uses": 2, "policies": ["root"]]).clientToken
             let issued = try await api.send(.get, "database/creds/reader", token: limited)
             let username = try #require(issued.data["username"]?.stringValue)
@@ -476,17 +462,13 @@ struct DatabaseCredentialTests {
             #expect(try await api.send(.get, "auth/token/lookup-self", token: parent.clientToken).status == 403)
             try await harness.withReaper { try await expectRemoved([second], from: target) }
         }
-        try await target.drop()
     }
 
     /// revoke-prefix while an issuance runs cancels that issuance instead of revoking a user that may not exist
     /// yet: its credential is never returned (the request is answered with a fresh one), and its user is removed.
     /// Before, the pending lease was removed at once and the user created right after had no lease.
     @Test func revokePrefixCancelsIssuancesInFlight() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureSlowIssuance(api, root: root, target: target)
+        try await withReaderRole(slowIssuance: true) { harness, api, root, target in
             let issuance = Task { try await api.send(.get, "database/creds/reader", token: root) }
             try await Task.sleep(for: .milliseconds(400))
             #expect(try await api.send(.put, "sys/leases/revoke-prefix/database/creds/reader", token: root, json: [:]).status == 204)
@@ -499,7 +481,6 @@ struct DatabaseCredentialTests {
             try await harness.withReaper { try await expectRemoved(cancelled, from: target) }
             #expect(try await target.roleExists(returned))
         }
-        try await target.drop()
     }
 
     /// The schedule keeps whole milliseconds, so a lease comes due up to a millisecond before the instant it
@@ -532,10 +513,7 @@ struct DatabaseCredentialTests {
     }
 
     @Test func environmentsAreHardWallsWhateverThePolicies() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             _ = try await api.send(.put, "sys/policies/acl/everything", token: root, json: ["policy": "path \"*\" { capabilities = [\"read\", \"update\", \"list\"] }"])
             let prod = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["everything"], "environment": "prod"])
             #expect(prod.status == 200)
@@ -561,7 +539,6 @@ struct DatabaseCredentialTests {
             #expect(try await api.send(.get, "auth/token/lookup-self", token: other.clientToken).status == 200)
             #expect(try await api.send(.put, "sys/leases/lookup", token: root, json: ["lease_id": .string(leaseID)]).status == 200)
         }
-        try await target.drop()
     }
 
     /// Concurrent requests with one key race; the losers' final commits conflict, they are retried and return the
@@ -654,10 +631,7 @@ struct DatabaseCredentialTests {
     }
 
     @Test func hostileIdentitiesAndTemplatesCannotChangeStatements() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             let hostile = "x\"; DROP TABLE canary; --'$$\u{0}é"
             let token = try await api.send(.post, "auth/token/create", token: root, json: ["display_name": .string(hostile), "meta": ["team": .string(hostile)]]).clientToken
             let creds = try await api.send(.get, "database/creds/reader", token: token)
@@ -678,7 +652,6 @@ struct DatabaseCredentialTests {
             #expect(sneaky.status == 204)
             #expect(try await target.query("SELECT count(*)::text FROM canary") == ["0"])
         }
-        try await target.drop()
     }
 
     @Test(.enabled(if: FileManager.default.isReadableFile(atPath: TargetStatementLog.path)))
@@ -758,10 +731,7 @@ struct DatabaseCredentialTests {
     }
 
     @Test func reconcilerRevokesManagedUsersWithoutLeasesAndNothingElse() async throws {
-        let target = try await DatabaseTarget.make()
-        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
-        try await harness.withClient { api in
-            try await configureDatabase(api, root: root, target: target)
+        try await withReaderRole { harness, api, root, target in
             let live = try await api.send(.get, "database/creds/reader", token: root).data["username"]?.stringValue ?? "-"
             let orphan = "v-orphan-" + UUID().uuidString.prefix(8).lowercased()
             let bystander = "bystander_" + UUID().uuidString.prefix(8).lowercased()
@@ -790,7 +760,6 @@ struct DatabaseCredentialTests {
             try await target.database.execute("DROP ROLE \(bystander)")
             try await target.database.execute("DROP ROLE \"\(foreign)\"")
         }
-        try await target.drop()
     }
 
     /// A crash between the steps of a root rotation leaves a pending password recorded and either the old or the
