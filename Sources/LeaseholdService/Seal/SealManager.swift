@@ -175,7 +175,6 @@ public actor SealManager {
     /// Unseals from the key file when one is configured. Returns whether the broker is now unsealed.
     @discardableResult
     public func autoUnsealIfConfigured() async throws -> Bool {
-        await refreshConfiguration()
         guard case .keyFile(let path) = autoUnseal, configuration != nil, unsealed == nil else { return unsealed != nil }
         try await open(with: try RootKey.load(keyFile: path))
         return true
