@@ -17,7 +17,7 @@ enum LoginRenewal {
             throw LeaseholdError.invalidRequest("the role, user or certificate entry of this login no longer exists; not renewing")
         }
         // Compared without `default`, as Vault's EquivalentPolicies does: toggling it alone does not stop renewals.
-        let granted = TokenStore.grantedPolicies(stored.token.policies, noDefaultPolicy: true)
+        let granted = Set(stored.token.policies.map { $0.lowercased() })
         guard granted.subtracting(["default"]) == Set(token.policies).subtracting(["default"]) else {
             throw LeaseholdError.invalidRequest("policies have changed, not renewing")
         }

@@ -93,14 +93,6 @@ public struct TokenStore: Sendable {
         return try await lookup(hash: index.value, now: now)
     }
 
-    /// The policies a token created with `requested` holds: lowercased, with `default` added to a service token
-    /// unless asked not to (or it is a root token).
-    static func grantedPolicies(_ requested: [String], noDefaultPolicy: Bool, kind: String = "service") -> Set<String> {
-        var policies = Set(requested.map { $0.lowercased() })
-        if !noDefaultPolicy && !policies.contains("root") && kind == "service" { policies.insert("default") }
-        return policies
-    }
-
     /// Creates a token inside `transaction` and returns its value and entry.
     public func create(_ request: TokenRequest, now: Date, in transaction: StoreTransaction) throws -> (
         token: SecretValue, entry: TokenEntry
@@ -109,7 +101,10 @@ public struct TokenStore: Sendable {
         guard !token.revealed.isEmpty, token.revealed.count <= 256, !token.revealed.contains(where: \.isWhitespace) else {
             throw LeaseholdError.invalidRequest("token id must be 1 to 256 characters without whitespace")
         }
-        let policies = Self.grantedPolicies(request.policies, noDefaultPolicy: request.noDefaultPolicy, kind: request.kind)
+        var policies = Set(request.policies.map { $0.lowercased() })
+        if !request.noDefaultPolicy && !policies.contains("root") && request.kind == "service" {
+            policies.insert("default")
+        }
         let lifetime = limits.initialTTL(
             requested: request.ttl, explicitMax: request.explicitMaxTTL, period: request.period,
             isRoot: policies.contains("root"))
