@@ -33,17 +33,37 @@ public struct ClientCertificateConstraints: Sendable, Codable, Hashable {
     public var commonNames: [String] = []
     /// Allowed DNS subject alternative names (any one matching suffices).
     public var dnsNames: [String] = []
+    /// Allowed email subject alternative names (any one matching suffices).
+    public var emailAddresses: [String] = []
     /// Allowed URI subject alternative names, e.g. SPIFFE ids.
     public var uris: [String] = []
     /// Allowed organizational units.
     public var organizationalUnits: [String] = []
 
     /// Creates constraints (empty lists: no constraint of that kind).
-    public init(commonNames: [String] = [], dnsNames: [String] = [], uris: [String] = [], organizationalUnits: [String] = []) {
+    public init(
+        commonNames: [String] = [], dnsNames: [String] = [], emailAddresses: [String] = [], uris: [String] = [],
+        organizationalUnits: [String] = []
+    ) {
         self.commonNames = commonNames
         self.dnsNames = dnsNames
+        self.emailAddresses = emailAddresses
         self.uris = uris
         self.organizationalUnits = organizationalUnits
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case commonNames, dnsNames, emailAddresses, uris, organizationalUnits
+    }
+
+    /// Decodes stored constraints; entries written before email constraints existed have none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        commonNames = try container.decode([String].self, forKey: .commonNames)
+        dnsNames = try container.decode([String].self, forKey: .dnsNames)
+        emailAddresses = try container.decodeIfPresent([String].self, forKey: .emailAddresses) ?? []
+        uris = try container.decode([String].self, forKey: .uris)
+        organizationalUnits = try container.decode([String].self, forKey: .organizationalUnits)
     }
 }
 
@@ -141,6 +161,7 @@ public struct ClientCertificateVerifier: Sendable {
         let checks: [(patterns: [String], values: [String], what: String)] = [
             (constraints.commonNames, [commonName], "common name"),
             (constraints.dnsNames, names.compactMap { if case .dnsName(let name) = $0 { name } else { nil } }, "DNS name"),
+            (constraints.emailAddresses, names.compactMap { if case .rfc822Name(let address) = $0 { address } else { nil } }, "email address"),
             (constraints.uris, names.compactMap { if case .uniformResourceIdentifier(let uri) = $0 { uri } else { nil } }, "URI"),
             (constraints.organizationalUnits, Self.attributes(.RDNAttributeType.organizationalUnitName, of: leaf), "organizational unit"),
         ]

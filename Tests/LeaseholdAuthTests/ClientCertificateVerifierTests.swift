@@ -65,16 +65,35 @@ struct ClientCertificateVerifierTests {
 
     @Test func nameConstraintsUseGlobsAndMustAllMatch() async throws {
         let client = try authority.issue(
-            commonName: "web-7", organizationalUnit: "payments", dnsNames: ["web.prod.internal"], uris: ["spiffe://prod/ns/pay/sa/web"])
+            commonName: "web-7", organizationalUnit: "payments", dnsNames: ["web.prod.internal"],
+            emailAddresses: ["web@payments.example"], uris: ["spiffe://prod/ns/pay/sa/web"])
         let pem = authority.certificatePEM
-        _ = try await verify(client, trusting: pem, constraints: .init(commonNames: ["web-*"], dnsNames: ["*.prod.internal"], uris: ["spiffe://prod/ns/pay/*"], organizationalUnits: ["payments"]))
+        _ = try await verify(
+            client, trusting: pem,
+            constraints: .init(
+                commonNames: ["web-*"], dnsNames: ["*.prod.internal"], emailAddresses: ["*@payments.example"],
+                uris: ["spiffe://prod/ns/pay/*"], organizationalUnits: ["payments"]))
         for constraints in [
             ClientCertificateConstraints(commonNames: ["api-*"]), .init(dnsNames: ["*.dev.internal"]),
-            .init(uris: ["spiffe://dev/*"]), .init(organizationalUnits: ["billing"]),
+            .init(emailAddresses: ["*@billing.example"]), .init(uris: ["spiffe://dev/*"]), .init(organizationalUnits: ["billing"]),
             .init(commonNames: ["web-*"], uris: ["spiffe://dev/*"]),
         ] {
             await #expect(throws: ClientCertificateRejection.self) { try await verify(client, trusting: pem, constraints: constraints) }
         }
+    }
+
+    @Test func anEmailConstraintRefusesACertificateWithoutEmailNames() async throws {
+        // The DNS name spells the allowed address, but only an email SAN may satisfy an email constraint.
+        let client = try authority.issue(commonName: "web@payments.example", dnsNames: ["web@payments.example"])
+        await #expect(throws: ClientCertificateRejection.self) {
+            try await verify(client, trusting: authority.certificatePEM, constraints: .init(emailAddresses: ["*@payments.example"]))
+        }
+    }
+
+    @Test func constraintsStoredBeforeEmailConstraintsExistedStillDecode() throws {
+        let stored = #"{"commonNames":["web-*"],"dnsNames":[],"uris":["spiffe://prod/*"],"organizationalUnits":[]}"#
+        let constraints = try JSONDecoder().decode(ClientCertificateConstraints.self, from: Data(stored.utf8))
+        #expect(constraints == ClientCertificateConstraints(commonNames: ["web-*"], uris: ["spiffe://prod/*"]))
     }
 
     @Test func revokedSerialsAreRefused() async throws {

@@ -100,6 +100,32 @@ struct CertAuthTests {
         }
     }
 
+    @Test func emailConstraintsAreEnforcedAndUnsupportedRestrictionsAreRefused() async throws {
+        let authority = try TestCertificateAuthority(commonName: "Workload CA")
+        let payments = try authority.issue(commonName: "web-1", emailAddresses: ["web@payments.example"])
+        let billing = try authority.issue(commonName: "web-1", emailAddresses: ["web@billing.example"])
+        try await withCertAuth(trusting: authority.certificatePEM, entry: ["allowed_email_sans": "*@payments.example"]) { fixture, port, root, _ in
+            let read = try await fixture.send(port: port, .GET, "auth/cert/certs/web", token: root)
+            #expect(read.data["allowed_email_sans"] == .strings(["*@payments.example"]))
+            let allowed = try await fixture.send(port: port, .PUT, "auth/cert/login", json: ["name": "web"], certificate: payments)
+            #expect(allowed.status == 200, "\(allowed.text)")
+            let refused = try await fixture.send(port: port, .PUT, "auth/cert/login", json: ["name": "web"], certificate: billing)
+            #expect(refused.status == 400, "\(refused.text)")
+            #expect(refused.clientToken.isEmpty)
+            // Restrictions Leasehold does not implement are refused rather than silently ignored, and the entry keeps
+            // what it had.
+            for (field, value) in [
+                ("required_extensions", JSONValue.strings(["1.2.3.4:*"])), ("allowed_metadata_extensions", .strings(["1.2.3.4"])),
+                ("ocsp_enabled", .bool(true)),
+            ] {
+                let write = try await fixture.send(port: port, .POST, "auth/cert/certs/web", token: root, json: [field: value])
+                #expect(write.status == 400, "\(field): \(write.text)")
+            }
+            let after = try await fixture.send(port: port, .GET, "auth/cert/certs/web", token: root)
+            #expect(after.data["allowed_email_sans"] == .strings(["*@payments.example"]))
+        }
+    }
+
     @Test func loginWithoutAClientCertificateSaysSo() async throws {
         let authority = try TestCertificateAuthority()
         try await withCertAuth(trusting: authority.certificatePEM) { fixture, port, _, harness in

@@ -67,6 +67,7 @@ public struct TestCertificateAuthority: Sendable {
     ///   - commonName: the subject's CN.
     ///   - organizationalUnit: an optional OU.
     ///   - dnsNames: DNS subject alternative names.
+    ///   - emailAddresses: email (RFC 822) subject alternative names.
     ///   - uris: URI subject alternative names (SPIFFE ids).
     ///   - ipAddresses: IPv4 subject alternative names, dotted.
     ///   - usages: extended key usages (`[]` leaves the extension out).
@@ -75,8 +76,8 @@ public struct TestCertificateAuthority: Sendable {
     ///   - key: the subject's key (a fresh one by default).
     ///   - selfSigned: sign with the subject's own key and name instead of the CA's.
     public func issue(
-        commonName: String, organizationalUnit: String? = nil, dnsNames: [String] = [], uris: [String] = [],
-        ipAddresses: [String] = [], usages: [ExtendedKeyUsage.Usage] = [.clientAuth],
+        commonName: String, organizationalUnit: String? = nil, dnsNames: [String] = [], emailAddresses: [String] = [],
+        uris: [String] = [], ipAddresses: [String] = [], usages: [ExtendedKeyUsage.Usage] = [.clientAuth],
         notValidBefore: Date = Date() - 3600, notValidAfter: Date = Date() + 86400,
         key: P256.Signing.PrivateKey = P256.Signing.PrivateKey(), selfSigned: Bool = false
     ) throws -> IssuedCertificate {
@@ -85,7 +86,8 @@ public struct TestCertificateAuthority: Sendable {
             if let organizationalUnit { OrganizationalUnitName(organizationalUnit) }
             CommonName(commonName)
         }
-        var names: [GeneralName] = dnsNames.map { .dnsName($0) } + uris.map { .uniformResourceIdentifier($0) }
+        var names: [GeneralName] =
+            dnsNames.map { .dnsName($0) } + emailAddresses.map { .rfc822Name($0) } + uris.map { .uniformResourceIdentifier($0) }
         for address in ipAddresses {
             names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice(address.split(separator: ".").compactMap { UInt8($0) }))))
         }

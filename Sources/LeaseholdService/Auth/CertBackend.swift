@@ -18,6 +18,7 @@ struct CertRole: Codable, Sendable {
         fields["certificate"] = .string(certificate)
         fields["allowed_common_names"] = .strings(constraints.commonNames)
         fields["allowed_dns_sans"] = .strings(constraints.dnsNames)
+        fields["allowed_email_sans"] = .strings(constraints.emailAddresses)
         fields["allowed_uri_sans"] = .strings(constraints.uris)
         fields["allowed_organizational_units"] = .strings(constraints.organizationalUnits)
         fields["display_name"] = .string(displayName)
@@ -78,12 +79,16 @@ enum CertBackend {
         guard role.certificate.utf8.count <= 256 * 1024 else { throw LeaseholdError.invalidRequest("certificate is too large") }
         if let value = try data.stringList("allowed_common_names") ?? data.stringList("allowed_names") { role.constraints.commonNames = value }
         if let value = try data.stringList("allowed_dns_sans") { role.constraints.dnsNames = value }
+        if let value = try data.stringList("allowed_email_sans") { role.constraints.emailAddresses = value }
         if let value = try data.stringList("allowed_uri_sans") { role.constraints.uris = value }
         if let value = try data.stringList("allowed_organizational_units") { role.constraints.organizationalUnits = value }
         if let value = try data.string("display_name"), !value.isEmpty { role.displayName = value }
         if let value = try data.bool("direct_authentication") { role.directAuthentication = value }
         if let required = try data.stringList("required_extensions"), required.contains(where: { !$0.isEmpty }) {
             throw LeaseholdError.invalidRequest("required_extensions is not supported")
+        }
+        if let extensions = try data.stringList("allowed_metadata_extensions"), extensions.contains(where: { !$0.isEmpty }) {
+            throw LeaseholdError.invalidRequest("allowed_metadata_extensions is not supported")
         }
         if try data.bool("ocsp_enabled") == true { throw LeaseholdError.invalidRequest("OCSP is not supported; use crls/:name") }
         role.token = try TokenSettings(parsing: data, over: existing?.value.token)
