@@ -1,3 +1,5 @@
+import LeaseholdCore
+
 /// An HTTP listener (`listener "tcp" { … }`).
 public struct ListenerConfiguration: Sendable, Hashable {
     /// The default bind address.
@@ -11,16 +13,29 @@ public struct ListenerConfiguration: Sendable, Hashable {
     public var tls: TLSListenerConfiguration?
     /// The largest accepted request body, in bytes.
     public var maximumRequestSize: Int
+    /// How long a connection may stay silent, mid-request or between requests (`http_idle_timeout`).
+    public var idleTimeout: TTL
+    /// How long a request may take to arrive once its head has (`http_read_timeout`).
+    public var readTimeout: TTL
+    /// The most connections open at once (`max_connections`), or `nil` for a bound derived from the process's
+    /// open-file limit.
+    public var maximumConnections: Int?
 
     /// Creates a listener configuration.
     public init(
         address: String = defaultAddress,
         tls: TLSListenerConfiguration?,
-        maximumRequestSize: Int = defaultMaximumRequestSize
+        maximumRequestSize: Int = defaultMaximumRequestSize,
+        idleTimeout: TTL = TTL(seconds: 30),
+        readTimeout: TTL = TTL(seconds: 30),
+        maximumConnections: Int? = nil
     ) {
         self.address = address
         self.tls = tls
         self.maximumRequestSize = maximumRequestSize
+        self.idleTimeout = idleTimeout
+        self.readTimeout = readTimeout
+        self.maximumConnections = maximumConnections
     }
 }
 

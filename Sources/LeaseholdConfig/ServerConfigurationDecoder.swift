@@ -106,6 +106,15 @@ enum ServerConfigurationDecoder {
         let address = try reader.string("address") ?? ListenerConfiguration.defaultAddress
         let size = try reader.integer("max_request_size") ?? 0
         guard size >= 0 else { throw reader.error("max_request_size cannot be negative: the limit cannot be disabled") }
+        let idleTimeout = try reader.ttl("http_idle_timeout") ?? TTL(seconds: 30)
+        let readTimeout = try reader.ttl("http_read_timeout") ?? TTL(seconds: 30)
+        guard idleTimeout.seconds >= 1, readTimeout.seconds >= 1 else {
+            throw reader.error("http_idle_timeout and http_read_timeout must be at least 1s: the bounds cannot be disabled")
+        }
+        let maximumConnections = try reader.integer("max_connections")
+        if let maximumConnections, maximumConnections < 1 {
+            throw reader.error("max_connections must be at least 1: the bound cannot be disabled")
+        }
         let tls: TLSListenerConfiguration?
         if try reader.bool("tls_disable") == true {
             reader.markRead(
@@ -125,7 +134,10 @@ enum ServerConfigurationDecoder {
         return ListenerConfiguration(
             address: address,
             tls: tls,
-            maximumRequestSize: size == 0 ? ListenerConfiguration.defaultMaximumRequestSize : size
+            maximumRequestSize: size == 0 ? ListenerConfiguration.defaultMaximumRequestSize : size,
+            idleTimeout: idleTimeout,
+            readTimeout: readTimeout,
+            maximumConnections: maximumConnections
         )
     }
 

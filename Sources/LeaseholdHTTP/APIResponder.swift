@@ -7,8 +7,11 @@ import LeaseholdService
 import Logging
 import NIOCore
 
-/// Limits applied to every request before the broker sees it.
+/// Limits applied to every connection and request before the broker sees them.
 public struct RequestLimits: Sendable {
+    /// The default bound on a listener's open connections.
+    public static let defaultMaximumConnections = 4096
+
     /// The largest accepted body, in bytes (413 beyond it).
     public var maximumBodySize: Int
     /// JSON depth, count and length limits.
@@ -17,15 +20,24 @@ public struct RequestLimits: Sendable {
     /// before it is closed (a client trickling a header byte by byte included). A request being answered is never
     /// cut off.
     public var idleTimeout: Duration
+    /// How long a request may take to arrive in full once its head has (a body trickled byte by byte included);
+    /// the connection is closed beyond it.
+    public var readTimeout: Duration
+    /// The most connections the listener keeps open at once; connections beyond it are closed as they are accepted.
+    public var maximumConnections: Int
 
-    /// Creates limits; the defaults follow OpenBao's listener defaults, with a 30 s idle timeout.
+    /// Creates limits; the defaults follow OpenBao's listener defaults (32 MiB bodies, 30 s to read a request),
+    /// with a 30 s idle timeout and at most ``defaultMaximumConnections`` connections.
     public init(
         maximumBodySize: Int = 32 * 1024 * 1024, json: JSONComplexityGuard = JSONComplexityGuard(),
-        idleTimeout: Duration = .seconds(30)
+        idleTimeout: Duration = .seconds(30), readTimeout: Duration = .seconds(30),
+        maximumConnections: Int = defaultMaximumConnections
     ) {
         self.maximumBodySize = maximumBodySize
         self.json = json
         self.idleTimeout = idleTimeout
+        self.readTimeout = readTimeout
+        self.maximumConnections = maximumConnections
     }
 }
 

@@ -17,7 +17,7 @@ public enum BrokerServer {
     ) throws -> some Service {
         let responder = APIResponder(broker: broker, limits: limits, renderMetrics: renderMetrics)
         let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
-        let http: HTTPServerBuilder = .vaultHTTP1(idleTimeout: limits.idleTimeout)
+        let http: HTTPServerBuilder = .vaultHTTP1(limits: limits)
         let server: HTTPServerBuilder =
             if let certificates {
                 try .tls(http, configuration: certificates.makeChannelConfiguration())

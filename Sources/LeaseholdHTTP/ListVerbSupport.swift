@@ -1,44 +1,20 @@
-import HummingbirdCore
-import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Accepts Vault's custom `LIST` verb, which hvac sends by default.
+/// How Vault's custom `LIST` verb, which hvac sends by default, gets past swift-nio's HTTP/1 parser.
 ///
-/// swift-nio's HTTP/1 parser (llhttp) only knows registered methods and rejects `LIST` with a 400 before any
-/// handler runs. This channel wraps Hummingbird's HTTP/1 channel and adds two handlers around the decoder: one
-/// rewrites the bytes `LIST ` at the start of a request to the same-length `LINK ` (which llhttp accepts), the
-/// other turns the decoded `LINK` back into `LIST`. A request start is known from the decoder's previous `.end`,
-/// so bytes inside bodies are never touched. (Vault has no `LINK` operation, so nothing is lost.)
-struct VaultHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
-    typealias Value = HTTP1Channel.Value
-
-    let base: HTTP1Channel
-
-    var responder: HTTPChannelHandler.Responder { base.responder }
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let pipeline = channel.pipeline.syncOperations
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            let boundary = RequestBoundary()
-            try pipeline.addHandler(ListVerbRewriter(boundary: boundary), position: .before(decoder))
-            try pipeline.addHandler(ListVerbRestorer(boundary: boundary), position: .after(decoder))
-            return value
-        }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
-    }
-}
-
-extension HTTPServerBuilder {
-    /// HTTP/1.1 with support for the `LIST` verb, closing connections idle for `idleTimeout`.
-    static func vaultHTTP1(idleTimeout: Duration) -> HTTPServerBuilder {
-        .init { responder in
-            VaultHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: TimeAmount(idleTimeout))))
-        }
+/// The parser (llhttp) only knows registered methods and rejects `LIST` with a 400 before any handler runs. Two
+/// handlers sit around the decoder: one rewrites the bytes `LIST ` at the start of a request to the same-length
+/// `LINK ` (which llhttp accepts), the other turns the decoded `LINK` back into `LIST`. A request start is known from
+/// the decoder's previous `.end`, so bytes inside bodies are never touched. (Vault has no `LINK` operation, so
+/// nothing is lost.)
+enum ListVerbSupport {
+    /// Adds the two handlers around the HTTP decoder of `channel`'s pipeline.
+    static func install(in pipeline: ChannelPipeline.SynchronousOperations) throws {
+        let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+        let boundary = RequestBoundary()
+        try pipeline.addHandler(ListVerbRewriter(boundary: boundary), position: .before(decoder))
+        try pipeline.addHandler(ListVerbRestorer(boundary: boundary), position: .after(decoder))
     }
 }
 

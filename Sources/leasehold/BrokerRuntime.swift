@@ -179,8 +179,13 @@ struct BrokerRuntime {
         } else if dev == nil {
             logger.warning("plaintext listener enabled by configuration (tls_disable)", metadata: ["listener.address": "\(listener.address)"])
         }
+        let limits = RequestLimits(
+            maximumBodySize: listener.maximumRequestSize, idleTimeout: .seconds(listener.idleTimeout.seconds),
+            readTimeout: .seconds(listener.readTimeout.seconds),
+            maximumConnections: listener.maximumConnections
+                ?? OpenFileLimit.defaultMaximumConnections)
         return try BrokerServer.makeListener(
-            broker: broker, host: host, port: port, limits: RequestLimits(maximumBodySize: listener.maximumRequestSize),
+            broker: broker, host: host, port: port, limits: limits,
             certificates: certificates, renderMetrics: { registry.emitToString() }, logger: logger)
     }
 

@@ -75,6 +75,9 @@ struct ServerConfigurationTests {
                   tls_require_and_verify_client_cert = "true"
                   tls_min_version = "tls13"
                   max_request_size = "1024"
+                  http_idle_timeout = "2m"
+                  http_read_timeout = 45
+                  max_connections = 500
                 }
                 listener "tcp" {
                   address = "127.0.0.1:8201"
@@ -102,10 +105,16 @@ struct ServerConfigurationTests {
                         requiresClientCertificate: true,
                         minimumVersion: .tls13
                     ),
-                    maximumRequestSize: 1024
+                    maximumRequestSize: 1024,
+                    idleTimeout: TTL(seconds: 120),
+                    readTimeout: TTL(seconds: 45),
+                    maximumConnections: 500
                 )
         )
         #expect(configuration.listeners[1].tls == nil)
+        #expect(configuration.listeners[1].idleTimeout == TTL(seconds: 30))
+        #expect(configuration.listeners[1].readTimeout == TTL(seconds: 30))
+        #expect(configuration.listeners[1].maximumConnections == nil)
         #expect(configuration.seal == .keyFile(path: "/keys/unseal"))
         #expect(configuration.defaultLeaseTTL == TTL(seconds: 3600))
         #expect(configuration.maxLeaseTTL == TTL(seconds: 7200))
@@ -209,6 +218,18 @@ struct ServerConfigurationTests {
         (
             "storage \"inmem\" {}\nlistener \"tcp\" { tls_disable = true\n max_request_size = -1 }",
             #"configuration config.hcl: listener "tcp": max_request_size cannot be negative: the limit cannot be disabled"#
+        ),
+        (
+            "storage \"inmem\" {}\nlistener \"tcp\" { tls_disable = true\n http_read_timeout = 0 }",
+            #"configuration config.hcl: listener "tcp": http_idle_timeout and http_read_timeout must be at least 1s: the bounds cannot be disabled"#
+        ),
+        (
+            "storage \"inmem\" {}\nlistener \"tcp\" { tls_disable = true\n http_idle_timeout = \"0s\" }",
+            #"configuration config.hcl: listener "tcp": http_idle_timeout and http_read_timeout must be at least 1s: the bounds cannot be disabled"#
+        ),
+        (
+            "storage \"inmem\" {}\nlistener \"tcp\" { tls_disable = true\n max_connections = 0 }",
+            #"configuration config.hcl: listener "tcp": max_connections must be at least 1: the bound cannot be disabled"#
         ),
         (
             "storage \"inmem\" {}\nlistener \"unix\" {}",

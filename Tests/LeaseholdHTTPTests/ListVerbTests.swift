@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import Glibc
 import LeaseholdHTTP
 import LeaseholdCore
 import NIOCore
@@ -44,35 +43,6 @@ struct ListVerbTests {
                 try? await client.shutdown()
                 throw error
             }
-        }
-    }
-
-    /// A client trickling its request head (slowloris) is cut off after the idle timeout: it holds no connection
-    /// and no task for longer.
-    @Test func aConnectionThatNeverFinishesItsHeadIsClosed() async throws {
-        let (harness, _) = try await BrokerHarness.unsealed()
-        try await harness.withLiveListener(certificates: nil, limits: RequestLimits(idleTimeout: .seconds(1))) { port in
-            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            #expect(socket >= 0)
-            defer { close(socket) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            #expect(connected == 0)
-            var wait = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-            let partial = Array("GET /v1/sys/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ".utf8)
-            #expect(send(socket, partial, partial.count, 0) == partial.count)
-            let started = ContinuousClock.now
-            var buffer = [UInt8](repeating: 0, count: 64)
-            let received = recv(socket, &buffer, buffer.count, 0)
-            let waited = ContinuousClock.now - started
-            #expect(received == 0, "the server closes the connection")
-            #expect(waited < .seconds(5))
         }
     }
 }

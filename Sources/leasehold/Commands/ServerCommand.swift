@@ -31,6 +31,7 @@ struct ServerCommand: AsyncParsableCommand {
     func run() async throws {
         ProcessHardening.ignoreHangupsUntilHandled()
         ProcessHardening.disableCoreDumps()
+        OpenFileLimit.raiseToHardLimit()
         MemoryDiscipline.limitArenas()
         let configuration: ServerConfiguration
         if let configFile {
