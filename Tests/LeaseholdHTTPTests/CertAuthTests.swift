@@ -121,8 +121,14 @@ struct CertAuthTests {
                 let write = try await fixture.send(port: port, .POST, "auth/cert/certs/web", token: root, json: [field: value])
                 #expect(write.status == 400, "\(field): \(write.text)")
             }
+            // The deprecated allowed_names and allowed_common_names name one list: two different lists are refused.
+            let both = try await fixture.send(
+                port: port, .POST, "auth/cert/certs/web", token: root,
+                json: ["allowed_names": ["web-*"], "allowed_common_names": ["api-*"]])
+            #expect(both.status == 400, "\(both.text)")
             let after = try await fixture.send(port: port, .GET, "auth/cert/certs/web", token: root)
             #expect(after.data["allowed_email_sans"] == .strings(["*@payments.example"]))
+            #expect(after.data["allowed_common_names"] == .strings([]))
         }
     }
 

@@ -35,6 +35,18 @@ struct FailurePathTests {
         #expect(CIDRBlock.host(of: BrokerRequestContext.addressText(ip: "::1", port: 1)) == CIDRBlock.host(of: "[::1]:2"))
     }
 
+    @Test func aListLiesWithinAnotherOnlyWhenEveryBlockIsInsideOneOfItsBlocks() {
+        #expect(CIDRBlock.areWithin(["10.1.0.0/16", "10.2.3.4"], ["10.0.0.0/8"]))
+        #expect(CIDRBlock.areWithin(["10.0.0.0/8"], []), "no outer list: no restriction")
+        #expect(CIDRBlock.areWithin([], ["10.0.0.0/8"]))
+        #expect(!CIDRBlock.areWithin(["10.0.0.0/7"], ["10.0.0.0/8"]), "wider than the outer block")
+        #expect(!CIDRBlock.areWithin(["11.0.0.0/8"], ["10.0.0.0/8"]))
+        #expect(!CIDRBlock.areWithin(["10.1.0.0/16", "192.168.0.0/16"], ["10.0.0.0/8"]), "one block outside")
+        #expect(CIDRBlock.areWithin(["fd00:1::/32"], ["fd00::/16"]))
+        #expect(!CIDRBlock.areWithin(["::ffff:10.0.0.1/128"], ["10.0.0.0/8"]), "another address family")
+        #expect(!CIDRBlock.areWithin(["not a block"], ["10.0.0.0/8"]))
+    }
+
     @Test(arguments: ["10.0.0.0/33", "300.1.1.1/8", "abc", "10.0.0.0/-1", "::1/129", "/", "/8", "10.0.0.0/", ""])
     func malformedBlocksAreRefused(block: String) {
         #expect(throws: LeaseholdError.self) { try CIDRBlock(block) }

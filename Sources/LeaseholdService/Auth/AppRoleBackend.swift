@@ -28,6 +28,9 @@ struct AppRoleSecretID: Codable, Sendable {
     var accessor: String
     var metadata: [String: String]
     var cidrs: [String]
+    /// CIDR blocks the tokens of its logins are bound to, inside the role's `token_bound_cidrs` (`nil` in entries
+    /// written before they existed: the role's blocks apply).
+    var tokenBoundCIDRs: [String]?
     var creationTime: Date
     var expirationTime: Date?
     var remainingUses: Int
@@ -36,7 +39,7 @@ struct AppRoleSecretID: Codable, Sendable {
         let formatter = ISO8601DateFormatter()
         return [
             "secret_id_accessor": .string(accessor), "metadata": .object(metadata.mapValues(JSONValue.string)),
-            "cidr_list": .strings(cidrs), "token_bound_cidrs": .strings([]),
+            "cidr_list": .strings(cidrs), "token_bound_cidrs": .strings(tokenBoundCIDRs ?? []),
             "creation_time": .string(formatter.string(from: creationTime)),
             "expiration_time": .string(expirationTime.map { formatter.string(from: $0) } ?? "0001-01-01T00:00:00Z"),
             "last_updated_time": .string(formatter.string(from: creationTime)),
@@ -118,7 +121,7 @@ enum AppRoleBackend {
             role.secretIDNumUses = value
         }
         if let value = try data.ttl("secret_id_ttl") { role.secretIDTTL = value.seconds }
-        if let value = try data.stringList("secret_id_bound_cidrs") {
+        if let value = try data.upgraded("secret_id_bound_cidrs", aliases: "bound_cidr_list", read: data.stringList) {
             try CIDRBlock.validate(value)
             role.secretIDBoundCIDRs = value
         }
@@ -177,7 +180,14 @@ enum AppRoleBackend {
             metadata = decoded
         }
         let cidrs = try context.data.stringList("cidr_list") ?? []
-        try CIDRBlock.validate(cidrs)
+        let tokenCIDRs = try context.data.stringList("token_bound_cidrs") ?? []
+        try CIDRBlock.validate(cidrs + tokenCIDRs)
+        guard CIDRBlock.areWithin(cidrs, role.secretIDBoundCIDRs) else {
+            throw LeaseholdError.invalidRequest("cidr_list must lie within the role's secret_id_bound_cidrs")
+        }
+        guard CIDRBlock.areWithin(tokenCIDRs, role.token.boundCIDRs) else {
+            throw LeaseholdError.invalidRequest("token_bound_cidrs must lie within the role's token_bound_cidrs")
+        }
         // A request may narrow the role's limits, never widen them (0 means unlimited), as in Vault.
         let ttl = try context.data.ttl("ttl")?.seconds ?? role.secretIDTTL
         if role.secretIDTTL > 0, ttl == 0 || ttl > role.secretIDTTL {
@@ -189,7 +199,8 @@ enum AppRoleBackend {
             throw LeaseholdError.invalidRequest("num_uses cannot be higher than the role's secret_id_num_uses")
         }
         let entry = AppRoleSecretID(
-            accessor: SecureRandom.uuid(), metadata: metadata, cidrs: cidrs, creationTime: context.now,
+            accessor: SecureRandom.uuid(), metadata: metadata, cidrs: cidrs, tokenBoundCIDRs: tokenCIDRs,
+            creationTime: context.now,
             expirationTime: ttl > 0 ? context.now.addingTimeInterval(TimeInterval(ttl)) : nil, remainingUses: uses)
         let key = try secretKey(context, role: role.name, secret: secret)
         try context.transaction.put(entry, at: key, condition: .absent)
@@ -288,6 +299,7 @@ enum AppRoleBackend {
         guard let role, ConstantTime.equals(role.roleID, roleID) else { throw invalidLogin }
         context.transaction.annotate("login_role", role.name)
         var metadata = ["role_name": role.name]
+        var token = role.token
         if role.bindSecretID {
             guard let secretEntry else { throw invalidLogin }
             guard CIDRBlock.allows(secretEntry.value.cidrs, context.request.remoteAddress) else { throw invalidLogin }
@@ -303,9 +315,14 @@ enum AppRoleBackend {
             }
             metadata.merge(secretEntry.value.metadata) { current, _ in current }
             context.transaction.annotate("secret_id_accessor", secretEntry.value.accessor)
+            if let blocks = secretEntry.value.tokenBoundCIDRs, !blocks.isEmpty {
+                // The role may have been narrowed since the secret id was made: its blocks must still lie inside.
+                guard CIDRBlock.areWithin(blocks, role.token.boundCIDRs) else { throw invalidLogin }
+                token.boundCIDRs = blocks
+            }
         }
         guard CIDRBlock.allows(role.secretIDBoundCIDRs, context.request.remoteAddress) else { throw invalidLogin }
         return try LoginIssuer.issue(
-            role.token, source: try roleKey(context, role.name), displayName: role.name, metadata: metadata, context: context)
+            token, source: try roleKey(context, role.name), displayName: role.name, metadata: metadata, context: context)
     }
 }

@@ -77,7 +77,9 @@ enum CertBackend {
         if let certificate = try data.string("certificate") { role.certificate = certificate }
         guard !role.certificate.isEmpty else { throw LeaseholdError.invalidRequest("missing certificate") }
         guard role.certificate.utf8.count <= 256 * 1024 else { throw LeaseholdError.invalidRequest("certificate is too large") }
-        if let value = try data.stringList("allowed_common_names") ?? data.stringList("allowed_names") { role.constraints.commonNames = value }
+        if let value = try data.upgraded("allowed_common_names", aliases: "allowed_names", read: data.stringList) {
+            role.constraints.commonNames = value
+        }
         if let value = try data.stringList("allowed_dns_sans") { role.constraints.dnsNames = value }
         if let value = try data.stringList("allowed_email_sans") { role.constraints.emailAddresses = value }
         if let value = try data.stringList("allowed_uri_sans") { role.constraints.uris = value }

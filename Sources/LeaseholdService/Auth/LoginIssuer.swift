@@ -17,13 +17,7 @@ enum LoginIssuer {
         request.boundCertificateFingerprint = boundCertificateFingerprint
         request.loginSource = LoginSource(
             namespace: source.namespace.rawValue, mountPath: mount.path, name: String(source.key.dropFirst(mount.path.count)))
-        // The auth mount's tuned TTLs, as in Vault: its default when the role sets none, its maximum over the
-        // token's whole life (creation and every renewal).
-        if request.ttl.isZero, mount.defaultLeaseTTL > 0 { request.ttl = TTL(seconds: mount.defaultLeaseTTL) }
-        if mount.maxLeaseTTL > 0 {
-            let cap = TTL(seconds: mount.maxLeaseTTL)
-            request.explicitMaxTTL = request.explicitMaxTTL.isZero ? cap : min(request.explicitMaxTTL, cap)
-        }
+        request.apply(tuneOf: mount)
         context.transaction.setIdentityEnvironment(settings.environment)
         let (token, entry) = try context.services.tokens.create(request, now: context.now, in: context.transaction)
         context.transaction.annotate("created_token_accessor", entry.accessor)

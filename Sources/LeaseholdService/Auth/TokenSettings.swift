@@ -7,8 +7,10 @@ public struct TokenSettings: Sendable, Codable, Hashable {
     public var policies: [String] = []
     /// TTL of issued tokens (0: the system default).
     public var ttl: Int64 = 0
-    /// Hard cap on issued tokens' life (0: the system maximum).
+    /// Cap on issued tokens' life, renewals included (`token_max_ttl`; 0: the system maximum).
     public var maxTTL: Int64 = 0
+    /// A second hard cap (`token_explicit_max_ttl`; 0: none); the smaller of the two applies.
+    public var explicitMaxTTL: Int64 = 0
     /// Period for periodic tokens (0: none).
     public var period: Int64 = 0
     /// Use limit (0: unlimited).
@@ -20,25 +22,61 @@ public struct TokenSettings: Sendable, Codable, Hashable {
     /// The environment of identities that log in through this role.
     public var environment: String = "default"
 
-    /// Reads the fields present in `data` over `existing` values.
+    /// The token types a role may ask for: Leasehold issues service tokens only.
+    static let serviceTokenTypes: Set<String> = ["", "default", "service", "default-service"]
+
+    /// Reads the fields present in `data` over `existing` values. Vault's deprecated names (`policies`, `ttl`,
+    /// `lease`, `max_ttl`, `period`, `num_uses`, `bound_cidrs`) are read too; a deprecated and a current name with
+    /// different values are refused.
     public init(parsing data: RequestData, over existing: TokenSettings? = nil) throws {
         self = existing ?? TokenSettings()
-        if let value = try data.stringList("token_policies") ?? data.stringList("policies") { policies = value.map { $0.lowercased() } }
-        if let value = try data.ttl("token_ttl") ?? data.ttl("ttl") { ttl = value.seconds }
-        if let value = try data.ttl("token_max_ttl") ?? data.ttl("max_ttl") ?? data.ttl("token_explicit_max_ttl") { maxTTL = value.seconds }
-        if let value = try data.ttl("token_period") ?? data.ttl("period") { period = value.seconds }
-        if let value = try data.int("token_num_uses") {
+        if let value = try data.upgraded("token_policies", aliases: "policies", read: data.stringList) {
+            policies = value.map { $0.lowercased() }
+        }
+        if let value = try data.upgraded("token_ttl", aliases: "ttl", "lease", read: data.ttl) { ttl = value.seconds }
+        if let value = try data.upgraded("token_max_ttl", aliases: "max_ttl", read: data.ttl) { maxTTL = value.seconds }
+        if let value = try data.ttl("token_explicit_max_ttl") { explicitMaxTTL = value.seconds }
+        if let value = try data.upgraded("token_period", aliases: "period", read: data.ttl) { period = value.seconds }
+        if let value = try data.upgraded("token_num_uses", aliases: "num_uses", read: data.int) {
             guard value >= 0 else { throw LeaseholdError.invalidRequest("token_num_uses cannot be negative") }
             numUses = value
         }
         if let value = try data.bool("token_no_default_policy") { noDefaultPolicy = value }
-        if let value = try data.stringList("token_bound_cidrs") {
+        if let value = try data.upgraded("token_bound_cidrs", aliases: "bound_cidrs", read: data.stringList) {
             try CIDRBlock.validate(value)
             boundCIDRs = value
         }
+        if let type = try data.string("token_type"), !Self.serviceTokenTypes.contains(type) {
+            throw LeaseholdError.invalidRequest("token_type \"\(type.prefix(64))\" is not supported: only service tokens are issued")
+        }
         if let value = try data.string("environment"), !value.isEmpty { environment = try DatabaseBackend.environmentName(value) }
         if policies.contains("root") { throw LeaseholdError.invalidRequest("the root policy cannot be attached by an auth role") }
-        guard maxTTL == 0 || ttl <= maxTTL else { throw LeaseholdError.invalidRequest("token_ttl cannot exceed token_max_ttl") }
+        guard hardCap == 0 || ttl <= hardCap else {
+            throw LeaseholdError.invalidRequest("token_ttl cannot exceed token_max_ttl or token_explicit_max_ttl")
+        }
+    }
+
+    /// The cap issued tokens get: the smaller non-zero of `maxTTL` and `explicitMaxTTL` (0: none).
+    var hardCap: Int64 {
+        [maxTTL, explicitMaxTTL].filter { $0 > 0 }.min() ?? 0
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case policies, ttl, maxTTL, explicitMaxTTL, period, numUses, noDefaultPolicy, boundCIDRs, environment
+    }
+
+    /// Decodes stored settings; those written before `explicitMaxTTL` existed have none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        policies = try container.decode([String].self, forKey: .policies)
+        ttl = try container.decode(Int64.self, forKey: .ttl)
+        maxTTL = try container.decode(Int64.self, forKey: .maxTTL)
+        explicitMaxTTL = try container.decodeIfPresent(Int64.self, forKey: .explicitMaxTTL) ?? 0
+        period = try container.decode(Int64.self, forKey: .period)
+        numUses = try container.decode(Int.self, forKey: .numUses)
+        noDefaultPolicy = try container.decode(Bool.self, forKey: .noDefaultPolicy)
+        boundCIDRs = try container.decode([String].self, forKey: .boundCIDRs)
+        environment = try container.decode(String.self, forKey: .environment)
     }
 
     init() {}
@@ -47,7 +85,7 @@ public struct TokenSettings: Sendable, Codable, Hashable {
     public var json: [String: JSONValue] {
         [
             "token_policies": .strings(policies), "policies": .strings(policies), "token_ttl": .int(Int(ttl)),
-            "token_max_ttl": .int(Int(maxTTL)), "token_period": .int(Int(period)), "token_num_uses": .int(numUses),
+            "token_max_ttl": .int(Int(maxTTL)), "token_explicit_max_ttl": .int(Int(explicitMaxTTL)), "token_period": .int(Int(period)), "token_num_uses": .int(numUses),
             "token_no_default_policy": .bool(noDefaultPolicy), "token_bound_cidrs": .strings(boundCIDRs),
             "token_type": "default", "environment": .string(environment),
         ]
@@ -59,7 +97,7 @@ public struct TokenSettings: Sendable, Codable, Hashable {
         request.displayName = displayName
         request.meta = metadata
         request.ttl = TTL(seconds: ttl)
-        request.explicitMaxTTL = TTL(seconds: maxTTL)
+        request.explicitMaxTTL = TTL(seconds: hardCap)
         request.period = TTL(seconds: period)
         request.numUses = numUses
         request.noDefaultPolicy = noDefaultPolicy
@@ -76,6 +114,11 @@ public struct TokenSettings: Sendable, Codable, Hashable {
 public struct CIDRBlock: Sendable, Hashable {
     let network: [UInt8]
     let prefixLength: Int
+
+    private init(network: [UInt8], prefixLength: Int) {
+        self.network = network
+        self.prefixLength = prefixLength
+    }
 
     /// Parses `address/length` (a bare address means a single host).
     public init(_ text: String) throws {
@@ -100,14 +143,31 @@ public struct CIDRBlock: Sendable, Hashable {
         for block in blocks { _ = try CIDRBlock(block) }
     }
 
-    /// Whether `address` (an IP, optionally with `:port`) lies in the block.
-    public func contains(_ address: String) -> Bool {
-        guard let bytes = Self.bytes(of: Self.host(of: address)), bytes.count == network.count else { return false }
+    /// Whether every address of every block in `blocks` lies in `outer` (an empty `outer` allows everything). Used
+    /// where a narrower list must stay inside a wider one, as a secret id's inside its role's.
+    public static func areWithin(_ blocks: [String], _ outer: [String]) -> Bool {
+        guard !outer.isEmpty else { return true }
+        let wide = outer.compactMap { try? CIDRBlock($0) }
+        return blocks.allSatisfy { text in
+            guard let block = try? CIDRBlock(text) else { return false }
+            return wide.contains { $0.encloses(block) }
+        }
+    }
+
+    /// Whether `other` is this block or a smaller one inside it.
+    func encloses(_ other: CIDRBlock) -> Bool {
+        guard other.network.count == network.count, other.prefixLength >= prefixLength else { return false }
         for bit in 0..<prefixLength {
             let mask = UInt8(0x80) >> UInt8(bit % 8)
-            if bytes[bit / 8] & mask != network[bit / 8] & mask { return false }
+            if other.network[bit / 8] & mask != network[bit / 8] & mask { return false }
         }
         return true
+    }
+
+    /// Whether `address` (an IP, optionally with `:port`) lies in the block.
+    public func contains(_ address: String) -> Bool {
+        guard let bytes = Self.bytes(of: Self.host(of: address)) else { return false }
+        return encloses(CIDRBlock(network: bytes, prefixLength: bytes.count * 8))
     }
 
     /// The host part of `ip:port`, `[ipv6]:port` or a bare address.

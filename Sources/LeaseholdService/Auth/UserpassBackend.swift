@@ -61,6 +61,9 @@ enum UserpassBackend {
         let existing = try await context.services.store.read(UserpassUser.self, at: key)
         var user = existing?.value ?? UserpassUser(name: name, passwordHash: "", token: TokenSettings())
         user.token = try TokenSettings(parsing: context.data, over: existing?.value.token)
+        if context.data.contains("password_hash") {
+            throw LeaseholdError.invalidRequest("password_hash is not supported: send the password itself")
+        }
         if let password = try context.data.string("password") {
             user.passwordHash = try await hash(password, context)
         }

@@ -188,6 +188,12 @@ enum DatabaseBackend {
         guard let connectionName = try data.string("db_name") ?? existing?.value.connection, !connectionName.isEmpty else {
             throw LeaseholdError.invalidRequest("db_name is required")
         }
+        if let type = try data.string("credential_type"), !["", "password"].contains(type) {
+            throw LeaseholdError.invalidRequest("credential_type \"\(type.prefix(64))\" is not supported: only password credentials are issued")
+        }
+        if let config = data.fields["credential_config"], config != .null, config != .object([:]) {
+            throw LeaseholdError.invalidRequest("credential_config is not supported: passwords are 32 random characters")
+        }
         let creation = try StatementList.parse(data, "creation_statements") ?? existing?.value.creationStatements ?? []
         guard !creation.isEmpty else { throw LeaseholdError.invalidRequest("creation_statements are required") }
         let role = DatabaseRole(

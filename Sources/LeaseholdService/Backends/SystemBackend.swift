@@ -176,6 +176,14 @@ enum SystemBackend {
             entry.environment = try DatabaseBackend.environmentName(environment)
         }
         guard let config else { return }
+        // Restrictions Leasehold does not implement are refused rather than accepted and ignored.
+        if let type = try config.string("token_type"), !TokenSettings.serviceTokenTypes.contains(type) {
+            throw LeaseholdError.invalidRequest("token_type \"\(type.prefix(64))\" is not supported: only service tokens are issued")
+        }
+        if config.contains("user_lockout_config") {
+            throw LeaseholdError.invalidRequest(
+                "user_lockout_config is not supported; failed logins are limited by the server's login_failure_limit and login_failure_window")
+        }
         if let ttl = try config.ttl("default_lease_ttl") { entry.defaultLeaseTTL = ttl.seconds }
         if let ttl = try config.ttl("max_lease_ttl") { entry.maxLeaseTTL = ttl.seconds }
         if let visibility = try config.string("listing_visibility") {

@@ -44,7 +44,7 @@ enum TokenBackend {
         request.meta = try data.stringMap("meta") ?? data.stringMap("metadata") ?? [:]
         let displayName = try data.string("display_name") ?? ""
         request.displayName = Self.sanitizedDisplayName(displayName)
-        request.ttl = try data.ttl("ttl") ?? data.ttl("lease") ?? .zero
+        request.ttl = try data.upgraded("ttl", aliases: "lease", read: data.ttl) ?? .zero
         request.explicitMaxTTL = try data.ttl("explicit_max_ttl") ?? .zero
         request.period = try data.ttl("period") ?? .zero
         if !request.period.isZero, roleName == nil, !isPrivileged {
@@ -93,6 +93,9 @@ enum TokenBackend {
         if request.policies.contains("root") && !parent.isRoot {
             throw LeaseholdError.invalidRequest("root tokens may not be created by non-root tokens")
         }
+        if let mount = try await context.services.mounts.entry(at: "token/", auth: true)?.value {
+            request.apply(tuneOf: mount)
+        }
         request.parentHash = orphan ? nil : parent.hash
         // A token bound to source addresses cannot mint one that is not: its children (orphans included) keep the
         // binding, so a stolen child is no more usable from elsewhere than its parent.
@@ -122,7 +125,11 @@ enum TokenBackend {
         request.role = role.name
         orphan = orphan || role.orphan
         request.renewable = request.renewable && role.renewable
-        if role.tokenPeriod > 0 { request.period = TTL(seconds: role.tokenPeriod) }
+        if role.tokenPeriod > 0 {
+            // A caller may narrow the role's period, never widen it (Vault uses the lesser of the two).
+            let rolePeriod = TTL(seconds: role.tokenPeriod)
+            request.period = request.period.isZero ? rolePeriod : min(request.period, rolePeriod)
+        }
         if role.tokenExplicitMaxTTL > 0 {
             request.explicitMaxTTL = request.explicitMaxTTL.isZero
                 ? TTL(seconds: role.tokenExplicitMaxTTL) : min(request.explicitMaxTTL, TTL(seconds: role.tokenExplicitMaxTTL))
@@ -301,8 +308,10 @@ enum TokenBackend {
         if let value = try data.stringList("disallowed_policies") { role.disallowedPolicies = normalizedPolicies(value) }
         if let value = try data.bool("orphan") { role.orphan = value }
         if let value = try data.bool("renewable") { role.renewable = value }
-        if let value = try data.ttl("token_period") ?? data.ttl("period") { role.tokenPeriod = value.seconds }
-        if let value = try data.ttl("token_explicit_max_ttl") ?? data.ttl("explicit_max_ttl") { role.tokenExplicitMaxTTL = value.seconds }
+        if let value = try data.upgraded("token_period", aliases: "period", read: data.ttl) { role.tokenPeriod = value.seconds }
+        if let value = try data.upgraded("token_explicit_max_ttl", aliases: "explicit_max_ttl", read: data.ttl) {
+            role.tokenExplicitMaxTTL = value.seconds
+        }
         if let value = try data.ttl("token_ttl") { role.tokenTTL = value.seconds }
         if let value = try data.int("token_num_uses") {
             guard value >= 0 else { throw LeaseholdError.invalidRequest("token_num_uses cannot be negative") }
@@ -315,7 +324,7 @@ enum TokenBackend {
             }
             role.pathSuffix = value
         }
-        if let type = try data.string("token_type"), !["", "service", "default", "default-service"].contains(type) {
+        if let type = try data.string("token_type"), !TokenSettings.serviceTokenTypes.contains(type) {
             throw LeaseholdError.invalidRequest("only service tokens are supported")
         }
         // Refused rather than ignored: an operator who sets a restriction expects it to hold.

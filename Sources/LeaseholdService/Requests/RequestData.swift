@@ -111,6 +111,25 @@ public struct RequestData: Sendable {
         }
     }
 
+    /// A field that also has deprecated names (Vault's `UpgradeValue`): its value under `name` or any of
+    /// `aliases`, read with `read`. Two names given different values are refused, so no value is silently dropped.
+    public func upgraded<Value: Equatable>(
+        _ name: String, aliases: String..., read: (String) throws -> Value?
+    ) throws -> Value? {
+        var found: (name: String, value: Value)?
+        for key in [name] + aliases {
+            guard let value = try read(key) else { continue }
+            if let found {
+                guard found.value == value else {
+                    throw LeaseholdError.invalidRequest("\"\(found.name)\" and \"\(key)\" cannot both be set to different values")
+                }
+            } else {
+                found = (key, value)
+            }
+        }
+        return found?.value
+    }
+
     /// A required, non-empty string field.
     public func requiredString(_ name: String) throws -> String {
         guard let value = try string(name), !value.isEmpty else {

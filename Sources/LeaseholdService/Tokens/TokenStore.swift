@@ -47,6 +47,16 @@ public struct TokenRequest: Sendable {
 
     /// Creates a request with the given policies.
     public init(policies: [String]) { self.policies = policies }
+
+    /// Applies the tuned TTLs of the auth mount that issues the token, as in Vault: its default when none was asked
+    /// for, its maximum over the token's whole life (creation and every renewal).
+    mutating func apply(tuneOf mount: MountEntry) {
+        if ttl.isZero, mount.defaultLeaseTTL > 0 { ttl = TTL(seconds: mount.defaultLeaseTTL) }
+        if mount.maxLeaseTTL > 0 {
+            let cap = TTL(seconds: mount.maxLeaseTTL)
+            explicitMaxTTL = explicitMaxTTL.isZero ? cap : min(explicitMaxTTL, cap)
+        }
+    }
 }
 
 /// Token persistence and lifetime rules: creation, lookup by token or accessor, renewal, and tree revocation.

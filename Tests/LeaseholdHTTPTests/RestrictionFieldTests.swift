@@ -1,0 +1,188 @@
+import AsyncHTTPClient
+import Foundation
+import LeaseholdCore
+import LeaseholdHTTP
+import NIOCore
+import Testing
+
+/// Vault fields that restrict what a token, login or credential may do are either enforced or refused: a write
+/// that answers success must never leave a restriction unapplied.
+@Suite("Restriction fields: enforced or refused, never ignored")
+struct RestrictionFieldTests {
+    @Test func deprecatedTokenFieldNamesAreEnforcedAndConflictingNamesRefused() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
+            let written = try await api.send(
+                .post, "auth/userpass/users/bound", token: root,
+                json: ["password": "correct horse battery", "bound_cidrs": ["10.0.0.0/8"], "num_uses": 3, "lease": "20m"])
+            #expect(written.status == 204, "\(written.text)")
+            let read = try await api.send(.get, "auth/userpass/users/bound", token: root)
+            #expect(read.data["token_bound_cidrs"] == .strings(["10.0.0.0/8"]))
+            #expect(read.data["token_num_uses"] == .int(3))
+            #expect(read.data["token_ttl"] == .int(1200))
+            // The in-process client has no address inside 10.0.0.0/8.
+            let login = try await api.send(.post, "auth/userpass/login/bound", json: ["password": "correct horse battery"])
+            #expect(login.status == 403, "\(login.text)")
+            #expect(login.clientToken.isEmpty)
+
+            let conflicting = try await api.send(
+                .post, "auth/userpass/users/bound", token: root,
+                json: ["bound_cidrs": ["10.0.0.0/8"], "token_bound_cidrs": ["0.0.0.0/0"]])
+            #expect(conflicting.status == 400, "\(conflicting.text)")
+            #expect(try await api.send(.get, "auth/userpass/users/bound", token: root).data["token_bound_cidrs"] == .strings(["10.0.0.0/8"]))
+            // The same value under both names is fine.
+            let same = try await api.send(
+                .post, "auth/userpass/users/bound", token: root, json: ["bound_cidrs": "10.0.0.0/8", "token_bound_cidrs": ["10.0.0.0/8"]])
+            #expect(same.status == 204, "\(same.text)")
+
+            #expect(try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle"]).status == 204)
+            let role = try await api.send(
+                .post, "auth/approle/role/legacy", token: root, json: ["bound_cidr_list": "10.0.0.0/8", "bind_secret_id": false])
+            #expect(role.status == 204, "\(role.text)")
+            #expect(try await api.send(.get, "auth/approle/role/legacy", token: root).data["secret_id_bound_cidrs"] == .strings(["10.0.0.0/8"]))
+            let roleID = try await api.send(.get, "auth/approle/role/legacy/role-id", token: root).data["role_id"] ?? ""
+            let appLogin = try await api.send(.post, "auth/approle/login", json: ["role_id": roleID])
+            #expect(appLogin.status == 400, "\(appLogin.text)")
+        }
+    }
+
+    /// A secret id's `token_bound_cidrs` bind the tokens of its logins; they must lie inside the role's blocks,
+    /// when written and again at each login (the role may have been narrowed since).
+    @Test func aSecretIDsTokenBoundCIDRsBindItsLogins() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            _ = try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle"])
+            let role = try await api.send(
+                .post, "auth/approle/role/app", token: root,
+                json: ["token_bound_cidrs": ["127.0.0.0/8"], "secret_id_bound_cidrs": ["127.0.0.0/8"]])
+            #expect(role.status == 204, "\(role.text)")
+            for outside in [["token_bound_cidrs": ["10.0.0.0/8"]], ["token_bound_cidrs": ["0.0.0.0/0"]], ["cidr_list": ["10.0.0.0/8"]]] {
+                let reply = try await api.send(.post, "auth/approle/role/app/secret-id", token: root, json: .object(outside.mapValues(JSONValue.strings)))
+                #expect(reply.status == 400, "\(outside): \(reply.text)")
+            }
+            let roleID = try await api.send(.get, "auth/approle/role/app/role-id", token: root).data["role_id"]?.stringValue ?? ""
+            func secret(boundTo block: String) async throws -> String {
+                let reply = try await api.send(.post, "auth/approle/role/app/secret-id", token: root, json: ["token_bound_cidrs": [.string(block)]])
+                #expect(reply.status == 200, "\(reply.text)")
+                return reply.data["secret_id"]?.stringValue ?? ""
+            }
+            let here = try await secret(boundTo: "127.0.0.1/32")
+            let elsewhere = try await secret(boundTo: "127.0.0.2/32")
+            let accessor = try await api.send(.list, "auth/approle/role/app/secret-id", token: root).data["keys"]?.arrayValue?.first?.stringValue ?? ""
+            let lookup = try await api.send(.post, "auth/approle/role/app/secret-id-accessor/lookup", token: root, json: ["secret_id_accessor": .string(accessor)])
+            #expect(lookup.data["token_bound_cidrs"]?.arrayValue?.count == 1, "\(lookup.text)")
+
+            try await harness.withLiveListener(certificates: nil) { port async throws in
+                let client = HTTPClient(eventLoopGroupProvider: .singleton)
+                defer { _ = client.shutdown() }
+                func login(_ secretID: String) async throws -> Int {
+                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/auth/approle/login")
+                    request.method = .POST
+                    request.body = .bytes(ByteBuffer(string: "{\"role_id\":\"\(roleID)\",\"secret_id\":\"\(secretID)\"}"))
+                    return Int(try await client.execute(request, timeout: .seconds(10)).status.code)
+                }
+                #expect(try await login(here) == 200)
+                let outside = try await login(elsewhere)
+                #expect(outside == 400, "the login comes from 127.0.0.1, outside the secret's block: \(outside)")
+                // Narrowing the role leaves the first secret's block outside it: its logins stop.
+                #expect(try await api.send(.post, "auth/approle/role/app", token: root, json: ["token_bound_cidrs": ["127.0.0.2/32"]]).status == 204)
+                #expect(try await login(here) == 400)
+            }
+        }
+    }
+
+    @Test func theSmallerOfTokenMaxTTLAndTokenExplicitMaxTTLCapsLoginTokens() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
+            let written = try await api.send(
+                .post, "auth/userpass/users/alice", token: root,
+                json: ["password": "correct horse battery", "token_max_ttl": "768h", "token_explicit_max_ttl": "1h"])
+            #expect(written.status == 204, "\(written.text)")
+            // A later write of one of the two leaves the other in force.
+            #expect(try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["token_max_ttl": "48h"]).status == 204)
+            let read = try await api.send(.get, "auth/userpass/users/alice", token: root)
+            #expect(read.data["token_explicit_max_ttl"] == .int(3600))
+            #expect(read.data["token_max_ttl"] == .int(172_800))
+            let login = try await api.send(.post, "auth/userpass/login/alice", json: ["password": "correct horse battery"])
+            #expect(login.status == 200, "\(login.text)")
+            let lookup = try await api.send(.get, "auth/token/lookup-self", token: login.clientToken)
+            #expect(lookup.data["explicit_max_ttl"] == .int(3600))
+            #expect((lookup.data["ttl"]?.numberValue ?? .infinity) <= 3600)
+            let tooLong = try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["token_ttl": "2h"])
+            #expect(tooLong.status == 400, "\(tooLong.text)")
+        }
+    }
+
+    @Test func theTokenMountsTunedTTLsApplyToCreatedTokens() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            let tuned = try await api.send(
+                .post, "sys/auth/token/tune", token: root, json: ["default_lease_ttl": "10m", "max_lease_ttl": "1h"])
+            #expect(tuned.status == 204, "\(tuned.text)")
+            let plain = try await api.send(.post, "auth/token/create", token: root, json: [:])
+            #expect(plain.auth["lease_duration"] == .int(600), "\(plain.text)")
+            let long = try await api.send(.post, "auth/token/create", token: root, json: ["ttl": "5h"])
+            #expect(long.status == 200, "\(long.text)")
+            #expect((long.auth["lease_duration"]?.numberValue ?? .infinity) <= 3600)
+            let lookup = try await api.send(.get, "auth/token/lookup-self", token: long.clientToken)
+            #expect(lookup.data["explicit_max_ttl"] == .int(3600))
+        }
+    }
+
+    @Test func aCallerMayNarrowATokenRolesPeriodButNotWidenIt() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "auth/token/roles/periodic", token: root, json: ["token_period": "1h"]).status == 204)
+            let narrow = try await api.send(.post, "auth/token/create/periodic", token: root, json: ["period": "10m"])
+            #expect(narrow.auth["lease_duration"] == .int(600), "\(narrow.text)")
+            let wide = try await api.send(.post, "auth/token/create/periodic", token: root, json: ["period": "5h"])
+            #expect(wide.auth["lease_duration"] == .int(3600), "\(wide.text)")
+        }
+    }
+
+    @Test func unsupportedRestrictionsAreRefused() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
+            #expect(try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["password": "correct horse battery"]).status == 204)
+            let refused: [(String, JSONValue)] = [
+                // A password reset that would have kept the old password.
+                ("auth/userpass/users/alice", ["password_hash": "$2a$10$abcdefghijklmnopqrstuv"]),
+                ("auth/userpass/users/alice", ["token_type": "batch"]),
+                ("sys/auth/userpass/tune", ["token_type": "default-batch"]),
+                ("sys/auth/userpass/tune", ["user_lockout_config": ["lockout_threshold": 3, "lockout_duration": "1h"]]),
+                ("sys/audit/siem", ["type": "file", "options": ["file_path": "stdout", "hmac_accessor": "true"]]),
+            ]
+            for (path, body) in refused {
+                let reply = try await api.send(.post, path, token: root, json: body)
+                #expect(reply.status == 400, "\(path) \(body): \(reply.text)")
+            }
+            #expect(try await api.send(.post, "auth/userpass/login/alice", json: ["password": "correct horse battery"]).status == 200)
+            #expect(try await api.send(.get, "sys/auth/userpass/tune", token: root).data["token_type"] == "default-service")
+
+            _ = try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"])
+            let config = try await api.send(.post, "database/config/db", token: root, json: [
+                "plugin_name": "postgresql-database-plugin", "verify_connection": false, "allowed_roles": "*",
+                "connection_url": "postgresql://{{username}}:{{password}}@127.0.0.1:1/nowhere?sslmode=disable",
+                "username": "nobody", "password": "admin-password",
+            ])
+            #expect(config.status == 204, "\(config.text)")
+            let creation = "CREATE ROLE \"{{name}}\" LOGIN PASSWORD '{{password}}';"
+            for extra in [
+                ["credential_type": JSONValue.string("rsa_private_key")],
+                ["credential_config": ["password_policy": "long"]],
+            ] {
+                var body: [String: JSONValue] = ["db_name": "db", "creation_statements": .string(creation)]
+                body.merge(extra) { _, new in new }
+                let reply = try await api.send(.post, "database/roles/r", token: root, json: .object(body))
+                #expect(reply.status == 400, "\(extra): \(reply.text)")
+            }
+            let plain = try await api.send(
+                .post, "database/roles/r", token: root,
+                json: ["db_name": "db", "creation_statements": .string(creation), "credential_type": "password"])
+            #expect(plain.status == 204, "\(plain.text)")
+        }
+    }
+}
