@@ -146,7 +146,7 @@ public final class Broker: Sendable {
         var paths = [request.path]
         if operation != .list, request.path.hasSuffix("/") { paths.append(String(request.path.dropLast())) }
         for path in paths {
-            guard acl.allows(operation, path: path, parameters: request.data.fields), !needsSudo || acl.hasSudo(path: path)
+            guard acl.allows(operation, path: path, parameters: request.data.inspectedFields), !needsSudo || acl.hasSudo(path: path)
             else { throw LeaseholdError.permissionDenied }
             guard acl.hasWrappingBounds, let permissions = acl.permissions(for: path) else { continue }
             if let minimum = permissions.minimumWrappingTTL, minimum.seconds > 0,
@@ -250,6 +250,12 @@ public final class Broker: Sendable {
                 var answer = try await handler(context)
                 if let wrapTTL = request.wrapTTL, answer.shape != .raw, !answer.isEmpty {
                     answer = try WrappingBackend.wrap(answer, ttl: wrapTTL, context: context)
+                }
+                // As Vault does, a write says which of its fields nothing read (a mistyped restriction included).
+                if operation == .create || operation == .update, answer.shape != .raw, case let ignored = request.data.ignoredFields,
+                    !ignored.isEmpty
+                {
+                    answer.warnings.append("Endpoint ignored these unrecognized parameters: [\(ignored.joined(separator: " "))]")
                 }
                 let event = AuditRecorder.event(
                     for: request, operation: operation, actor: actor, environment: caller?.value.environment ?? "default",

@@ -9,6 +9,26 @@ import Testing
 /// that answers success must never leave a restriction unapplied.
 @Suite("Restriction fields: enforced or refused, never ignored")
 struct RestrictionFieldTests {
+    /// A write names the fields it ignored, as Vault does, so a mistyped restriction is not silently dropped;
+    /// fields that ask for nothing (false, zero, empty) are not named.
+    @Test func aWriteNamesTheFieldsItIgnored() async throws {
+        let (harness, root) = try await BrokerHarness.unsealed()
+        try await harness.withClient { api in
+            #expect(try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle", "local": false]).status == 204)
+            let typo = try await api.send(
+                .post, "auth/approle/role/app", token: root,
+                json: ["token_bound_cidr": ["10.0.0.0/8"], "token_ttl": "1h", "zeta": "1", "unused_flag": false, "empty": ""])
+            #expect(typo.status == 200, "\(typo.text)")
+            #expect(typo.object["warnings"] == .strings(["Endpoint ignored these unrecognized parameters: [token_bound_cidr zeta]"]))
+            #expect(try await api.send(.get, "auth/approle/role/app", token: root).data["token_ttl"] == .int(3600))
+            let clean = try await api.send(.post, "auth/approle/role/app", token: root, json: ["token_ttl": "2h", "unused_flag": false])
+            #expect(clean.status == 204, "\(clean.text)")
+            // Reads never warn: their query parameters are not a body.
+            let read = try await api.send(.get, "auth/approle/role/app?zeta=1", token: root)
+            #expect(read.object["warnings"] == nil || read.object["warnings"] == .null, "\(read.text)")
+        }
+    }
+
     @Test func deprecatedTokenFieldNamesAreEnforcedAndConflictingNamesRefused() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in

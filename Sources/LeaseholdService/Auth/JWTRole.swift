@@ -30,7 +30,7 @@ struct JWTRole: AuthMethodRole {
             throw LeaseholdError.invalidRequest("invalid 'bound_claims_type': \(claimsType.prefix(32))")
         }
         do {
-            switch data.fields["bound_claims"] {
+            switch data.value("bound_claims") {
             case .object(let object)?: boundClaims = try BoundClaims(parsing: object, usesGlobs: claimsType == "glob")
             case nil, .null?: boundClaims.usesGlobs = claimsType == "glob"
             default: throw LeaseholdError.invalidRequest("field \"bound_claims\" must be an object")
@@ -71,7 +71,7 @@ struct JWTRole: AuthMethodRole {
 
     /// A leeway field: `-1` (none), or seconds as a number or Go duration text.
     private static func leeway(_ data: RequestData, _ name: String) throws -> Int64? {
-        switch data.fields[name] {
+        switch data.value(name) {
         case .number(-1)?, .string("-1")?: -1
         default: try data.ttl(name)?.seconds
         }

@@ -30,7 +30,7 @@ struct BootstrapEndpoints {
     private func initialize(_ request: LogicalRequest) async throws -> LogicalResponse {
         let shares = try request.data.int("secret_shares") ?? 0
         let threshold = try request.data.int("secret_threshold") ?? 0
-        if let pgp = request.data.fields["pgp_keys"], pgp != .null, pgp != .array([]) {
+        if let pgp = request.data.value("pgp_keys"), pgp != .null, pgp != .array([]) {
             throw LeaseholdError.invalidRequest("pgp_keys are not supported")
         }
         let result = try await broker.initialize(

@@ -191,7 +191,7 @@ enum DatabaseBackend {
         if let type = try data.string("credential_type"), !["", "password"].contains(type) {
             throw LeaseholdError.invalidRequest("credential_type \"\(type.prefix(64))\" is not supported: only password credentials are issued")
         }
-        if let config = data.fields["credential_config"], config != .null, config != .object([:]) {
+        if let config = data.value("credential_config"), config != .null, config != .object([:]) {
             throw LeaseholdError.invalidRequest("credential_config is not supported: passwords are 32 random characters")
         }
         let creation = try StatementList.parse(data, "creation_statements") ?? existing?.value.creationStatements ?? []

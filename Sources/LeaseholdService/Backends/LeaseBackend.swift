@@ -91,6 +91,8 @@ enum LeaseBackend {
 
     static func revoke(_ context: OperationContext) async throws -> LogicalResponse {
         let id = try context.parameters["id"] ?? context.data.requiredString("lease_id")
+        // One lease is revoked synchronously whatever `sync` asks: the answer comes once the user is gone.
+        _ = try context.data.bool("sync")
         guard let lease = try await context.services.leases.lease(id) else { return .noContent }
         let caller = try context.requireCaller().value
         guard caller.isRoot || caller.environment == lease.value.environment else { throw invalidLease }

@@ -139,8 +139,10 @@ enum SystemBackend {
             throw LeaseholdError.invalidRequest("path is already in use at \(clash.path)")
         }
         var entry = MountEntry.make(path: path, type: type, description: try context.data.string("description") ?? "")
-        try apply(config: context.data, to: &entry, limits: context.services.limits)
-        if let options = try RequestData(context.data.fields).stringMap("options") { entry.options = options }
+        // The environment at the top level (as `bao secrets enable` sends it) or inside `config`, which wins.
+        try setEnvironment(try context.data.string("environment"), on: &entry)
+        if let config = try nestedConfig(context.data) { try apply(settings: config, to: &entry, limits: context.services.limits) }
+        if let options = try context.data.stringMap("options") { entry.options = options }
         entry.local = try context.data.bool("local") ?? false
         entry.sealWrap = try context.data.bool("seal_wrap") ?? false
         try context.transaction.put(entry, at: StoreKey(namespace, path), condition: .absent)
@@ -154,7 +156,7 @@ enum SystemBackend {
         }
         guard current.value.type != "system" else { throw LeaseholdError.invalidRequest("cannot tune \"sys/\"") }
         var entry = current.value
-        try apply(config: RequestData(["config": .object(context.data.fields)]), to: &entry, limits: context.services.limits)
+        try apply(settings: context.data, to: &entry, limits: context.services.limits)
         if let description = try context.data.string("description") { entry.description = description }
         if let options = try context.data.stringMap("options") { entry.options.merge(options) { _, new in new } }
         try context.transaction.put(
@@ -162,20 +164,25 @@ enum SystemBackend {
         return .noContent
     }
 
-    private static func apply(config data: RequestData, to entry: inout MountEntry, limits: LeaseLimits) throws {
-        let config = try data.fields["config"].map { value -> RequestData in
-            guard case .object(let members) = value else {
-                if value == .null { return RequestData() }
-                throw LeaseholdError.invalidRequest("config must be an object")
-            }
-            return RequestData(members)
+    /// The `config` object of a mount's enable request, if any.
+    private static func nestedConfig(_ data: RequestData) throws -> RequestData? {
+        switch data.value("config") {
+        case nil, .null: return nil
+        case .object(let members): return RequestData(members)
+        default: throw LeaseholdError.invalidRequest("config must be an object")
         }
-        // Top level (as `bao secrets enable` sends it) or inside `config`; both are checked, `config` wins.
-        for environment in [try data.string("environment"), try config?.string("environment")].compactMap({ $0 }) {
-            guard !environment.isEmpty else { throw LeaseholdError.invalidRequest("invalid environment name") }
-            entry.environment = try DatabaseBackend.environmentName(environment)
-        }
-        guard let config else { return }
+    }
+
+    /// Sets a mount's environment from a request field, if given.
+    private static func setEnvironment(_ text: String?, on entry: inout MountEntry) throws {
+        guard let text else { return }
+        guard !text.isEmpty else { throw LeaseholdError.invalidRequest("invalid environment name") }
+        entry.environment = try DatabaseBackend.environmentName(text)
+    }
+
+    /// Applies the settings a mount takes inside `config` at enable and at the top level at tune.
+    private static func apply(settings config: RequestData, to entry: inout MountEntry, limits: LeaseLimits) throws {
+        try setEnvironment(try config.string("environment"), on: &entry)
         // Restrictions Leasehold does not implement are refused rather than accepted and ignored.
         if let type = try config.string("token_type"), !TokenSettings.serviceTokenTypes.contains(type) {
             throw LeaseholdError.invalidRequest("token_type \"\(type.prefix(64))\" is not supported: only service tokens are issued")

@@ -55,7 +55,7 @@ public enum StatementList {
     /// Parses the field; `nil` when absent. Commas never split statements.
     public static func parse(_ data: RequestData, _ name: String) throws -> [String]? {
         let invalid = LeaseholdError.invalidRequest("\(name) must be a string or a list of strings")
-        switch data.fields[name] {
+        switch data.value(name) {
         case nil, .null: return nil
         case .string(let text): return decode(text)
         case .array(let items):

@@ -1,23 +1,50 @@
 import LeaseholdCore
+import Synchronization
 
 /// The fields of a request with Vault's weak typing: numbers may arrive as strings, lists as comma-separated
 /// strings, durations as seconds or Go duration text, booleans as `"true"`.
+///
+/// Every field a handler reads is recorded, so that a write can report the fields it ignored
+/// (``ignoredFields``): a mistyped restriction (`token_bound_cidr`) is said out loud rather than silently dropped.
 public struct RequestData: Sendable {
-    /// The raw fields.
-    public var fields: [String: JSONValue]
+    private let storage: [String: JSONValue]
+    private let reads = FieldReads()
 
     /// Wraps fields.
-    public init(_ fields: [String: JSONValue] = [:]) { self.fields = fields }
+    public init(_ fields: [String: JSONValue] = [:]) { storage = fields }
+
+    /// Every field, for a handler that consumes the whole body (every field counts as read).
+    public var fields: [String: JSONValue] {
+        reads.markAll()
+        return storage
+    }
+
+    /// Every field without counting any as read: for checks that look at a request without consuming it (policy
+    /// parameter constraints).
+    public var inspectedFields: [String: JSONValue] { storage }
+
+    /// The field `name`, counted as read.
+    public func value(_ name: String) -> JSONValue? {
+        reads.mark(name)
+        return storage[name]
+    }
+
+    /// Fields given a value (not null, false, zero or empty) that nothing read, sorted.
+    public var ignoredFields: [String] {
+        let read = reads.snapshot()
+        guard !read.all else { return [] }
+        return storage.filter { !read.names.contains($0.key) && !$0.value.isUnset }.keys.sorted()
+    }
 
     /// Whether the field is present and not null.
     public func contains(_ name: String) -> Bool {
-        if let value = fields[name], value != .null { return true }
+        if let value = value(name), value != .null { return true }
         return false
     }
 
     /// A string field; numbers and booleans are rendered as text.
     public func string(_ name: String) throws -> String? {
-        switch fields[name] {
+        switch value(name) {
         case nil, .null: return nil
         case .string(let value): return value
         case .number(let value): return JSONValue.text(of: value)
@@ -28,7 +55,7 @@ public struct RequestData: Sendable {
 
     /// A boolean field (`true`, `"true"`, `1`, `"1"`).
     public func bool(_ name: String) throws -> Bool? {
-        switch fields[name] {
+        switch value(name) {
         case nil, .null: return nil
         case .bool(let value): return value
         case .number(let value): return value != 0
@@ -44,7 +71,7 @@ public struct RequestData: Sendable {
 
     /// An integer field.
     public func int(_ name: String) throws -> Int? {
-        switch fields[name] {
+        switch value(name) {
         case nil, .null: return nil
         case .number(let value):
             guard value.rounded() == value, abs(value) < 1e15 else {
@@ -61,7 +88,7 @@ public struct RequestData: Sendable {
 
     /// A duration field: seconds as a number or string, or Go duration text.
     public func ttl(_ name: String) throws -> TTL? {
-        switch fields[name] {
+        switch value(name) {
         case nil, .null: return nil
         case .number(let value):
             guard value >= 0, value.rounded() == value, value < 1e12 else {
@@ -78,7 +105,7 @@ public struct RequestData: Sendable {
 
     /// A list of strings: a JSON array, or a comma-separated string. Entries are trimmed; empty ones dropped.
     public func stringList(_ name: String) throws -> [String]? {
-        switch fields[name] {
+        switch value(name) {
         case nil, .null: return nil
         case .string(let value):
             return value.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
@@ -98,7 +125,7 @@ public struct RequestData: Sendable {
 
     /// A map of strings (for `meta`): a JSON object whose values are strings.
     public func stringMap(_ name: String) throws -> [String: String]? {
-        switch fields[name] {
+        switch value(name) {
         case nil, .null: return nil
         case .object(let members):
             return try members.mapValues { value in
@@ -140,3 +167,28 @@ public struct RequestData: Sendable {
 }
 
 import Foundation
+
+/// The names of the fields a request's handler read. Shared by copies of one ``RequestData``.
+private final class FieldReads: Sendable {
+    private let state = Mutex<(all: Bool, names: Set<String>)>((false, []))
+
+    func mark(_ name: String) { state.withLock { _ = $0.names.insert(name) } }
+
+    func markAll() { state.withLock { $0.all = true } }
+
+    func snapshot() -> (all: Bool, names: Set<String>) { state.withLock { $0 } }
+}
+
+extension JSONValue {
+    /// Null, false, zero, or an empty string, list or object: a value that asks for nothing.
+    fileprivate var isUnset: Bool {
+        switch self {
+        case .null, .bool(false): true
+        case .number(let number): number == 0
+        case .string(let text): text.isEmpty
+        case .array(let items): items.isEmpty
+        case .object(let members): members.isEmpty
+        default: false
+        }
+    }
+}
