@@ -31,6 +31,9 @@ public struct ClientCertificateRejection: Error, Sendable, CustomStringConvertib
 public struct ClientCertificateConstraints: Sendable, Codable, Hashable {
     /// Allowed subject common names.
     public var commonNames: [String] = []
+    /// Allowed names of any kind (Vault's deprecated `allowed_names`): the common name, a DNS or an email subject
+    /// alternative name.
+    public var names: [String] = []
     /// Allowed DNS subject alternative names (any one matching suffices).
     public var dnsNames: [String] = []
     /// Allowed email subject alternative names (any one matching suffices).
@@ -42,10 +45,11 @@ public struct ClientCertificateConstraints: Sendable, Codable, Hashable {
 
     /// Creates constraints (empty lists: no constraint of that kind).
     public init(
-        commonNames: [String] = [], dnsNames: [String] = [], emailAddresses: [String] = [], uris: [String] = [],
-        organizationalUnits: [String] = []
+        commonNames: [String] = [], names: [String] = [], dnsNames: [String] = [], emailAddresses: [String] = [],
+        uris: [String] = [], organizationalUnits: [String] = []
     ) {
         self.commonNames = commonNames
+        self.names = names
         self.dnsNames = dnsNames
         self.emailAddresses = emailAddresses
         self.uris = uris
@@ -53,13 +57,14 @@ public struct ClientCertificateConstraints: Sendable, Codable, Hashable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case commonNames, dnsNames, emailAddresses, uris, organizationalUnits
+        case commonNames, names, dnsNames, emailAddresses, uris, organizationalUnits
     }
 
-    /// Decodes stored constraints; entries written before email constraints existed have none.
+    /// Decodes stored constraints; entries written before name and email constraints existed have none.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         commonNames = try container.decode([String].self, forKey: .commonNames)
+        names = try container.decodeIfPresent([String].self, forKey: .names) ?? []
         dnsNames = try container.decode([String].self, forKey: .dnsNames)
         emailAddresses = try container.decodeIfPresent([String].self, forKey: .emailAddresses) ?? []
         uris = try container.decode([String].self, forKey: .uris)
@@ -158,10 +163,13 @@ public struct ClientCertificateVerifier: Sendable {
     private func checkConstraints(_ leaf: Certificate) throws {
         let names = (try? leaf.extensions.subjectAlternativeNames).map(Array.init) ?? []
         let commonName = Self.attributes(.RDNAttributeType.commonName, of: leaf).first ?? ""
+        let dnsNames = names.compactMap { if case .dnsName(let name) = $0 { name } else { nil } }
+        let emailAddresses = names.compactMap { if case .rfc822Name(let address) = $0 { address } else { nil } }
         let checks: [(patterns: [String], values: [String], what: String)] = [
             (constraints.commonNames, [commonName], "common name"),
-            (constraints.dnsNames, names.compactMap { if case .dnsName(let name) = $0 { name } else { nil } }, "DNS name"),
-            (constraints.emailAddresses, names.compactMap { if case .rfc822Name(let address) = $0 { address } else { nil } }, "email address"),
+            (constraints.names, [commonName] + dnsNames + emailAddresses, "name"),
+            (constraints.dnsNames, dnsNames, "DNS name"),
+            (constraints.emailAddresses, emailAddresses, "email address"),
             (constraints.uris, names.compactMap { if case .uniformResourceIdentifier(let uri) = $0 { uri } else { nil } }, "URI"),
             (constraints.organizationalUnits, Self.attributes(.RDNAttributeType.organizationalUnitName, of: leaf), "organizational unit"),
         ]

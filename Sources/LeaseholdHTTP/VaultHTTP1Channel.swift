@@ -29,6 +29,10 @@ struct VaultHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
             let restorer = try pipeline.handler(type: ListVerbRestorer.self)
             try pipeline.addHandler(RequestReadDeadline(limit: TimeAmount(readTimeout)), position: .after(restorer))
             return value
+        }.flatMapErrorThrowing { error in
+            // NIO does not close a channel whose setup failed: without this its place would never be given back.
+            channel.close(promise: nil)
+            throw error
         }
     }
 

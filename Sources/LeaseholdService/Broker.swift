@@ -61,7 +61,7 @@ public final class Broker: Sendable {
         self.logger = logger
         self.now = now
         self.routes = [
-            ("sys/", SystemBackend.routes + WrappingBackend.routes + LeaseBackend.routes + AuditLogBackend.routes + AuditDeviceBackend.routes),
+            ("sys/", SystemBackend.routes + RootGenerationBackend.routes + WrappingBackend.routes + LeaseBackend.routes + AuditLogBackend.routes + AuditDeviceBackend.routes),
             ("auth/token/", TokenBackend.routes),
         ]
     }

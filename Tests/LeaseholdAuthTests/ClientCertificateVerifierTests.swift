@@ -90,6 +90,17 @@ struct ClientCertificateVerifierTests {
         }
     }
 
+    @Test func allowedNamesMatchTheCommonNameOrADNSOrEmailName() async throws {
+        let client = try authority.issue(commonName: "web-7", dnsNames: ["web.prod.internal"], emailAddresses: ["web@pay.example"])
+        let pem = authority.certificatePEM
+        for pattern in ["web-*", "*.prod.internal", "*@pay.example"] {
+            _ = try await verify(client, trusting: pem, constraints: .init(names: [pattern]))
+        }
+        await #expect(throws: ClientCertificateRejection.self) {
+            try await verify(client, trusting: pem, constraints: .init(names: ["api-*"]))
+        }
+    }
+
     @Test func constraintsStoredBeforeEmailConstraintsExistedStillDecode() throws {
         let stored = #"{"commonNames":["web-*"],"dnsNames":[],"uris":["spiffe://prod/*"],"organizationalUnits":[]}"#
         let constraints = try JSONDecoder().decode(ClientCertificateConstraints.self, from: Data(stored.utf8))

@@ -121,14 +121,21 @@ struct CertAuthTests {
                 let write = try await fixture.send(port: port, .POST, "auth/cert/certs/web", token: root, json: [field: value])
                 #expect(write.status == 400, "\(field): \(write.text)")
             }
-            // The deprecated allowed_names and allowed_common_names name one list: two different lists are refused.
-            let both = try await fixture.send(
-                port: port, .POST, "auth/cert/certs/web", token: root,
-                json: ["allowed_names": ["web-*"], "allowed_common_names": ["api-*"]])
-            #expect(both.status == 400, "\(both.text)")
             let after = try await fixture.send(port: port, .GET, "auth/cert/certs/web", token: root)
             #expect(after.data["allowed_email_sans"] == .strings(["*@payments.example"]))
-            #expect(after.data["allowed_common_names"] == .strings([]))
+            // The deprecated allowed_names is a constraint of its own, checked with allowed_common_names: a
+            // certificate must satisfy both.
+            let both = try await fixture.send(
+                port: port, .POST, "auth/cert/certs/web", token: root,
+                json: ["allowed_names": ["web@payments.example"], "allowed_common_names": ["api-*"]])
+            #expect(both.status == 204, "\(both.text)")
+            let reread = try await fixture.send(port: port, .GET, "auth/cert/certs/web", token: root)
+            #expect(reread.data["allowed_names"] == .strings(["web@payments.example"]))
+            let wrongName = try await fixture.send(port: port, .PUT, "auth/cert/login", json: ["name": "web"], certificate: payments)
+            #expect(wrongName.status == 400, "the common name is not api-*: \(wrongName.text)")
+            #expect(try await fixture.send(port: port, .POST, "auth/cert/certs/web", token: root, json: ["allowed_common_names": []]).status == 204)
+            let byEmail = try await fixture.send(port: port, .PUT, "auth/cert/login", json: ["name": "web"], certificate: payments)
+            #expect(byEmail.status == 200, "allowed_names matched through the email SAN: \(byEmail.text)")
         }
     }
 

@@ -4,7 +4,7 @@ import LeaseholdHTTP
 import Testing
 
 /// A blocking TCP client socket for tests that must control every byte and see when the server closes.
-final class RawConnection {
+final class RawConnection: @unchecked Sendable {
     let socket: Int32
 
     init(port: Int) throws {
@@ -33,11 +33,17 @@ final class RawConnection {
         return Glibc.send(socket, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count
     }
 
-    /// Waits up to 10 s for bytes; the text read, or `nil` when the server closed the connection.
-    func receive() -> String? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = recv(socket, &buffer, buffer.count, 0)
-        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
+    /// Waits up to 10 s for bytes; the text read, or `nil` when the server closed the connection. The blocking
+    /// `recv` runs on a dispatch thread: on the cooperative pool it could starve the in-process server it waits for.
+    func receive() async -> String? {
+        let socket = socket
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let count = recv(socket, &buffer, buffer.count, 0)
+                continuation.resume(returning: count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil)
+            }
+        }
     }
 }
 
@@ -51,7 +57,7 @@ struct ListenerLimitsTests {
             let connection = try RawConnection(port: port)
             #expect(connection.send("GET /v1/sys/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: "))
             let started = ContinuousClock.now
-            #expect(connection.receive() == nil, "the server closes the connection")
+            #expect(await connection.receive() == nil, "the server closes the connection")
             #expect(ContinuousClock.now - started < .seconds(5))
         }
     }
@@ -78,7 +84,7 @@ struct ListenerLimitsTests {
             // A request that arrives in time on a fresh connection is answered as usual.
             let prompt = try RawConnection(port: port)
             #expect(prompt.send("GET /v1/sys/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
-            #expect(prompt.receive()?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(await prompt.receive()?.hasPrefix("HTTP/1.1 200") == true)
         }
     }
 
@@ -91,20 +97,21 @@ struct ListenerLimitsTests {
             let health = "GET /v1/sys/health HTTP/1.1\r\nHost: localhost\r\n\r\n"
             for connection in held {
                 #expect(connection.send(health))
-                #expect(connection.receive()?.hasPrefix("HTTP/1.1 200") == true)
+                #expect(await connection.receive()?.hasPrefix("HTTP/1.1 200") == true)
             }
             let refused = try RawConnection(port: port)
             refused.send(health)
-            #expect(refused.receive() == nil, "the third connection is closed without an answer")
+            #expect(await refused.receive() == nil, "the third connection is closed without an answer")
             #expect(held[0].send(health))
-            #expect(held[0].receive()?.hasPrefix("HTTP/1.1 200") == true, "open connections keep working")
+            #expect(await held[0].receive()?.hasPrefix("HTTP/1.1 200") == true, "open connections keep working")
 
             held.removeLast()
             var answered = false
             for _ in 0..<50 where !answered {
                 try await Task.sleep(for: .milliseconds(100))
                 let next = try RawConnection(port: port)
-                answered = next.send(health) && next.receive()?.hasPrefix("HTTP/1.1 200") == true
+                guard next.send(health) else { continue }
+                answered = await next.receive()?.hasPrefix("HTTP/1.1 200") == true
             }
             #expect(answered, "the place of the closed connection is given back")
         }

@@ -46,15 +46,18 @@ struct RestrictionFieldTests {
             #expect(login.status == 403, "\(login.text)")
             #expect(login.clientToken.isEmpty)
 
-            let conflicting = try await api.send(
+            // As in Vault, the current name wins over the deprecated one, and a role read back (which shows both
+            // `policies` and `token_policies`) can be written back with one of them edited.
+            let both = try await api.send(
                 .post, "auth/userpass/users/bound", token: root,
-                json: ["bound_cidrs": ["10.0.0.0/8"], "token_bound_cidrs": ["0.0.0.0/0"]])
-            #expect(conflicting.status == 400, "\(conflicting.text)")
-            #expect(try await api.send(.get, "auth/userpass/users/bound", token: root).data["token_bound_cidrs"] == .strings(["10.0.0.0/8"]))
-            // The same value under both names is fine.
-            let same = try await api.send(
-                .post, "auth/userpass/users/bound", token: root, json: ["bound_cidrs": "10.0.0.0/8", "token_bound_cidrs": ["10.0.0.0/8"]])
-            #expect(same.status == 204, "\(same.text)")
+                json: ["bound_cidrs": ["0.0.0.0/0"], "token_bound_cidrs": ["10.0.0.0/8", "192.168.0.0/16"]])
+            #expect(both.status == 204, "\(both.text)")
+            var fields = try await api.send(.get, "auth/userpass/users/bound", token: root).data
+            #expect(fields["token_bound_cidrs"] == .strings(["10.0.0.0/8", "192.168.0.0/16"]))
+            fields["token_policies"] = .strings(["edited"])
+            fields["password"] = "correct horse battery"
+            #expect(try await api.send(.post, "auth/userpass/users/bound", token: root, json: .object(fields)).status == 204)
+            #expect(try await api.send(.get, "auth/userpass/users/bound", token: root).data["token_policies"] == .strings(["edited"]))
 
             #expect(try await api.send(.post, "sys/auth/approle", token: root, json: ["type": "approle"]).status == 204)
             let role = try await api.send(
@@ -141,13 +144,21 @@ struct RestrictionFieldTests {
             let tuned = try await api.send(
                 .post, "sys/auth/token/tune", token: root, json: ["default_lease_ttl": "10m", "max_lease_ttl": "1h"])
             #expect(tuned.status == 204, "\(tuned.text)")
-            let plain = try await api.send(.post, "auth/token/create", token: root, json: [:])
+            let plain = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["default"]])
             #expect(plain.auth["lease_duration"] == .int(600), "\(plain.text)")
-            let long = try await api.send(.post, "auth/token/create", token: root, json: ["ttl": "5h"])
+            let long = try await api.send(.post, "auth/token/create", token: root, json: ["ttl": "5h", "policies": ["default"]])
             #expect(long.status == 200, "\(long.text)")
             #expect((long.auth["lease_duration"]?.numberValue ?? .infinity) <= 3600)
             let lookup = try await api.send(.get, "auth/token/lookup-self", token: long.clientToken)
             #expect(lookup.data["explicit_max_ttl"] == .int(3600))
+            // A periodic token's period is capped at the maximum instead: it keeps renewing.
+            let periodic = try await api.send(.post, "auth/token/create", token: root, json: ["period": "5h", "policies": ["default"]])
+            #expect(periodic.auth["lease_duration"] == .int(3600), "\(periodic.text)")
+            let periodicLookup = try await api.send(.get, "auth/token/lookup-self", token: periodic.clientToken)
+            #expect(periodicLookup.data["explicit_max_ttl"] == .int(0))
+            // A root token takes neither the default nor the maximum.
+            let rootChild = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["root"]])
+            #expect(rootChild.auth["lease_duration"] == .int(0), "\(rootChild.text)")
         }
     }
 
@@ -155,6 +166,18 @@ struct RestrictionFieldTests {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
             #expect(try await api.send(.post, "auth/token/roles/periodic", token: root, json: ["token_period": "1h"]).status == 204)
+            #expect(try await api.send(.post, "auth/token/roles/plain", token: root, json: [:]).status == 204)
+            // A period is for root or sudo only, through a role or not: a role without token_period would otherwise
+            // hand any caller a token that renews forever.
+            let policy = #"path "auth/token/create/*" { capabilities = ["update"] }"#
+            #expect(try await api.send(.put, "sys/policies/acl/creator", token: root, json: ["policy": .string(policy)]).status == 204)
+            let creator = try await api.send(.post, "auth/token/create", token: root, json: ["policies": ["creator"]]).clientToken
+            for role in ["plain", "periodic"] {
+                let refused = try await api.send(.post, "auth/token/create/\(role)", token: creator, json: ["period": "8760h"])
+                #expect(refused.status == 400, "\(role): \(refused.text)")
+            }
+            let byRole = try await api.send(.post, "auth/token/create/periodic", token: creator, json: [:])
+            #expect(byRole.auth["lease_duration"] == .int(3600), "\(byRole.text)")
             let narrow = try await api.send(.post, "auth/token/create/periodic", token: root, json: ["period": "10m"])
             #expect(narrow.auth["lease_duration"] == .int(600), "\(narrow.text)")
             let wide = try await api.send(.post, "auth/token/create/periodic", token: root, json: ["period": "5h"])

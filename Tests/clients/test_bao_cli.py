@@ -170,3 +170,56 @@ def test_seal_requires_sudo(unsealed_server, bao):
     refused = bao(server, "operator", "seal", token=token)
     assert refused.returncode == 2 and "permission denied" in refused.stderr
     assert bao(server, "status").returncode == 0
+
+
+OPERATOR_POLICY = """path "sys/generate-root-token/*" {
+  capabilities = ["read", "update", "delete", "sudo"]
+}
+"""
+
+
+def test_generate_root_with_the_unseal_keys_after_the_root_token_was_revoked(unsealed_server, bao, tmp_path):
+    """The operators' way back to root once it was revoked, `bao operator generate-root` unchanged: an operator token
+    whose policy grants sudo on sys/generate-root-token/*, and a quorum of unseal key holders."""
+    server = unsealed_server
+    root = server.init.root_token
+    policy = tmp_path / "operator.hcl"
+    policy.write_text(OPERATOR_POLICY)
+    assert bao(server, "policy", "write", "operator", str(policy), token=root).returncode == 0
+    created = parse_json(bao(server, "token", "create", "-orphan", "-policy=operator", "-format=json", token=root))
+    operator = created["auth"]["client_token"]
+    assert bao(server, "token", "revoke", "-self", token=root).returncode == 0
+    assert bao(server, "token", "lookup", token=root).returncode == 2
+
+    started = parse_json(bao(server, "operator", "generate-root", "-init", "-format=json", token=operator))
+    assert started["started"] is True and started["required"] == 2
+    otp, nonce = started["otp"], started["nonce"]
+    assert len(otp) == started["otp_length"]
+
+    def submit(key: str):
+        return bao(server, "operator", "generate-root", "-format=json", f"-nonce={nonce}", key, token=operator)
+
+    first = parse_json(submit(server.init.keys_b64[0]))
+    assert first["progress"] == 1 and first["complete"] is False
+    last = parse_json(submit(server.init.keys_b64[2]))
+    assert last["complete"] is True
+    decoded = bao(server, "operator", "generate-root", "-decode=" + last["encoded_token"], "-otp=" + otp, token=operator)
+    assert decoded.returncode == 0, decoded.stderr
+    new_root = decoded.stdout.strip()
+    assert new_root.startswith("s.") and new_root != root
+
+    lookup = parse_json(bao(server, "token", "lookup", "-format=json", token=new_root))
+    assert lookup["data"]["policies"] == ["root"]
+    status = parse_json(bao(server, "operator", "generate-root", "-status", "-format=json", token=operator))
+    assert status["started"] is False
+
+    # Shares of the wrong installation are refused, and an attempt can be cancelled.
+    again = parse_json(bao(server, "operator", "generate-root", "-init", "-format=json", token=operator))
+    nonce = again["nonce"]
+    assert submit("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").returncode == 0  # one of two: not yet checked
+    refused = submit(server.init.keys_b64[1])
+    assert refused.returncode == 2 and "do not match" in refused.stderr
+    assert bao(server, "operator", "generate-root", "-cancel", token=operator).returncode == 0
+    assert parse_json(bao(server, "operator", "generate-root", "-status", "-format=json", token=operator))["started"] is False
+    # Without a token there is no way in.
+    assert bao(server, "operator", "generate-root", "-status").returncode == 2

@@ -68,9 +68,6 @@ public struct AuditSinkSettings: Sendable, Hashable {
         guard options.count <= 32, options.allSatisfy({ $0.key.count <= 64 && $0.value.utf8.count <= 16384 }) else {
             throw LeaseholdError.invalidRequest("too many or too large audit device options")
         }
-        if let hmacAccessor = options["hmac_accessor"], ["true", "1", "t"].contains(hmacAccessor.lowercased()) {
-            throw LeaseholdError.invalidRequest("hmac_accessor is not supported: audit entries show token accessors as they are")
-        }
         let startsAtOldest: Bool
         switch options["start"] ?? "now" {
         case "now": startsAtOldest = false

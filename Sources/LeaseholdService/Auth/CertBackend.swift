@@ -17,6 +17,7 @@ struct CertRole: Codable, Sendable {
         var fields = token.json
         fields["certificate"] = .string(certificate)
         fields["allowed_common_names"] = .strings(constraints.commonNames)
+        fields["allowed_names"] = .strings(constraints.names)
         fields["allowed_dns_sans"] = .strings(constraints.dnsNames)
         fields["allowed_email_sans"] = .strings(constraints.emailAddresses)
         fields["allowed_uri_sans"] = .strings(constraints.uris)
@@ -77,9 +78,8 @@ enum CertBackend {
         if let certificate = try data.string("certificate") { role.certificate = certificate }
         guard !role.certificate.isEmpty else { throw LeaseholdError.invalidRequest("missing certificate") }
         guard role.certificate.utf8.count <= 256 * 1024 else { throw LeaseholdError.invalidRequest("certificate is too large") }
-        if let value = try data.upgraded("allowed_common_names", aliases: "allowed_names", read: data.stringList) {
-            role.constraints.commonNames = value
-        }
+        if let value = try data.stringList("allowed_common_names") { role.constraints.commonNames = value }
+        if let value = try data.stringList("allowed_names") { role.constraints.names = value }
         if let value = try data.stringList("allowed_dns_sans") { role.constraints.dnsNames = value }
         if let value = try data.stringList("allowed_email_sans") { role.constraints.emailAddresses = value }
         if let value = try data.stringList("allowed_uri_sans") { role.constraints.uris = value }

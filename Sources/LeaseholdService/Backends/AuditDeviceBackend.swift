@@ -28,6 +28,10 @@ enum AuditDeviceBackend {
         let path = try MountTable.normalize(try context.parameter("path"))
         let type = try context.data.requiredString("type").lowercased()
         let options = try context.data.stringMap("options") ?? [:]
+        // Refused when a device is enabled, not when a stored one starts: devices enabled before keep running.
+        if let hmacAccessor = options["hmac_accessor"], ["true", "1", "t"].contains(hmacAccessor.lowercased()) {
+            throw LeaseholdError.invalidRequest("hmac_accessor is not supported: audit entries show token accessors as they are")
+        }
         let settings = try AuditSinkSettings.parse(type: type, options: options)
         let description = try context.data.string("description") ?? ""
         guard description.count <= 1024 else { throw LeaseholdError.invalidRequest("description is too long") }

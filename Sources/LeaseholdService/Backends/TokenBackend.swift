@@ -47,7 +47,7 @@ enum TokenBackend {
         request.ttl = try data.upgraded("ttl", aliases: "lease", read: data.ttl) ?? .zero
         request.explicitMaxTTL = try data.ttl("explicit_max_ttl") ?? .zero
         request.period = try data.ttl("period") ?? .zero
-        if !request.period.isZero, roleName == nil, !isPrivileged {
+        if !request.period.isZero, !isPrivileged {
             // A periodic token has no maximum life: as in Vault, only root or sudo may ask for one directly.
             throw LeaseholdError.invalidRequest("root or sudo privileges required to create periodic token")
         }
@@ -126,7 +126,8 @@ enum TokenBackend {
         orphan = orphan || role.orphan
         request.renewable = request.renewable && role.renewable
         if role.tokenPeriod > 0 {
-            // A caller may narrow the role's period, never widen it (Vault uses the lesser of the two).
+            // A caller (root or sudo, as for any requested period) may narrow the role's period, never widen it:
+            // Vault uses the lesser of the two.
             let rolePeriod = TTL(seconds: role.tokenPeriod)
             request.period = request.period.isZero ? rolePeriod : min(request.period, rolePeriod)
         }

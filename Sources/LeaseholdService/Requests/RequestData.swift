@@ -138,23 +138,16 @@ public struct RequestData: Sendable {
         }
     }
 
-    /// A field that also has deprecated names (Vault's `UpgradeValue`): its value under `name` or any of
-    /// `aliases`, read with `read`. Two names given different values are refused, so no value is silently dropped.
-    public func upgraded<Value: Equatable>(
-        _ name: String, aliases: String..., read: (String) throws -> Value?
-    ) throws -> Value? {
-        var found: (name: String, value: Value)?
+    /// A field that also has deprecated names, read as Vault's `UpgradeValue` does: the value under `name` when
+    /// given, else under the first of `aliases` given. Every name is read (and checked), so none is reported as
+    /// ignored.
+    public func upgraded<Value>(_ name: String, aliases: String..., read: (String) throws -> Value?) throws -> Value? {
+        var found: Value?
         for key in [name] + aliases {
-            guard let value = try read(key) else { continue }
-            if let found {
-                guard found.value == value else {
-                    throw LeaseholdError.invalidRequest("\"\(found.name)\" and \"\(key)\" cannot both be set to different values")
-                }
-            } else {
-                found = (key, value)
-            }
+            let value = try read(key)
+            if found == nil { found = value }
         }
-        return found?.value
+        return found
     }
 
     /// A required, non-empty string field.

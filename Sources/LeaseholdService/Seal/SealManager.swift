@@ -68,6 +68,7 @@ public actor SealManager {
     public nonisolated var sealCount: UInt64 { sealings.load(ordering: .acquiring) }
     private var submittedShares: [[UInt8]] = []
     private var nonce = ""
+    private var rootGeneration: RootGenerationAttempt?
 
     /// Creates the manager and reads the seal configuration from the store.
     public init(store: any BrokerStore, autoUnseal: AutoUnseal, logger: Logger) async throws {
@@ -210,17 +211,77 @@ public actor SealManager {
         }
     }
 
+    // MARK: Root token generation
+
+    /// The root generation in progress, if any.
+    public func rootGenerationStatus() async -> RootGenerationStatus {
+        await refreshConfiguration()
+        return RootGenerationStatus(
+            started: rootGeneration != nil, nonce: rootGeneration?.nonce ?? "", progress: rootGeneration?.shares.count ?? 0,
+            required: configuration?.secretThreshold ?? 0, otpLength: RootGenerationAttempt.otpLength)
+    }
+
+    /// Starts a root generation with the caller's one-time password, or a generated one, returned once. Needs an
+    /// unsealed Shamir broker and no attempt in progress.
+    public func startRootGeneration(otp: String?) throws -> (nonce: String, generatedOTP: SecretValue?) {
+        guard let configuration else { throw LeaseholdError.invalidRequest("Vault is not initialized") }
+        guard configuration.type == "shamir" else {
+            throw LeaseholdError.invalidRequest(
+                "root generation needs unseal key shares, and this broker auto-unseals from its key file")
+        }
+        guard unsealed != nil else { throw LeaseholdError.sealed }
+        guard rootGeneration == nil else { throw LeaseholdError.invalidRequest("root generation already in progress") }
+        let attempt = try RootGenerationAttempt(otp: otp)
+        rootGeneration = attempt
+        return (attempt.nonce, otp?.isEmpty == false ? nil : attempt.otp)
+    }
+
+    /// Cancels the root generation in progress (only the one named by `nonce`, when given).
+    public func cancelRootGeneration(nonce: String? = nil) {
+        guard nonce == nil || rootGeneration?.nonce == nonce else { return }
+        rootGeneration = nil
+    }
+
+    /// Adds one unseal key share to the attempt named by `nonce`. Returns the attempt, ended, once the threshold is
+    /// reached and the shares rebuild this installation's root key; `nil` while more are needed. Shares that do
+    /// not rebuild it are discarded (the attempt stays, with no progress) and the call fails.
+    func submitRootGenerationShare(_ text: String, nonce: String) throws -> RootGenerationAttempt? {
+        guard let configuration, var attempt = rootGeneration else {
+            throw LeaseholdError.invalidRequest("no root generation in progress")
+        }
+        guard let rootKey, unsealed != nil else { throw LeaseholdError.sealed }
+        guard nonce == attempt.nonce else {
+            throw LeaseholdError.invalidRequest("incorrect nonce supplied: it does not name the root generation in progress")
+        }
+        let share = try Self.decodeShare(text)
+        if attempt.shares.contains(where: { ConstantTime.equals($0, share) }) { return nil }
+        attempt.shares.append(share)
+        guard attempt.shares.count >= configuration.secretThreshold else {
+            rootGeneration = attempt
+            return nil
+        }
+        let combined = try? Shamir.combine(attempt.shares)
+        attempt.shares.removeAll()
+        guard let combined, ConstantTime.equals(combined, rootKey.bytes) else {
+            rootGeneration = attempt
+            throw LeaseholdError.invalidRequest("root generation failed: the key shares do not match this installation")
+        }
+        rootGeneration = nil
+        return attempt
+    }
+
     /// Discards the unseal progress.
     public func resetProgress() {
         submittedShares = []
         nonce = ""
     }
 
-    /// Seals the broker: forgets the root key and key ring.
+    /// Seals the broker: forgets the root key and key ring, and any root generation in progress.
     public func seal() {
         sealings.add(1, ordering: .releasing)
         unsealed = nil
         rootKey = nil
+        rootGeneration = nil
         resetProgress()
         logger.info("broker sealed")
     }

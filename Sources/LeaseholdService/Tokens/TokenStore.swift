@@ -49,13 +49,17 @@ public struct TokenRequest: Sendable {
     public init(policies: [String]) { self.policies = policies }
 
     /// Applies the tuned TTLs of the auth mount that issues the token, as in Vault: its default when none was asked
-    /// for, its maximum over the token's whole life (creation and every renewal).
+    /// for, its maximum over the token's whole life (creation and every renewal); a periodic token's period is
+    /// capped at that maximum instead, and root tokens take neither.
     mutating func apply(tuneOf mount: MountEntry) {
-        if ttl.isZero, mount.defaultLeaseTTL > 0 { ttl = TTL(seconds: mount.defaultLeaseTTL) }
-        if mount.maxLeaseTTL > 0 {
-            let cap = TTL(seconds: mount.maxLeaseTTL)
-            explicitMaxTTL = explicitMaxTTL.isZero ? cap : min(explicitMaxTTL, cap)
+        guard !policies.contains("root") else { return }
+        let cap = mount.maxLeaseTTL > 0 ? TTL(seconds: mount.maxLeaseTTL) : nil
+        if !period.isZero {
+            if let cap { period = min(period, cap) }
+            return
         }
+        if ttl.isZero, mount.defaultLeaseTTL > 0 { ttl = TTL(seconds: mount.defaultLeaseTTL) }
+        if let cap { explicitMaxTTL = explicitMaxTTL.isZero ? cap : min(explicitMaxTTL, cap) }
     }
 }
 
