@@ -254,6 +254,18 @@ struct APIClient: Sendable {
     }
 }
 
+extension APIClient {
+    /// Mounts `database/` and writes connection `name` to a target nothing listens on (port 1), without checking it.
+    func configureUnreachableConnection(_ name: String, token: String, adminPassword: String) async throws -> Reply {
+        _ = try await send(.post, "sys/mounts/database", token: token, json: ["type": "database"])
+        return try await send(.post, "database/config/\(name)", token: token, json: [
+            "plugin_name": "postgresql-database-plugin", "verify_connection": false, "allowed_roles": "*",
+            "connection_url": "postgresql://{{username}}:{{password}}@127.0.0.1:1/nowhere?sslmode=disable",
+            "username": "nobody", "password": .string(adminPassword),
+        ])
+    }
+}
+
 extension HTTPRequest.Method {
     static let list = HTTPRequest.Method("LIST")!
 }

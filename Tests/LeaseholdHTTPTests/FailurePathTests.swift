@@ -111,13 +111,7 @@ struct FailurePathTests {
     @Test func anUnreachableTargetFailsIssuanceQuicklyAndIsReportedNotHidden() async throws {
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
         try await harness.withClient { api in
-            _ = try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"])
-            // Nothing listens on port 1.
-            let config = try await api.send(.post, "database/config/down", token: root, json: [
-                "plugin_name": "postgresql-database-plugin", "verify_connection": false, "allowed_roles": "*",
-                "connection_url": "postgresql://{{username}}:{{password}}@127.0.0.1:1/nowhere?sslmode=disable",
-                "username": "nobody", "password": "canary-admin-password",
-            ])
+            let config = try await api.configureUnreachableConnection("down", token: root, adminPassword: "canary-admin-password")
             #expect(config.status == 204, "\(config.text)")
             _ = try await api.send(.post, "database/roles/r", token: root, json: [
                 "db_name": "down", "creation_statements": "CREATE ROLE \"{{name}}\" LOGIN PASSWORD '{{password}}';",

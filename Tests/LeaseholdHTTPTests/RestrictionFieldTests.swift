@@ -29,7 +29,7 @@ struct RestrictionFieldTests {
         }
     }
 
-    @Test func deprecatedTokenFieldNamesAreEnforcedAndConflictingNamesRefused() async throws {
+    @Test func deprecatedTokenFieldNamesAreEnforcedAndTheCurrentNameWins() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
             #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
@@ -205,12 +205,7 @@ struct RestrictionFieldTests {
             #expect(try await api.send(.post, "auth/userpass/login/alice", json: ["password": "correct horse battery"]).status == 200)
             #expect(try await api.send(.get, "sys/auth/userpass/tune", token: root).data["token_type"] == "default-service")
 
-            _ = try await api.send(.post, "sys/mounts/database", token: root, json: ["type": "database"])
-            let config = try await api.send(.post, "database/config/db", token: root, json: [
-                "plugin_name": "postgresql-database-plugin", "verify_connection": false, "allowed_roles": "*",
-                "connection_url": "postgresql://{{username}}:{{password}}@127.0.0.1:1/nowhere?sslmode=disable",
-                "username": "nobody", "password": "admin-password",
-            ])
+            let config = try await api.configureUnreachableConnection("db", token: root, adminPassword: "admin-password")
             #expect(config.status == 204, "\(config.text)")
             let creation = "CREATE ROLE \"{{name}}\" LOGIN PASSWORD '{{password}}';"
             for extra in [
