@@ -43,7 +43,13 @@ struct FailurePathTests {
         #expect(!CIDRBlock.areWithin(["11.0.0.0/8"], ["10.0.0.0/8"]))
         #expect(!CIDRBlock.areWithin(["10.1.0.0/16", "192.168.0.0/16"], ["10.0.0.0/8"]), "one block outside")
         #expect(CIDRBlock.areWithin(["fd00:1::/32"], ["fd00::/16"]))
-        #expect(!CIDRBlock.areWithin(["::ffff:10.0.0.1/128"], ["10.0.0.0/8"]), "another address family")
+        #expect(!CIDRBlock.areWithin(["fd00::/16"], ["10.0.0.0/8"]), "another address family")
+        // IPv4-mapped IPv6 blocks and addresses are their IPv4 selves.
+        #expect(CIDRBlock.areWithin(["::ffff:10.0.0.1/128"], ["10.0.0.0/8"]))
+        #expect(CIDRBlock.areWithin(["10.1.0.0/16"], ["::ffff:10.0.0.0/104"]))
+        #expect(CIDRBlock.allows(["::ffff:10.0.0.0/104"], "10.2.3.4:5000"))
+        #expect(CIDRBlock.allows(["10.0.0.0/8"], "[::ffff:10.2.3.4]:5000"))
+        #expect(!CIDRBlock.allows(["::ffff:10.0.0.0/104"], "11.2.3.4:5000"))
         #expect(!CIDRBlock.areWithin(["not a block"], ["10.0.0.0/8"]))
     }
 

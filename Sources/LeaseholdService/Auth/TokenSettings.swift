@@ -128,8 +128,18 @@ public struct CIDRBlock: Sendable, Hashable {
         guard let length, (0...(address.count * 8)).contains(length) else {
             throw LeaseholdError.invalidRequest("invalid CIDR block \"\(text.prefix(64))\"")
         }
-        network = address
-        prefixLength = length
+        // An IPv4-mapped IPv6 block (`::ffff:10.0.0.0/104`) is the IPv4 block it maps: clients are compared as IPv4.
+        if Self.isIPv4Mapped(address), length >= 96 {
+            network = Array(address[12...])
+            prefixLength = length - 96
+        } else {
+            network = address
+            prefixLength = length
+        }
+    }
+
+    private static func isIPv4Mapped(_ address: [UInt8]) -> Bool {
+        address.count == 16 && address[..<10].allSatisfy { $0 == 0 } && address[10] == 0xff && address[11] == 0xff
     }
 
     /// Whether `blocks` is empty (no restriction) or `address` lies in one of them. A block that does not parse
@@ -166,7 +176,8 @@ public struct CIDRBlock: Sendable, Hashable {
 
     /// Whether `address` (an IP, optionally with `:port`) lies in the block.
     public func contains(_ address: String) -> Bool {
-        guard let bytes = Self.bytes(of: Self.host(of: address)) else { return false }
+        guard var bytes = Self.bytes(of: Self.host(of: address)) else { return false }
+        if Self.isIPv4Mapped(bytes) { bytes = Array(bytes[12...]) }
         return encloses(CIDRBlock(network: bytes, prefixLength: bytes.count * 8))
     }
 
