@@ -173,7 +173,7 @@ public final class Broker: Sendable {
                 store: encrypted, hasher: keys.tokenHasher, limits: limits, leases: leases,
                 commit: { [self] batch in try await self.commit(batch) }),
             policies: PolicyStore(store: encrypted, parsed: parsedPolicies), mounts: MountTable(store: encrypted),
-            seal: seal, limits: limits, information: information, leases: leases, engines: engines,
+            seal: seal, leadership: leadership, limits: limits, information: information, leases: leases, engines: engines,
             reaperSignal: reaperSignal, auditSignal: auditSignal, loginThrottle: loginThrottle,
             issuanceLocks: issuanceLocks, passwordHashing: passwordHashing, jwksCache: jwksCache,
             allowsAPIAuditDeviceCreation: allowsAPIAuditDeviceCreation,

@@ -11,6 +11,8 @@ struct BrokerServices: Sendable {
     let policies: PolicyStore
     let mounts: MountTable
     let seal: SealManager
+    /// Whether this instance runs the store-wide work (always, with a store of its own).
+    let leadership: Leadership
     let limits: LeaseLimits
     let information: ServerInformation
     let leases: LeaseStore

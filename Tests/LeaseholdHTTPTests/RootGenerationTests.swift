@@ -51,11 +51,13 @@ struct RootGenerationTests {
             let first = try await submit(keys[0], nonce: nonce)
             #expect(first.data["progress"] == .int(1), "\(first.text)")
             #expect(first.data["complete"] == false)
-            #expect(try await submit(keys[0], nonce: nonce).data["progress"] == .int(1), "a share counts once")
+            let again = try await submit(keys[0], nonce: nonce)
+            #expect(again.status == 400, "a share counts once: \(again.text)")
             let last = try await submit(keys[2], nonce: nonce)
             #expect(last.data["complete"] == true, "\(last.text)")
             let encoded = try #require(last.data["encoded_token"]?.stringValue)
-            let decoded = try await api.send(.put, "sys/decode-token", token: operatorToken, json: ["encoded_token": .string(encoded), "otp": .string(otp)])
+            // As in OpenBao, decoding needs no token: it only reverses what its caller holds.
+            let decoded = try await api.send(.put, "sys/decode-token", json: ["encoded_token": .string(encoded), "otp": .string(otp)])
             let token = try #require(decoded.data["token"]?.stringValue)
             #expect(token.hasPrefix("s.") && token.count == 34)
             let lookup = try await api.send(.get, "auth/token/lookup-self", token: token)
@@ -69,6 +71,9 @@ struct RootGenerationTests {
             #expect(rows.count >= 8)
             let completed = rows.filter { $0.event.details["root_token_accessor"] != nil }
             #expect(completed.map { $0.event.details["root_token_accessor"] } == [lookup.data["accessor"]?.stringValue])
+            let shares = rows.filter { $0.event.path == "sys/generate-root-token/update" && $0.event.outcome == "allowed" }
+            #expect(shares.map { $0.event.details["root_generation_progress"] } == ["1/2", "2/2"])
+            #expect(shares.allSatisfy { $0.event.details["root_generation_nonce"] == nonce })
             let text = String(decoding: try JSONEncoder().encode(rows.map(\.event.details)), as: UTF8.self)
             for secret in keys + [otp, token, encoded] { #expect(!text.contains(secret)) }
         }
@@ -113,6 +118,46 @@ struct RootGenerationTests {
             #expect(try await api.send(.put, "sys/seal", token: root).status == 204)
             for key in keys.prefix(2) { _ = try await api.send(.put, "sys/unseal", json: ["key": .string(key)]) }
             #expect(try await api.send(.get, path, token: operatorToken).data["started"] == false)
+        }
+    }
+
+    /// A step happens only with its audit row: a share whose request could not be recorded does not count, and the
+    /// last share's failure does not waste the quorum's work.
+    @Test func aShareCountsOnlyWithItsAuditRow() async throws {
+        let harness = try await BrokerHarness.make()
+        try await harness.withClient { api in
+            let (keys, _, operatorToken) = try await initialized(api)
+            let started = try await api.send(.put, "sys/generate-root-token/attempt", token: operatorToken, json: [:])
+            let nonce = try #require(started.data["nonce"]?.stringValue)
+            func submit(_ key: String) async throws -> APIClient.Reply {
+                try await api.send(.put, "sys/generate-root-token/update", token: operatorToken, json: ["key": .string(key), "nonce": .string(nonce)])
+            }
+            harness.store.failCommitsWithAuditRows(true)
+            #expect(try await submit(keys[0]).status >= 500)
+            harness.store.failCommitsWithAuditRows(false)
+            let status = try await api.send(.get, "sys/generate-root-token/attempt", token: operatorToken)
+            #expect(status.data["progress"] == .int(0), "\(status.text)")
+            #expect(try await submit(keys[0]).data["progress"] == .int(1))
+            harness.store.failCommitsWithAuditRows(true)
+            #expect(try await submit(keys[1]).status >= 500)
+            harness.store.failCommitsWithAuditRows(false)
+            let retried = try await submit(keys[1])
+            #expect(retried.data["complete"] == true, "the last share is taken again: \(retried.text)")
+        }
+    }
+
+    /// With several instances only the leader serves root generation, so there is one attempt per installation.
+    @Test func onlyTheLeaderServesRootGeneration() async throws {
+        let leadership = Leadership.shared()
+        let harness = try await BrokerHarness.make(leadership: leadership)
+        try await harness.withClient { api in
+            let (_, _, operatorToken) = try await initialized(api)
+            let path = "sys/generate-root-token/attempt"
+            let follower = try await api.send(.put, path, token: operatorToken, json: [:])
+            #expect(follower.status == 400, "\(follower.text)")
+            #expect(try await api.send(.get, path, token: operatorToken).status == 400)
+            leadership.update(leading: true, leaderAddress: nil)
+            #expect(try await api.send(.put, path, token: operatorToken, json: [:]).status == 200)
         }
     }
 }

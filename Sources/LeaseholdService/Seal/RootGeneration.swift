@@ -16,6 +16,14 @@ public struct RootGenerationStatus: Sendable {
     public var otpLength: Int
 }
 
+/// What one submitted share did to a root generation.
+enum RootGenerationStep {
+    /// The share counted; more are needed. `undo` is the attempt as it was before.
+    case progress(Int, required: Int, undo: RootGenerationAttempt)
+    /// The shares rebuilt the root key: the attempt ended. `undo` is the attempt as it was before the last share.
+    case complete(RootGenerationAttempt, required: Int, undo: RootGenerationAttempt)
+}
+
 /// One root token generation (`bao operator generate-root`): holders of the unseal key shares prove, together,
 /// that they could unseal the broker, and get a new root token encoded with a one-time password only the
 /// initiator holds. Lives inside the ``SealManager``; nothing of it is stored, so a restart or a seal ends it.
@@ -41,10 +49,12 @@ struct RootGenerationAttempt {
     }
 
     /// A token encoded for the initiator: its bytes XORed with the one-time password, base64 without padding
-    /// (what `bao operator generate-root -decode` reverses).
-    func encode(_ token: SecretValue) -> String {
-        let encoded = Data(Self.xor(Array(token.revealed.utf8), Array(otp.revealed.utf8)) ?? []).base64EncodedString()
-        return String(encoded.prefix { $0 != "=" })
+    /// (what `bao operator generate-root -decode` reverses). Throws when the lengths differ.
+    func encode(_ token: SecretValue) throws -> String {
+        guard let bytes = Self.xor(Array(token.revealed.utf8), Array(otp.revealed.utf8)) else {
+            throw LeaseholdError(.internalError, "the root token and the one-time password differ in length")
+        }
+        return String(Data(bytes).base64EncodedString().prefix { $0 != "=" })
     }
 
     /// The token an encoding holds, or `nil` when it is not base64 or not as long as the password.

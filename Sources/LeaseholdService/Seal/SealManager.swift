@@ -221,9 +221,9 @@ public actor SealManager {
             required: configuration?.secretThreshold ?? 0, otpLength: RootGenerationAttempt.otpLength)
     }
 
-    /// Starts a root generation with the caller's one-time password, or a generated one, returned once. Needs an
-    /// unsealed Shamir broker and no attempt in progress.
-    public func startRootGeneration(otp: String?) throws -> (nonce: String, generatedOTP: SecretValue?) {
+    /// Starts a root generation with the caller's one-time password, or a generated one, returned once, with the
+    /// status of the attempt it started. Needs an unsealed Shamir broker and no attempt in progress.
+    public func startRootGeneration(otp: String?) async throws -> (status: RootGenerationStatus, generatedOTP: SecretValue?) {
         guard let configuration else { throw LeaseholdError.invalidRequest("Vault is not initialized") }
         guard configuration.type == "shamir" else {
             throw LeaseholdError.invalidRequest(
@@ -233,7 +233,7 @@ public actor SealManager {
         guard rootGeneration == nil else { throw LeaseholdError.invalidRequest("root generation already in progress") }
         let attempt = try RootGenerationAttempt(otp: otp)
         rootGeneration = attempt
-        return (attempt.nonce, otp?.isEmpty == false ? nil : attempt.otp)
+        return (await rootGenerationStatus(), otp?.isEmpty == false ? nil : attempt.otp)
     }
 
     /// Cancels the root generation in progress (only the one named by `nonce`, when given).
@@ -242,10 +242,10 @@ public actor SealManager {
         rootGeneration = nil
     }
 
-    /// Adds one unseal key share to the attempt named by `nonce`. Returns the attempt, ended, once the threshold is
-    /// reached and the shares rebuild this installation's root key; `nil` while more are needed. Shares that do
-    /// not rebuild it are discarded (the attempt stays, with no progress) and the call fails.
-    func submitRootGenerationShare(_ text: String, nonce: String) throws -> RootGenerationAttempt? {
+    /// Adds one unseal key share to the attempt named by `nonce`. Once the threshold is reached the shares must
+    /// rebuild this installation's root key: then the attempt ends and is returned (``RootGenerationStep/complete``);
+    /// otherwise the shares are discarded (the attempt stays, with no progress) and the call fails.
+    func submitRootGenerationShare(_ text: String, nonce: String) throws -> RootGenerationStep {
         guard let configuration, var attempt = rootGeneration else {
             throw LeaseholdError.invalidRequest("no root generation in progress")
         }
@@ -254,11 +254,14 @@ public actor SealManager {
             throw LeaseholdError.invalidRequest("incorrect nonce supplied: it does not name the root generation in progress")
         }
         let share = try Self.decodeShare(text)
-        if attempt.shares.contains(where: { ConstantTime.equals($0, share) }) { return nil }
+        guard !attempt.shares.contains(where: { ConstantTime.equals($0, share) }) else {
+            throw LeaseholdError.invalidRequest("given key has already been provided during this generation operation")
+        }
+        let before = attempt
         attempt.shares.append(share)
         guard attempt.shares.count >= configuration.secretThreshold else {
             rootGeneration = attempt
-            return nil
+            return .progress(attempt.shares.count, required: configuration.secretThreshold, undo: before)
         }
         let combined = try? Shamir.combine(attempt.shares)
         attempt.shares.removeAll()
@@ -267,7 +270,14 @@ public actor SealManager {
             throw LeaseholdError.invalidRequest("root generation failed: the key shares do not match this installation")
         }
         rootGeneration = nil
-        return attempt
+        return .complete(attempt, required: configuration.secretThreshold, undo: before)
+    }
+
+    /// Puts back the attempt as it was before a submission whose request was not recorded (its commit failed), so
+    /// that no share counts without its audit row and the quorum's work is not lost.
+    func restoreRootGeneration(_ attempt: RootGenerationAttempt) {
+        guard rootGeneration == nil || rootGeneration?.nonce == attempt.nonce else { return }
+        rootGeneration = attempt
     }
 
     /// Discards the unseal progress.
