@@ -23,6 +23,11 @@ struct RestrictionFieldTests {
             #expect(try await api.send(.get, "auth/approle/role/app", token: root).data["token_ttl"] == .int(3600))
             let clean = try await api.send(.post, "auth/approle/role/app", token: root, json: ["token_ttl": "2h", "unused_flag": false])
             #expect(clean.status == 204, "\(clean.text)")
+            // Inside an object the handler reads as fields of its own, a typo is named with its path.
+            let mount = try await api.send(
+                .post, "sys/auth/approle2", token: root,
+                json: ["type": "approle", "config": ["max_lease_ttl": "1h", "max_lease_tll": "2h", "listing_visibility": ""]])
+            #expect(mount.object["warnings"] == .strings(["Endpoint ignored these unrecognized parameters: [config.max_lease_tll]"]), "\(mount.text)")
             // Reads never warn: their query parameters are not a body.
             let read = try await api.send(.get, "auth/approle/role/app?zeta=1", token: root)
             #expect(read.object["warnings"] == nil || read.object["warnings"] == .null, "\(read.text)")

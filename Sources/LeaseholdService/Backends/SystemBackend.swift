@@ -141,7 +141,7 @@ enum SystemBackend {
         var entry = MountEntry.make(path: path, type: type, description: try context.data.string("description") ?? "")
         // The environment at the top level (as `bao secrets enable` sends it) or inside `config`, which wins.
         try setEnvironment(try context.data.string("environment"), on: &entry)
-        if let config = try nestedConfig(context.data) { try apply(settings: config, to: &entry, limits: context.services.limits) }
+        if let config = try context.data.nested("config") { try apply(settings: config, to: &entry, limits: context.services.limits) }
         if let options = try context.data.stringMap("options") { entry.options = options }
         entry.local = try context.data.bool("local") ?? false
         entry.sealWrap = try context.data.bool("seal_wrap") ?? false
@@ -162,15 +162,6 @@ enum SystemBackend {
         try context.transaction.put(
             entry, at: StoreKey(namespace, path), condition: current.version == 0 ? .absent : .version(current.version))
         return .noContent
-    }
-
-    /// The `config` object of a mount's enable request, if any.
-    private static func nestedConfig(_ data: RequestData) throws -> RequestData? {
-        switch data.value("config") {
-        case nil, .null: return nil
-        case .object(let members): return RequestData(members)
-        default: throw LeaseholdError.invalidRequest("config must be an object")
-        }
     }
 
     /// Sets a mount's environment from a request field, if given.

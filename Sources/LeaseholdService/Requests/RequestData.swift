@@ -8,10 +8,34 @@ import Synchronization
 /// (``ignoredFields``): a mistyped restriction (`token_bound_cidr`) is said out loud rather than silently dropped.
 public struct RequestData: Sendable {
     private let storage: [String: JSONValue]
-    private let reads = FieldReads()
+    private let reads: FieldReads
+    /// The path of this object's fields among the request's (`config.` for the `config` object), "" at the top.
+    private let prefix: String
 
     /// Wraps fields.
-    public init(_ fields: [String: JSONValue] = [:]) { storage = fields }
+    public init(_ fields: [String: JSONValue] = [:]) {
+        storage = fields
+        reads = FieldReads()
+        prefix = ""
+    }
+
+    private init(_ fields: [String: JSONValue], reads: FieldReads, prefix: String) {
+        storage = fields
+        self.reads = reads
+        self.prefix = prefix
+    }
+
+    /// The object field `name` as fields of its own, whose reads count for this request (a typo inside it is
+    /// reported as `name.field`); `nil` when absent or null.
+    public func nested(_ name: String) throws -> RequestData? {
+        switch value(name) {
+        case nil, .null: return nil
+        case .object(let members):
+            reads.markNested(prefix + name)
+            return RequestData(members, reads: reads, prefix: prefix + name + ".")
+        default: throw LeaseholdError.invalidRequest("\(name) must be an object")
+        }
+    }
 
     /// Every field, for a handler that consumes the whole body (every field counts as read).
     public var fields: [String: JSONValue] {
@@ -25,7 +49,7 @@ public struct RequestData: Sendable {
 
     /// The field `name`, counted as read.
     public func value(_ name: String) -> JSONValue? {
-        reads.mark(name)
+        reads.mark(prefix + name)
         return storage[name]
     }
 
@@ -33,7 +57,19 @@ public struct RequestData: Sendable {
     public var ignoredFields: [String] {
         let read = reads.snapshot()
         guard !read.all else { return [] }
-        return storage.filter { !read.names.contains($0.key) && !$0.value.isUnset }.keys.sorted()
+        return Self.ignored(in: storage, prefix: prefix, read: read).sorted()
+    }
+
+    private static func ignored(
+        in fields: [String: JSONValue], prefix: String, read: (all: Bool, names: Set<String>, nested: Set<String>)
+    ) -> [String] {
+        fields.flatMap { key, value -> [String] in
+            let path = prefix + key
+            if read.nested.contains(path), case .object(let members) = value {
+                return ignored(in: members, prefix: path + ".", read: read)
+            }
+            return read.names.contains(path) || value.isUnset ? [] : [path]
+        }
     }
 
     /// Whether the field is present and not null.
@@ -163,13 +199,16 @@ import Foundation
 
 /// The names of the fields a request's handler read. Shared by copies of one ``RequestData``.
 private final class FieldReads: Sendable {
-    private let state = Mutex<(all: Bool, names: Set<String>)>((false, []))
+    private let state = Mutex<(all: Bool, names: Set<String>, nested: Set<String>)>((false, [], []))
 
     func mark(_ name: String) { state.withLock { _ = $0.names.insert(name) } }
 
+    /// `name` was read as an object whose own fields are tracked.
+    func markNested(_ name: String) { state.withLock { _ = $0.nested.insert(name) } }
+
     func markAll() { state.withLock { $0.all = true } }
 
-    func snapshot() -> (all: Bool, names: Set<String>) { state.withLock { $0 } }
+    func snapshot() -> (all: Bool, names: Set<String>, nested: Set<String>) { state.withLock { $0 } }
 }
 
 extension JSONValue {
