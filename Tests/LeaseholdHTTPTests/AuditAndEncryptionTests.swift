@@ -163,6 +163,31 @@ struct AuditAndEncryptionTests {
         }
     }
 
+    /// A key-file instance that started before another initialized the shared store unseals itself once it sees
+    /// the initialization (it stayed sealed until restarted); sealed on purpose afterwards, it stays sealed.
+    @Test func aKeyFileInstanceStartedBeforeInitializationUnsealsItself() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lh-keyfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keyFile = directory.appendingPathComponent("unseal.key").path
+        let key = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        #expect(FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]))
+        let first = try await BrokerHarness.make(autoUnseal: .keyFile(path: keyFile))
+        let second = try await BrokerHarness.make(autoUnseal: .keyFile(path: keyFile), sharingStoreOf: first)
+        #expect(try await second.broker.seal.autoUnsealIfConfigured() == false)
+        try await first.withClient { one in
+            let initialized = try await one.send(.put, "sys/init", json: [:])
+            let root = try #require(initialized.object["root_token"]?.stringValue, "\(initialized.text)")
+            try await second.withClient { other in
+                let lookup = try await other.send(.get, "auth/token/lookup-self", token: root)
+                #expect(lookup.status == 200, "\(lookup.text)")
+                #expect(try await other.send(.put, "sys/seal", token: root).status == 204)
+                #expect(try await other.send(.get, "auth/token/lookup-self", token: root).status == 503)
+                #expect(try await other.send(.get, "sys/seal-status").object["sealed"] == true)
+            }
+        }
+    }
+
     /// Two instances on one store: after one rotates the data key, the other must read what the first writes under
     /// the new term (it used to fail: its key ring stayed the one it had unsealed with), and write under it too.
     @Test func anotherInstanceFollowsARotationOnTheSameStore() async throws {

@@ -117,14 +117,14 @@ struct BrokerHarness {
         maximumBodySize: Int = 1024 * 1024, limits: LeaseLimits = LeaseLimits(), withEngines: Bool = false,
         clock: TestClock = TestClock(), loginThrottle: LoginThrottle = LoginThrottle(), leadership: Leadership = .sole(),
         allowsAPIAuditDevices: Bool = true, dataKeyUsage: DataKeyUsage = DataKeyUsage(),
-        sharingStoreOf other: BrokerHarness? = nil
+        autoUnseal: AutoUnseal = .none, sharingStoreOf other: BrokerHarness? = nil
     ) async throws -> BrokerHarness {
         let logger = Logger(label: "test")
         let engineFactory = withEngines ? PostgresEngineFactory(logger: logger) : nil
         let sqlite: SQLiteBrokerStore
         if let other { sqlite = other.sqlite } else { sqlite = try await SQLiteBrokerStore.temporary(logger: logger) }
         let store = other?.store ?? FailableStore(base: sqlite)
-        let seal = try await SealManager(store: store, autoUnseal: .none, logger: logger)
+        let seal = try await SealManager(store: store, autoUnseal: autoUnseal, logger: logger)
         let broker = Broker(
             store: store, seal: seal, limits: limits,
             information: ServerInformation(version: "test", storageType: "sqlite", apiAddress: "http://127.0.0.1"),

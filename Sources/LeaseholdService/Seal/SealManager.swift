@@ -80,8 +80,10 @@ public actor SealManager {
         }
     }
 
-    /// The unsealed keys, or the sealed error.
-    public func keys() throws -> UnsealedKeys {
+    /// The unsealed keys, or the sealed error. While sealed, first looks for an initialization another instance
+    /// made on a shared store (a key-file broker then unseals itself, see ``refreshConfiguration()``).
+    public func keys() async throws -> UnsealedKeys {
+        if unsealed == nil { await refreshConfiguration() }
         guard let unsealed else { throw LeaseholdError.sealed }
         return unsealed
     }
@@ -103,12 +105,21 @@ public actor SealManager {
     }
 
     /// Picks up an initialization another instance made on a shared store since this one started (it read none
-    /// then, and would otherwise report "not initialized" and refuse shares until restarted).
+    /// then, and would otherwise report "not initialized" and refuse shares until restarted). A key-file broker
+    /// unseals itself then, as it does at start; one sealed on purpose later stays sealed (its configuration is
+    /// known, so nothing is picked up).
     private func refreshConfiguration() async {
         guard configuration == nil, let entry = try? await store.entry(SealParameters.storeKey),
             let stored = try? JSONDecoder().decode(SealParameters.self, from: entry.value), configuration == nil
         else { return }
         configuration = stored
+        guard case .keyFile(let path) = autoUnseal, unsealed == nil else { return }
+        do {
+            try await open(with: try RootKey.load(keyFile: path))
+        } catch {
+            logger.error(
+                "auto-unseal failed after another instance initialized the store", metadata: ["error.type": "\(type(of: error))"])
+        }
     }
 
     private var defaultType: String {
