@@ -37,11 +37,7 @@ struct RestrictionFieldTests {
     @Test func deprecatedTokenFieldNamesAreEnforcedAndTheCurrentNameWins() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
-            #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
-            let written = try await api.send(
-                .post, "auth/userpass/users/bound", token: root,
-                json: ["password": "correct horse battery", "bound_cidrs": ["10.0.0.0/8"], "num_uses": 3, "lease": "20m"])
-            #expect(written.status == 204, "\(written.text)")
+            try await api.enableUserpass(withUser: "bound", token: root, ["bound_cidrs": ["10.0.0.0/8"], "num_uses": 3, "lease": "20m"])
             let read = try await api.send(.get, "auth/userpass/users/bound", token: root)
             #expect(read.data["token_bound_cidrs"] == .strings(["10.0.0.0/8"]))
             #expect(read.data["token_num_uses"] == .int(3))
@@ -123,11 +119,7 @@ struct RestrictionFieldTests {
     @Test func theSmallerOfTokenMaxTTLAndTokenExplicitMaxTTLCapsLoginTokens() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
-            #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
-            let written = try await api.send(
-                .post, "auth/userpass/users/alice", token: root,
-                json: ["password": "correct horse battery", "token_max_ttl": "768h", "token_explicit_max_ttl": "1h"])
-            #expect(written.status == 204, "\(written.text)")
+            try await api.enableUserpass(withUser: "alice", token: root, ["token_max_ttl": "768h", "token_explicit_max_ttl": "1h"])
             // A later write of one of the two leaves the other in force.
             #expect(try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["token_max_ttl": "48h"]).status == 204)
             let read = try await api.send(.get, "auth/userpass/users/alice", token: root)
@@ -193,8 +185,7 @@ struct RestrictionFieldTests {
     @Test func unsupportedRestrictionsAreRefused() async throws {
         let (harness, root) = try await BrokerHarness.unsealed(withEngines: true)
         try await harness.withClient { api in
-            #expect(try await api.send(.post, "sys/auth/userpass", token: root, json: ["type": "userpass"]).status == 204)
-            #expect(try await api.send(.post, "auth/userpass/users/alice", token: root, json: ["password": "correct horse battery"]).status == 204)
+            try await api.enableUserpass(withUser: "alice", token: root)
             let refused: [(String, JSONValue)] = [
                 // A password reset that would have kept the old password.
                 ("auth/userpass/users/alice", ["password_hash": "$2a$10$abcdefghijklmnopqrstuv"]),
@@ -227,5 +218,16 @@ struct RestrictionFieldTests {
                 json: ["db_name": "db", "creation_statements": .string(creation), "credential_type": "password"])
             #expect(plain.status == 204, "\(plain.text)")
         }
+    }
+}
+
+extension APIClient {
+    /// Enables userpass at `userpass/` and writes user `name` (password `correct horse battery`) with `fields`,
+    /// expecting both to succeed.
+    func enableUserpass(withUser name: String, token: String, _ fields: [String: JSONValue] = [:]) async throws {
+        #expect(try await send(.post, "sys/auth/userpass", token: token, json: ["type": "userpass"]).status == 204)
+        let user = fields.merging(["password": "correct horse battery"]) { current, _ in current }
+        let written = try await send(.post, "auth/userpass/users/\(name)", token: token, json: .object(user))
+        #expect(written.status == 204, "\(written.text)")
     }
 }
