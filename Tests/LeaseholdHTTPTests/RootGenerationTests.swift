@@ -47,7 +47,8 @@ struct RootGenerationTests {
             func submit(_ key: String, nonce: String) async throws -> APIClient.Reply {
                 try await api.send(.put, "sys/generate-root-token/update", token: operatorToken, json: ["key": .string(key), "nonce": .string(nonce)])
             }
-            #expect(try await submit(keys[0], nonce: "other").status == 400)
+            // Fields swapped by mistake: the refused "nonce" is a share, and must not reach the audit row.
+            #expect(try await submit(nonce, nonce: keys[1]).status == 400)
             let first = try await submit(keys[0], nonce: nonce)
             #expect(first.data["progress"] == .int(1), "\(first.text)")
             #expect(first.data["complete"] == false)

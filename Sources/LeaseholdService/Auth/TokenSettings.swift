@@ -26,8 +26,8 @@ public struct TokenSettings: Sendable, Codable, Hashable {
     static let serviceTokenTypes: Set<String> = ["", "default", "service", "default-service"]
 
     /// Reads the fields present in `data` over `existing` values. Vault's deprecated names (`policies`, `ttl`,
-    /// `lease`, `max_ttl`, `period`, `num_uses`, `bound_cidrs`) are read too; a deprecated and a current name with
-    /// different values are refused.
+    /// `lease`, `max_ttl`, `period`, `num_uses`, `bound_cidrs`) are read too; as in Vault, the current name wins
+    /// when both are given.
     public init(parsing data: RequestData, over existing: TokenSettings? = nil) throws {
         self = existing ?? TokenSettings()
         if let value = try data.upgraded("token_policies", aliases: "policies", read: data.stringList) {

@@ -68,8 +68,9 @@ enum RootGenerationBackend {
         let key = try context.data.requiredString("key")
         let nonce = try context.data.requiredString("nonce")
         let seal = context.services.seal
-        context.transaction.annotate("root_generation_nonce", nonce)
         let step = try await seal.submitRootGenerationShare(key, nonce: nonce)
+        // Annotated only once it named the attempt: a refused value may be a share sent in the wrong field.
+        context.transaction.annotate("root_generation_nonce", nonce)
         var data: [String: JSONValue] = ["started": true, "nonce": .string(nonce), "encoded_token": "", "pgp_fingerprint": ""]
         switch step {
         case .progress(let progress, let required, let undo):

@@ -108,17 +108,24 @@ public actor SealManager {
     /// then, and would otherwise report "not initialized" and refuse shares until restarted). A key-file broker
     /// unseals itself then, as it does at start; one sealed on purpose later stays sealed (its configuration is
     /// known, so nothing is picked up).
+    ///
+    /// For a key-file broker the configuration is kept only once the unseal succeeded, so a failure (the store or the
+    /// key file briefly unreadable) is tried again on the next call rather than leaving it sealed until restarted.
     private func refreshConfiguration() async {
         guard configuration == nil, let entry = try? await store.entry(SealParameters.storeKey),
             let stored = try? JSONDecoder().decode(SealParameters.self, from: entry.value), configuration == nil
         else { return }
-        configuration = stored
-        guard case .keyFile(let path) = autoUnseal, unsealed == nil else { return }
+        guard case .keyFile(let path) = autoUnseal, unsealed == nil else {
+            configuration = stored
+            return
+        }
         do {
             try await open(with: try RootKey.load(keyFile: path))
+            configuration = stored
         } catch {
             logger.error(
-                "auto-unseal failed after another instance initialized the store", metadata: ["error.type": "\(type(of: error))"])
+                "auto-unseal failed after another instance initialized the store; retried on the next request",
+                metadata: ["error.type": "\(type(of: error))"])
         }
     }
 
