@@ -14,9 +14,11 @@ final class RequestReadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let limit: TimeAmount
     private var pending: Scheduled<Void>?
-    /// Requests received in full whose answers are not written yet.
+    /// Requests whose head has arrived and whose answer is not written yet, counted from their head: an answer
+    /// written before its request's body (a 404 outside `/v1/`) must not leave a request counted that no answer
+    /// will ever take off.
     private var unanswered = 0
-    /// A request began while earlier ones were unanswered: its time starts when they are.
+    /// The request being read began while earlier ones were unanswered: its time starts when they are.
     private var waitingToStart = false
 
     init(limit: TimeAmount) { self.limit = limit }
@@ -24,13 +26,13 @@ final class RequestReadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
-            if unanswered == 0 { start(context) } else { waitingToStart = true }
+            unanswered += 1
+            if unanswered == 1 { start(context) } else { waitingToStart = true }
         case .body:
             break
         case .end:
             stop()
             waitingToStart = false
-            unanswered += 1
         }
         context.fireChannelRead(data)
     }
@@ -38,7 +40,7 @@ final class RequestReadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
             unanswered = max(0, unanswered - 1)
-            if unanswered == 0, waitingToStart {
+            if unanswered == 1, waitingToStart {
                 waitingToStart = false
                 start(context)
             }

@@ -88,6 +88,32 @@ struct ListenerLimitsTests {
         }
     }
 
+    /// An answer written before its request's body arrived (a 404 outside `/v1/`) must not switch the deadline off
+    /// for the connection's later requests.
+    @Test func anEarlyAnswerDoesNotSwitchTheReadTimeoutOff() async throws {
+        let (harness, _) = try await BrokerHarness.unsealed()
+        let limits = RequestLimits(idleTimeout: .seconds(8), readTimeout: .seconds(3))
+        try await harness.withLiveListener(certificates: nil, limits: limits) { port in
+            let connection = try RawConnection(port: port)
+            #expect(connection.send("PUT /elsewhere HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\n"))
+            let early = await connection.receive()
+            #expect(early?.hasPrefix("HTTP/1.1 404") == true, "\(early ?? "closed")")
+            #expect(connection.send("x"))
+            #expect(connection.send("PUT /v1/sys/unseal HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n"))
+            let started = ContinuousClock.now
+            var closed = false
+            while ContinuousClock.now - started < .seconds(8) {
+                try await Task.sleep(for: .milliseconds(200))
+                if !connection.send("x") {
+                    closed = true
+                    break
+                }
+            }
+            #expect(closed, "the server closes the connection")
+            #expect(ContinuousClock.now - started < .seconds(6))
+        }
+    }
+
     /// Connections beyond the bound are closed as they are accepted; those already open keep working, and a place
     /// freed by a closed connection is taken by the next one.
     @Test func connectionsBeyondTheBoundAreClosedAndPlacesAreGivenBack() async throws {
