@@ -138,6 +138,17 @@ extension JSONValue {
         integer(number).map { String($0) } ?? String(number)
     }
 
+    /// The boolean a field's text spells under Vault's weak typing (`true`, `1`, `t`, `yes`; `false`, `0`, `f`,
+    /// `no`, and the empty string), or `nil`. Handlers and policy parameter checks read text through this one table,
+    /// so a policy never reads a value differently from the handler it guards.
+    public static func boolean(spelledBy text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "1", "t", "yes": true
+        case "false", "0", "f", "no", "": false
+        default: nil
+        }
+    }
+
     /// A number written as an integer: integral and below 9e15 (exact in a `Double`).
     private static func integer(_ value: Double) -> Int64? {
         value.rounded() == value && abs(value) < 9.0e15 ? Int64(value) : nil

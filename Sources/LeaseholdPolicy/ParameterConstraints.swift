@@ -108,11 +108,7 @@ public struct ParameterConstraints: Sendable, Hashable {
         case .string(let text):
             let normalized = text.trimmingWhitespace().lowercased()
             var forms: [JSONValue] = [value, .string(normalized)]
-            switch normalized {
-            case "true", "1", "t", "yes": forms.append(.bool(true))
-            case "false", "0", "f", "no": forms.append(.bool(false))
-            default: break
-            }
+            if let flag = JSONValue.boolean(spelledBy: normalized) { forms.append(.bool(flag)) }
             if let number = Double(normalized), number.isFinite { forms.append(.number(number)) }
             return forms
         case .bool(let flag): return [value, .string(String(flag)), .number(flag ? 1 : 0)]

@@ -317,6 +317,9 @@ struct ACLTests {
         let flag = ParameterConstraints(denied: ["no_parent": [true]])
         for value: JSONValue in [true, "true", "1", 1, "yes", "T", 2] { #expect(!flag.permits(["no_parent": value]), "\(value)") }
         for value: JSONValue in [false, "false", "0", 0, "no"] { #expect(flag.permits(["no_parent": value]), "\(value)") }
+        // An empty string is false to handlers, so it is false to a constraint too.
+        let off = ParameterConstraints(denied: ["renewable": [false]])
+        for value: JSONValue in [false, "false", "0", 0, "", " "] { #expect(!off.permits(["renewable": value]), "\(value)") }
 
         let required = ParameterConstraints(required: ["num_uses"])
         #expect(required.permits(["num_uses": 1]))

@@ -29,7 +29,7 @@ enum AuditDeviceBackend {
         let type = try context.data.requiredString("type").lowercased()
         let options = try context.data.stringMap("options") ?? [:]
         // Refused when a device is enabled, not when a stored one starts: devices enabled before keep running.
-        if let hmacAccessor = options["hmac_accessor"], ["true", "1", "t"].contains(hmacAccessor.lowercased()) {
+        if let hmacAccessor = options["hmac_accessor"], JSONValue.boolean(spelledBy: hmacAccessor) == true {
             throw LeaseholdError.invalidRequest("hmac_accessor is not supported: audit entries show token accessors as they are")
         }
         let settings = try AuditSinkSettings.parse(type: type, options: options)

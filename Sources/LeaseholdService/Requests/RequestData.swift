@@ -96,11 +96,10 @@ public struct RequestData: Sendable {
         case .bool(let value): return value
         case .number(let value): return value != 0
         case .string(let value):
-            switch value.lowercased() {
-            case "true", "1", "t", "yes": return true
-            case "false", "0", "f", "no", "": return false
-            default: throw LeaseholdError.invalidRequest("field \"\(name)\" must be a boolean")
+            guard let flag = JSONValue.boolean(spelledBy: value) else {
+                throw LeaseholdError.invalidRequest("field \"\(name)\" must be a boolean")
             }
+            return flag
         default: throw LeaseholdError.invalidRequest("field \"\(name)\" must be a boolean")
         }
     }
