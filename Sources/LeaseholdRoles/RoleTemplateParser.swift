@@ -16,7 +16,7 @@ public enum RoleTemplateParser {
     /// Throws ``LeaseholdError`` (invalid request) with a message naming the file and the problem.
     public static func parse(yaml text: String, filename: String) throws -> RoleTemplate {
         func failure(_ message: String) -> LeaseholdError { .invalidRequest("\(filename): \(message)") }
-        guard text.utf8.count <= 256 * 1024 else { throw failure("the file is larger than 256 KiB") }
+        guard text.utf8.count <= maximumFileSize else { throw failure("the file is larger than 256 KiB") }
         if case .aliasOrAnchor(let line) = YAMLAliasCheck.scan(text) {
             throw failure("line \(line): YAML anchors and aliases (& and *) are not allowed")
         }
@@ -85,7 +85,7 @@ public enum RoleTemplateParser {
     static let maximumFileSize = 256 * 1024
 
     /// Parses a file: a regular file (a symbolic link to one is followed, as mounted configuration maps use) of at
-    /// most 256 KiB; a device, FIFO or socket is refused without being read.
+    /// most 256 KiB that neither group nor others may write; a device, FIFO or socket is refused without being read.
     public static func parse(contentsOf path: String) throws -> RoleTemplate {
         let name = (path as NSString).lastPathComponent
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -95,6 +95,7 @@ public enum RoleTemplateParser {
         guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
             throw LeaseholdError.invalidRequest("\(name): not a regular file")
         }
+        try refuseWritableByOthers(status.st_mode, name)
         guard Int(status.st_size) <= maximumFileSize else {
             throw LeaseholdError.invalidRequest("\(name): the file is larger than 256 KiB")
         }
@@ -109,16 +110,22 @@ public enum RoleTemplateParser {
         return try parse(yaml: String(decoding: bytes[..<count], as: UTF8.self), filename: name)
     }
 
+    /// Refuses a roles file or directory that group or others may write: its SQL runs with the connections' admin
+    /// credentials.
+    private static func refuseWritableByOthers(_ mode: mode_t, _ name: String) throws {
+        guard UInt32(mode) & 0o022 == 0 else {
+            throw LeaseholdError.invalidRequest(
+                "\(name): writable by group or others (mode \(String(UInt32(mode) & 0o777, radix: 8))); restrict it with chmod go-w")
+        }
+    }
+
     /// Every `*.yaml`/`*.yml` template in a directory, sorted by file name; all or none (a file that does not parse
     /// stops the load). The directory must not be writable by group or others: its files are SQL that runs with
     /// the connections' admin credentials.
     public static func parse(directory: String) throws -> [RoleTemplate] {
         var status = stat()
         guard stat(directory, &status) == 0 else { throw LeaseholdError.invalidRequest("\(directory): cannot read the directory") }
-        guard UInt32(status.st_mode) & 0o022 == 0 else {
-            throw LeaseholdError.invalidRequest(
-                "\(directory): writable by group or others (mode \(String(UInt32(status.st_mode) & 0o777, radix: 8))); restrict it with chmod go-w")
-        }
+        try refuseWritableByOthers(status.st_mode, directory)
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         return try names.map { try parse(contentsOf: directory + "/" + $0) }

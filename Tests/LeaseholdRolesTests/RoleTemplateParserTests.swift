@@ -112,7 +112,13 @@ struct RoleTemplateParserTests {
         let fifo = try #require(throws: LeaseholdError.self) { try RoleTemplateParser.parse(contentsOf: directory + "/fifo.yaml") }
         #expect(fifo.message == "fifo.yaml: not a regular file")
         try String(repeating: "#", count: 300 * 1024).write(toFile: directory + "/big.yaml", atomically: true, encoding: .utf8)
-        #expect(throws: LeaseholdError.self) { try RoleTemplateParser.parse(contentsOf: directory + "/big.yaml") }
+        let big = try #require(throws: LeaseholdError.self) { try RoleTemplateParser.parse(contentsOf: directory + "/big.yaml") }
+        #expect(big.message == "big.yaml: the file is larger than 256 KiB")
+        // A file (or a link's target) anyone may rewrite is refused like such a directory.
+        #expect(chmod(directory + "/target.txt", 0o666) == 0)
+        let writable = try #require(throws: LeaseholdError.self) { try RoleTemplateParser.parse(contentsOf: directory + "/readonly.yaml") }
+        #expect(writable.message == "readonly.yaml: writable by group or others (mode 666); restrict it with chmod go-w")
+        #expect(chmod(directory + "/target.txt", 0o644) == 0)
 
         #expect(chmod(directory, 0o775) == 0)
         let open = try #require(throws: LeaseholdError.self) { try RoleTemplateParser.parse(directory: directory) }
