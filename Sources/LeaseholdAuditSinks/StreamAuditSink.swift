@@ -49,7 +49,12 @@ actor StreamAuditSink: AuditSink {
         }
         do {
             let channel = try await connectedChannel()
-            try await channel.writeAndFlush(buffer)
+            // A receiver that stops reading would hold a batch larger than the socket buffers forever.
+            let batch = buffer
+            let expired = ChannelError.connectTimeout(TimeAmount(timeout))
+            try await withDeadline(timeout, timeoutError: expired) {
+                try await channel.writeAndFlush(batch)
+            }
             try await waitUntilAcknowledged(channel, peerClosure: peerClosure)
         } catch {
             await dropConnection()
@@ -71,7 +76,7 @@ actor StreamAuditSink: AuditSink {
         let serverHostname = Self.isIPAddress(host) ? nil : host
         let closure = PeerClosure()
         let connected = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+            .connectTimeout(TimeAmount(timeout))
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -100,7 +105,7 @@ actor StreamAuditSink: AuditSink {
             let info: KernelTCPInfo = try await provider.unsafeGetSocketOption(level: .tcp, name: .tcp_info).get()
             if info.unacknowledgedSegments == 0, info.unsentBytes == 0 { return }
             guard channel.isActive, !peerClosure.hasClosed else { throw ChannelError.ioOnClosedChannel }
-            guard ContinuousClock.now < deadline else { throw ChannelError.connectTimeout(.seconds(10)) }
+            guard ContinuousClock.now < deadline else { throw ChannelError.connectTimeout(TimeAmount(timeout)) }
             try await Task.sleep(for: .milliseconds(2))
         }
         #endif

@@ -367,6 +367,22 @@ struct AuditSinkTests {
         let records = try AuditChain.link(events, after: .genesis)
         let failure = await #expect(throws: AuditDeliveryFailure.self) { try await sink.deliver(records) }
         #expect(failure?.delivered == 0)
+        #expect(failure?.reason == "connection lost or timed out")
+        // About 6 MB, more than the sender's socket buffer can grow to: the write itself must give up at the timeout
+        // rather than wait for a receiver that never reads.
+        let large = try AuditChain.link(
+            (0..<1500).map { index in
+                AuditEvent(
+                    time: Date(), requestID: "l\(index)", type: "request", operation: "read", path: "sys/mounts",
+                    actor: AuditActor(), remoteAddress: "", outcome: "allowed", environment: "default",
+                    details: ["padding": String(repeating: "y", count: 4000)])
+            }, after: .genesis)
+        let started = ContinuousClock.now
+        let stalled = await #expect(throws: AuditDeliveryFailure.self) {
+            try await withDeadline(.seconds(15), timeoutError: CancellationError()) { try await sink.deliver(large) }
+        }
+        #expect(stalled?.reason == "connection lost or timed out")
+        #expect(ContinuousClock.now - started < .seconds(8))
         await sink.close()
         try await server.close()
     }
