@@ -262,11 +262,13 @@ struct TokenTests {
             let bare = try await api.send(.post, "auth/token/create/nodefault", token: root, json: ["policies": ["ci"]])
             #expect(bare.auth["policies"] == .strings(["ci"]))
 
-            for field in ["allowed_policies_glob", "disallowed_policies_glob", "token_bound_cidrs"] {
+            for field in ["allowed_policies_glob", "disallowed_policies_glob", "token_bound_cidrs", "bound_cidrs"] {
                 let refused = try await api.send(.post, "auth/token/roles/x", token: root, json: [field: ["10.0.0.0/8"]])
                 #expect(refused.status == 400)
                 #expect(refused.errors == ["\(field) is not supported on token roles"])
             }
+            let batch = try await api.send(.post, "auth/token/roles/x", token: root, json: ["token_type": "batch"])
+            #expect(batch.errors == ["token_type \"batch\" is not supported: only service tokens are issued"])
         }
     }
 

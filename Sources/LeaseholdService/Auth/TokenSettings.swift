@@ -22,8 +22,13 @@ public struct TokenSettings: Sendable, Codable, Hashable {
     /// The environment of identities that log in through this role.
     public var environment: String = "default"
 
-    /// The token types a role may ask for: Leasehold issues service tokens only.
-    static let serviceTokenTypes: Set<String> = ["", "default", "service", "default-service"]
+    /// Refuses a `token_type` field that asks for anything but service tokens (batch tokens are not issued), for
+    /// auth roles, token roles and auth mounts alike.
+    static func requireServiceTokenType(_ data: RequestData) throws {
+        if let type = try data.string("token_type"), !["", "default", "service", "default-service"].contains(type) {
+            throw LeaseholdError.invalidRequest("token_type \"\(type.prefix(64))\" is not supported: only service tokens are issued")
+        }
+    }
 
     /// Reads the fields present in `data` over `existing` values. Vault's deprecated names (`policies`, `ttl`,
     /// `lease`, `max_ttl`, `period`, `num_uses`, `bound_cidrs`) are read too; as in Vault, the current name wins
@@ -46,9 +51,7 @@ public struct TokenSettings: Sendable, Codable, Hashable {
             try CIDRBlock.validate(value)
             boundCIDRs = value
         }
-        if let type = try data.string("token_type"), !Self.serviceTokenTypes.contains(type) {
-            throw LeaseholdError.invalidRequest("token_type \"\(type.prefix(64))\" is not supported: only service tokens are issued")
-        }
+        try Self.requireServiceTokenType(data)
         if let value = try data.string("environment"), !value.isEmpty { environment = try DatabaseBackend.environmentName(value) }
         if policies.contains("root") { throw LeaseholdError.invalidRequest("the root policy cannot be attached by an auth role") }
         guard hardCap == 0 || ttl <= hardCap else {

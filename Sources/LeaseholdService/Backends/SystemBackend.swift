@@ -175,9 +175,7 @@ enum SystemBackend {
     private static func apply(settings config: RequestData, to entry: inout MountEntry, limits: LeaseLimits) throws {
         try setEnvironment(try config.string("environment"), on: &entry)
         // Restrictions Leasehold does not implement are refused rather than accepted and ignored.
-        if let type = try config.string("token_type"), !TokenSettings.serviceTokenTypes.contains(type) {
-            throw LeaseholdError.invalidRequest("token_type \"\(type.prefix(64))\" is not supported: only service tokens are issued")
-        }
+        try TokenSettings.requireServiceTokenType(config)
         if config.contains("user_lockout_config") {
             throw LeaseholdError.invalidRequest(
                 "user_lockout_config is not supported; failed logins are limited by the server's login_failure_limit and login_failure_window")

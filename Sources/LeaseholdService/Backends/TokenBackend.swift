@@ -325,9 +325,7 @@ enum TokenBackend {
             }
             role.pathSuffix = value
         }
-        if let type = try data.string("token_type"), !TokenSettings.serviceTokenTypes.contains(type) {
-            throw LeaseholdError.invalidRequest("only service tokens are supported")
-        }
+        try TokenSettings.requireServiceTokenType(data)
         // Refused rather than ignored: an operator who sets a restriction expects it to hold.
         for unsupported in ["allowed_policies_glob", "disallowed_policies_glob", "token_bound_cidrs", "bound_cidrs"] {
             if let value = try data.stringList(unsupported), !value.isEmpty {
