@@ -194,6 +194,9 @@ public struct TokenStore: Sendable {
     ) async throws {
         var queue = [root.hash]
         var visited: Set<String> = []
+        // Tokens revoked by this call that could have gained a child meanwhile (use-limited and wrapping tokens
+        // cannot create children).
+        var possibleParents: Set<String> = []
         while let hash = queue.popLast() {
             // A token already revoked in this transaction was revoked with its whole tree.
             guard visited.insert(hash).inserted, transaction.claimTokenRevocation(hash) else { continue }
@@ -207,12 +210,16 @@ public struct TokenStore: Sendable {
                 transaction.delete(StoreKey(.tokenChildren, childKey))
             }
             let entry = hash == root.hash ? root : try await store.read(TokenEntry.self, at: StoreKey(.tokens, hash))?.value
-            if let entry { removeEntry(entry, condition: hash == root.hash ? condition : .none, in: transaction) }
+            if let entry {
+                removeEntry(entry, condition: hash == root.hash ? condition : .none, in: transaction)
+                if entry.numUses == 0, entry.kind == "service" { possibleParents.insert(hash) }
+            }
             try await leases.scheduleRevocation(ofLeasesOwnedBy: hash, now: now, in: transaction)
         }
         // A child whose creation committed after the listing above and before this revocation's commit is still
         // there; none can commit after it (creation checks that the parent is unchanged). Revoke those now.
-        transaction.onCommit { [self, visited] in await revokeStragglers(under: visited, now: now) }
+        guard !possibleParents.isEmpty else { return }
+        transaction.onCommit { [self, possibleParents] in await revokeStragglers(under: possibleParents, now: now) }
     }
 
     /// Revokes the trees of children that were created under `revoked` tokens while those were being revoked, each
@@ -227,11 +234,8 @@ public struct TokenStore: Sendable {
                     // Unconditionally: uses and renewals of the child are conditional writes, and cannot bring it back.
                     (try? await revokeTree(child.value, now: now, in: transaction)) != nil
                 else { continue }
-                let event = AuditEvent(
-                    time: now, requestID: "", type: "token.revoke", operation: "delete", path: child.value.path,
-                    actor: AuditActor(accessor: child.value.accessor, displayName: child.value.displayName, policies: child.value.policies, authMethod: child.value.authMethod),
-                    remoteAddress: "", outcome: "allowed", environment: child.value.environment,
-                    details: ["reason": "created while its parent was being revoked"])
+                let event = Self.backgroundRevocationEvent(
+                    "token.revoke", of: child.value, now: now, details: ["reason": "created while its parent was being revoked"])
                 guard (try? await commit(transaction.batch(appending: event))) != nil else { continue }
                 await transaction.committed()
             }
@@ -261,12 +265,19 @@ public struct TokenStore: Sendable {
         guard stored.value.isExpired(at: now) else { return }
         let transaction = StoreTransaction(store: store)
         try await revokeTree(stored.value, condition: .version(stored.version), now: now, in: transaction)
-        let event = AuditEvent(
-            time: now, requestID: "", type: "token.expire", operation: "delete", path: stored.value.path,
-            actor: AuditActor(accessor: stored.value.accessor, displayName: stored.value.displayName, policies: stored.value.policies, authMethod: stored.value.authMethod),
-            remoteAddress: "", outcome: "allowed", environment: stored.value.environment)
+        let event = Self.backgroundRevocationEvent("token.expire", of: stored.value, now: now)
         try await commit(transaction.batch(appending: event))
         await transaction.committed()
+    }
+
+    /// The audit row of a revocation the broker makes on its own (an expiry, a straggler child), naming the token.
+    private static func backgroundRevocationEvent(
+        _ type: String, of entry: TokenEntry, now: Date, details: [String: String] = [:]
+    ) -> AuditEvent {
+        AuditEvent(
+            time: now, requestID: "", type: type, operation: "delete", path: entry.path,
+            actor: AuditActor(accessor: entry.accessor, displayName: entry.displayName, policies: entry.policies, authMethod: entry.authMethod),
+            remoteAddress: "", outcome: "allowed", environment: entry.environment, details: details)
     }
 
     /// Revokes only the token; its children become orphans.
