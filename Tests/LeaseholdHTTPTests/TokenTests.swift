@@ -67,15 +67,14 @@ struct TokenTests {
         }
     }
 
+    /// The stored hash of `token`.
+    static func hash(of token: String, _ harness: BrokerHarness) async throws -> String {
+        harness.broker.makeServices(keys: try await harness.broker.seal.keys()).tokens.hash(of: SecretValue(token))
+    }
+
     /// A child whose creation commits after its parent's revocation fails (the parent must be unchanged), and the
     /// request is then refused; one that commits between the revocation's listing of children and its commit is
     /// revoked right after. Before, both outlived their revoked parent.
-    /// The stored hash of `token`.
-    static func hash(of token: String, _ harness: BrokerHarness) async throws -> String {
-        let services = harness.broker.makeServices(keys: try await harness.broker.seal.keys())
-        return try #require(try await services.tokens.lookup(token: SecretValue(token), now: Date())?.value.hash)
-    }
-
     @Test func childrenCreatedDuringTheirParentsRevocationDoNotSurviveIt() async throws {
         let (harness, root) = try await BrokerHarness.unsealed()
         try await harness.withClient { api in
