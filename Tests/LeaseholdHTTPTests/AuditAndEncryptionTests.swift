@@ -147,6 +147,37 @@ struct AuditAndEncryptionTests {
         }
     }
 
+    /// Two instances at one term: once the first rotates, the second, still holding the old term, neither rotates
+    /// again (each instance used to, one extra term per instance) nor replaces the new term's count with its own.
+    @Test func anInstanceBehindARotationNeitherRotatesAgainNorResetsTheCount() async throws {
+        let first = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40))
+        let initialized = try await first.broker.initializeForDevelopment(rootTokenID: nil)
+        let (root, unsealKey) = (initialized.rootToken.revealed, initialized.unsealKey.revealed)
+        let second = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40), sharingStoreOf: first)
+        let firstUsage = DataKeyUsageRecorder(broker: first.broker, logger: Logger(label: "test"))
+        let secondUsage = DataKeyUsageRecorder(broker: second.broker, logger: Logger(label: "test"))
+        try await first.withClient { api in
+            try await second.withClient { other in
+                #expect(try await other.send(.put, "sys/unseal", json: ["key": .string(unsealKey)]).status == 200)
+                for index in 0..<45 {
+                    let body: JSONValue = ["policy": .string("path \"p\(index)\" { capabilities = [\"read\"] }")]
+                    #expect(try await api.send(.put, "sys/policies/acl/p\(index)", token: root, json: body).status == 204)
+                }
+                _ = try await firstUsage.recordUsage()
+                #expect(try await api.send(.get, "sys/key-status", token: root).data["term"] == 2)
+                // The second still holds term 1, whose stored count is past the threshold.
+                for _ in 0..<3 { #expect(try await other.send(.post, "auth/token/create", token: root, json: [:]).status == 200) }
+                _ = try await secondUsage.recordUsage()
+                let rotations = try await first.store.auditRecords(after: 0, limit: 10_000).filter { $0.event.path == "sys/rotate" }
+                #expect(rotations.count == 1, "rotated once")
+                let counted = try #require(try await firstUsage.recordUsage())
+                for _ in 0..<3 { #expect(try await other.send(.post, "auth/token/create", token: root, json: [:]).status == 200) }
+                #expect(try await secondUsage.recordUsage() == counted, "the newer term's count is left as it is")
+                #expect(try #require(try await firstUsage.recordUsage()) >= counted)
+            }
+        }
+    }
+
     /// An instance that started before another initialized the shared store sees the initialization: it reported
     /// "not initialized" and refused every share until restarted.
     @Test func anInstanceStartedBeforeInitializationSeesIt() async throws {

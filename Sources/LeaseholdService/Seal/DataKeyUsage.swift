@@ -8,7 +8,7 @@ import Synchronization
 /// 96-bit nonces (2^32 encryptions per key, NIST SP 800-38D).
 ///
 /// Each instance counts its own encryptions in memory (``recordEncryption()``, one atomic add per store write)
-/// and ``DataKeyUsageService`` adds them, every minute, to the store's count for the active term, which all
+/// and ``DataKeyUsageRecorder`` adds them, every minute, to the store's count for the active term, which all
 /// instances sharing the store add to. When that count reaches ``rotationThreshold`` (a quarter of the limit, so
 /// the counts an instance loses when it stops, at most a minute's, never matter) the data key is rotated as by
 /// `sys/rotate`, with its audit row.
@@ -77,6 +77,12 @@ public struct DataKeyUsageRecorder: Sendable {
         let term = keys.keyRing.activeTerm
         do {
             let stored = try await services.store.read(DataKeyUsageRecord.self, at: DataKeyUsageRecord.key)
+            if let stored, stored.value.term > term {
+                // Another instance rotated and this one still holds the older term: its count must not replace the
+                // newer term's. It is kept, and counted toward the newer term once this instance holds it.
+                usage.restore(delta)
+                return stored.value.encryptions
+            }
             let base = stored.map { $0.value.term == term ? $0.value.encryptions : 0 } ?? 0
             total = base + delta
             let sealed = try services.store.seal(DataKeyUsageRecord(term: term, encryptions: total), for: DataKeyUsageRecord.key)
@@ -88,7 +94,8 @@ public struct DataKeyUsageRecorder: Sendable {
             throw error
         }
         Gauge(label: "leasehold_data_key_encryptions").record(Int64(clamping: total))
-        if total >= usage.rotationThreshold {
+        // Rotated once per term: an instance still holding the term another instance already rotated past leaves it.
+        if total >= usage.rotationThreshold, try await broker.seal.storedActiveTerm() == term {
             _ = try await broker.handleAsSystem(LogicalRequest(operation: .update, path: "sys/rotate"), component: "data-key-usage")
             logger.notice(
                 "data key rotated: its term reached the encryption threshold",

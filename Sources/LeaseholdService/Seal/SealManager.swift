@@ -331,6 +331,16 @@ public actor SealManager {
         return (rotated, .put(SealParameters.keyRingKey, try rotated.sealed(with: rootKey), .version(current.version)))
     }
 
+    /// The active term of the key ring as stored, which another instance sharing the store may have rotated past the
+    /// one this instance holds; `nil` while sealed.
+    func storedActiveTerm() async throws -> UInt32? {
+        guard unsealed != nil, let rootKey else { return nil }
+        guard let current = try await store.entry(SealParameters.keyRingKey) else {
+            throw LeaseholdError(.internalError, "key ring missing from the store")
+        }
+        return try KeyRing.open(current.value, with: rootKey).activeTerm
+    }
+
     /// Makes a committed ring (``prepareRotation()``) the active one, unless the broker was sealed meanwhile or
     /// already holds a newer ring.
     public func install(_ ring: KeyRing) {
