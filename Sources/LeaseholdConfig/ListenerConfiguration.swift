@@ -6,6 +6,8 @@ public struct ListenerConfiguration: Sendable, Hashable {
     public static let defaultAddress = "127.0.0.1:8200"
     /// The default request body limit: 32 MiB, as in Vault.
     public static let defaultMaximumRequestSize = 32 << 20
+    /// The default `http_idle_timeout` and `http_read_timeout`: 30 s.
+    public static let defaultTimeout = TTL(seconds: 30)
 
     /// `host:port` to bind.
     public var address: String
@@ -26,8 +28,8 @@ public struct ListenerConfiguration: Sendable, Hashable {
         address: String = defaultAddress,
         tls: TLSListenerConfiguration?,
         maximumRequestSize: Int = defaultMaximumRequestSize,
-        idleTimeout: TTL = TTL(seconds: 30),
-        readTimeout: TTL = TTL(seconds: 30),
+        idleTimeout: TTL = defaultTimeout,
+        readTimeout: TTL = defaultTimeout,
         maximumConnections: Int? = nil
     ) {
         self.address = address

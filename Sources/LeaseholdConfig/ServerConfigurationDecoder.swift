@@ -106,8 +106,8 @@ enum ServerConfigurationDecoder {
         let address = try reader.string("address") ?? ListenerConfiguration.defaultAddress
         let size = try reader.integer("max_request_size") ?? 0
         guard size >= 0 else { throw reader.error("max_request_size cannot be negative: the limit cannot be disabled") }
-        let idleTimeout = try reader.ttl("http_idle_timeout") ?? TTL(seconds: 30)
-        let readTimeout = try reader.ttl("http_read_timeout") ?? TTL(seconds: 30)
+        let idleTimeout = try reader.ttl("http_idle_timeout") ?? ListenerConfiguration.defaultTimeout
+        let readTimeout = try reader.ttl("http_read_timeout") ?? ListenerConfiguration.defaultTimeout
         guard idleTimeout.seconds >= 1, readTimeout.seconds >= 1 else {
             throw reader.error("http_idle_timeout and http_read_timeout must be at least 1s: the bounds cannot be disabled")
         }

@@ -183,7 +183,7 @@ struct BrokerRuntime {
             maximumBodySize: listener.maximumRequestSize, idleTimeout: .seconds(listener.idleTimeout.seconds),
             readTimeout: .seconds(listener.readTimeout.seconds),
             maximumConnections: listener.maximumConnections
-                ?? OpenFileLimit.defaultMaximumConnections)
+                ?? OpenFileLimit.defaultMaximumConnections(listeners: configuration.listeners.count))
         return try BrokerServer.makeListener(
             broker: broker, host: host, port: port, limits: limits,
             certificates: certificates, renderMetrics: { registry.emitToString() }, logger: logger)

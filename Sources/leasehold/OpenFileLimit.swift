@@ -21,9 +21,10 @@ enum OpenFileLimit {
         return Int(clamping: limit.rlim_cur)
     }
 
-    /// The connection bound of a listener without `max_connections`: half the open-file limit, so the store and
-    /// the target databases keep descriptors however many clients connect, between 64 and 4,096.
-    static var defaultMaximumConnections: Int {
-        min(RequestLimits.defaultMaximumConnections, max(64, current / 2))
+    /// The connection bound of each of `listeners` listeners without `max_connections`: together at most half the
+    /// open-file limit, so the store and the target databases keep descriptors however many clients connect; each
+    /// between 64 and 4,096.
+    static func defaultMaximumConnections(listeners: Int) -> Int {
+        min(RequestLimits.defaultMaximumConnections, max(64, current / 2 / max(1, listeners)))
     }
 }
