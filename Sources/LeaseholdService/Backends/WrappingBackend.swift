@@ -85,7 +85,7 @@ enum WrappingBackend {
         guard context.request.wrapTTL != nil else {
             throw LeaseholdError.invalidRequest("the wrap TTL must be given in the X-Vault-Wrap-TTL header")
         }
-        return LogicalResponse(data: context.data.fields)
+        return LogicalResponse(data: context.data.consumeAllFields())
     }
 
     /// The wrapping token named by the body, or the caller's own token when it is a wrapping token.

@@ -37,8 +37,9 @@ public struct RequestData: Sendable {
         }
     }
 
-    /// Every field, for a handler that consumes the whole body (every field counts as read).
-    public var fields: [String: JSONValue] {
+    /// Every field, for a handler that consumes the whole body: every field counts as read, so none is reported as
+    /// ignored (use ``inspectedFields`` to look without consuming).
+    public func consumeAllFields() -> [String: JSONValue] {
         reads.markAll()
         return storage
     }
