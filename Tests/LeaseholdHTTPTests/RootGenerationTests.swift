@@ -133,6 +133,11 @@ struct RootGenerationTests {
             func submit(_ key: String) async throws -> APIClient.Reply {
                 try await api.send(.put, "sys/generate-root-token/update", token: operatorToken, json: ["key": .string(key), "nonce": .string(nonce)])
             }
+            // A cancel that could not be recorded leaves the attempt; so does a share.
+            harness.store.failCommitsWithAuditRows(true)
+            #expect(try await api.send(.delete, "sys/generate-root-token/attempt", token: operatorToken).status >= 500)
+            harness.store.failCommitsWithAuditRows(false)
+            #expect(try await api.send(.get, "sys/generate-root-token/attempt", token: operatorToken).data["started"] == true)
             harness.store.failCommitsWithAuditRows(true)
             #expect(try await submit(keys[0]).status >= 500)
             harness.store.failCommitsWithAuditRows(false)
@@ -144,6 +149,11 @@ struct RootGenerationTests {
             harness.store.failCommitsWithAuditRows(false)
             let retried = try await submit(keys[1])
             #expect(retried.data["complete"] == true, "the last share is taken again: \(retried.text)")
+            // A start that could not be recorded leaves no attempt.
+            harness.store.failCommitsWithAuditRows(true)
+            #expect(try await api.send(.put, "sys/generate-root-token/attempt", token: operatorToken, json: [:]).status >= 500)
+            harness.store.failCommitsWithAuditRows(false)
+            #expect(try await api.send(.get, "sys/generate-root-token/attempt", token: operatorToken).data["started"] == false)
         }
     }
 
