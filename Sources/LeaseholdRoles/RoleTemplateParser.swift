@@ -17,8 +17,10 @@ public enum RoleTemplateParser {
     public static func parse(yaml text: String, filename: String) throws -> RoleTemplate {
         func failure(_ message: String) -> LeaseholdError { .invalidRequest("\(filename): \(message)") }
         guard text.utf8.count <= maximumFileSize else { throw failure("the file is larger than 256 KiB") }
-        if case .aliasOrAnchor(let line) = YAMLAliasCheck.scan(text) {
-            throw failure("line \(line): YAML anchors and aliases (& and *) are not allowed")
+        switch YAMLAliasCheck.scan(text) {
+        case .clean: break
+        case .aliasOrAnchor(let line): throw failure("line \(line): YAML anchors and aliases (& and *) are not allowed")
+        case .unchecked: throw failure("the YAML parser could not be started")
         }
         let node: Node?
         do {

@@ -12,12 +12,14 @@ enum YAMLAliasCheck {
         case clean
         /// An anchor (`&name`) or alias (`*name`) at the given 1-based line.
         case aliasOrAnchor(line: Int)
+        /// The parser could not be set up, so nothing was checked.
+        case unchecked
     }
 
     /// Scans `text` (UTF-8); stops at the first anchor or alias, or at a syntax error (left to the composer).
     static func scan(_ text: String) -> Outcome {
         var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else { return .clean }
+        guard yaml_parser_initialize(&parser) == 1 else { return .unchecked }
         defer { yaml_parser_delete(&parser) }
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBufferPointer { buffer -> Outcome in

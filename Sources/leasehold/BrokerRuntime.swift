@@ -104,7 +104,7 @@ struct BrokerRuntime {
                         isEligible: { await !seal.status().sealed }, logger: logger)))
         }
         services += [
-            EngineRunner(factory: engineFactory, engines: engines), MemoryTrimmer(interval: .seconds(30)),
+            EngineRunner(factory: engineFactory, engines: engines), PeriodicService("returning free heap pages", every: .seconds(30), logger: logger) { MemoryDiscipline.trim() },
             DataKeyUsageRecorder(broker: broker, logger: logger).periodicService(),
             LeadershipGauge(leadership: leadership),
             leaderOnly(LeaseReaper(broker: broker, logger: logger), "reaper"),

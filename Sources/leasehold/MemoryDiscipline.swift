@@ -1,5 +1,4 @@
 import Glibc
-import ServiceLifecycle
 
 /// Keeps the allocator from holding on to memory the broker no longer uses.
 ///
@@ -28,16 +27,3 @@ enum MemoryDiscipline {
     }
 }
 
-/// Returns free heap pages to the kernel every `interval`.
-struct MemoryTrimmer: Service {
-    let interval: Duration
-
-    func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                MemoryDiscipline.trim()
-            }
-        }
-    }
-}
