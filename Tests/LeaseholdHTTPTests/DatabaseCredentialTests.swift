@@ -439,6 +439,11 @@ struct DatabaseCredentialTests {
             #expect(last.errors == ["this is the token's last use: a lease it owns would be revoked with it at once"])
             #expect(try await api.send(.get, "auth/token/lookup-self", token: limited).status == 200, "the refusal used nothing")
             #expect(try await api.send(.get, "auth/token/lookup-self", token: limited).status == 403)
+            // A role whose leases outlive their token issues on the last use too: the lease does not die with it.
+            #expect(try await api.send(.post, "database/roles/reader", token: root, json: ["leases_outlive_token": true]).status == 204)
+            let once = try await api.send(.post, "auth/token/create", token: root, json: ["num_uses": 1, "policies": ["root"]]).clientToken
+            let kept = try await api.send(.get, "database/creds/reader", token: once)
+            #expect(kept.status == 200, "\(kept.text)")
         }
     }
 

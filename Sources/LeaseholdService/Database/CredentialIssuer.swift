@@ -26,7 +26,7 @@ struct CredentialIssuer {
         guard role.environment == caller.environment else { throw LeaseholdError.permissionDenied }
         // A token's last use revokes it in this request's commit, with its leases (as in Vault): a lease it owned
         // would be left to a revoked token, so the credential is refused instead of returned dead.
-        if caller.kind == "service", caller.numUses == 1, !role.leasesOutliveToken {
+        if caller.isOnLastUse, !role.leasesOutliveToken {
             throw LeaseholdError.invalidRequest("this is the token's last use: a lease it owns would be revoked with it at once")
         }
         let connectionKey = StoreKey(.databaseConnections, mount.path + role.connection)

@@ -27,6 +27,8 @@ public struct TokenEntry: Sendable, Codable, Hashable {
     public var period: Int64
     /// Remaining uses; 0 means unlimited.
     public var numUses: Int
+    /// Whether the request using this token now is its last use, whose commit revokes it (with its leases).
+    public var isOnLastUse: Bool { kind == "service" && numUses == 1 }
     /// Whether renewal is allowed.
     public var renewable: Bool
     /// When the token expires; `nil` for non-expiring root tokens.
