@@ -69,8 +69,9 @@ struct ConfigurationReader {
     mutating func ttl(_ key: String) throws(ConfigurationError) -> TTL? {
         guard let value = try value(key) else { return nil }
         switch value {
-        case .number(let number) where number >= 0 && number == number.rounded() && number < 1e12:
-            return TTL(seconds: Int64(number))
+        case .number(let number):
+            guard let ttl = TTL(wholeSeconds: number) else { throw error("\(key) must be a duration") }
+            return ttl
         case .string(let string):
             do {
                 return try TTL.parse(string)

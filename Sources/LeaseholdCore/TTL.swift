@@ -32,14 +32,23 @@ public struct TTL: Sendable, Hashable, Comparable, Codable, CustomStringConverti
         return "\(secs)s"
     }
 
+    /// The bound of every duration accepted, in seconds (about 31,700 years): later date arithmetic in milliseconds
+    /// must not overflow.
+    public static let maximumSeconds: Int64 = 1_000_000_000_000
+
+    /// A duration sent as a number of seconds: whole, non-negative and below ``maximumSeconds``; `nil` otherwise.
+    public init?(wholeSeconds number: Double) {
+        guard number >= 0, number == number.rounded(), number < Double(Self.maximumSeconds) else { return nil }
+        self.init(seconds: Int64(number))
+    }
+
     /// Parses a duration string or number; throws ``LeaseholdError`` (invalid request) on malformed input.
     public static func parse(_ text: String) throws -> TTL {
         let trimmed = text.trimmingWhitespace()
         if trimmed.isEmpty { return .zero }
         if let whole = Int64(trimmed) {
             guard whole >= 0 else { throw LeaseholdError.invalidRequest("invalid duration: negative") }
-            // The bound of every other spelling: later date arithmetic in milliseconds must not overflow.
-            guard whole < 1_000_000_000_000 else { throw LeaseholdError.invalidRequest("invalid duration \"\(text.prefix(32))\"") }
+            guard whole < Self.maximumSeconds else { throw LeaseholdError.invalidRequest("invalid duration \"\(text.prefix(32))\"") }
             return TTL(seconds: whole)
         }
         var total: Double = 0
@@ -74,7 +83,7 @@ public struct TTL: Sendable, Hashable, Comparable, Codable, CustomStringConverti
             sawUnit = true
             index = trimmed.index(index, offsetBy: unit.count)
         }
-        guard number.isEmpty, sawUnit, total < 1e12 else {
+        guard number.isEmpty, sawUnit, total < Double(Self.maximumSeconds) else {
             throw LeaseholdError.invalidRequest("invalid duration \"\(text.prefix(32))\"")
         }
         return TTL(seconds: Int64(total.rounded(.down)))

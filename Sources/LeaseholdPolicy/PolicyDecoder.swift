@@ -146,8 +146,9 @@ enum PolicyDecoder {
         let text: String
         switch value {
         case .string(let string): text = string
-        case .number(let number) where number >= 0 && number == number.rounded() && number < 1e12:
-            return TTL(seconds: Int64(number))
+        case .number(let number):
+            guard let ttl = TTL(wholeSeconds: number) else { throw fail("\(key) must be a duration") }
+            return ttl
         default: throw fail("\(key) must be a duration")
         }
         do {

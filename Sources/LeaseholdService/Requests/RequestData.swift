@@ -127,10 +127,10 @@ public struct RequestData: Sendable {
         switch value(name) {
         case nil, .null: return nil
         case .number(let value):
-            guard value >= 0, value.rounded() == value, value < 1e12 else {
+            guard let ttl = TTL(wholeSeconds: value) else {
                 throw LeaseholdError.invalidRequest("field \"\(name)\" must be a non-negative duration")
             }
-            return TTL(seconds: Int64(value))
+            return ttl
         case .string(let value):
             do { return try TTL.parse(value) } catch {
                 throw LeaseholdError.invalidRequest("field \"\(name)\": invalid duration")
