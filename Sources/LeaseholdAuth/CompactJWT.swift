@@ -83,8 +83,8 @@ public struct CompactJWT: Sendable, CustomStringConvertible, CustomDebugStringCo
 }
 
 extension Data {
-    /// Decodes unpadded base64url text.
-    init?(base64URL text: Substring) {
+    /// Decodes unpadded base64url text (plain base64 without padding too: its alphabet differs only in `+` and `/`).
+    public init?(base64URL text: Substring) {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         let remainder = base64.utf8.count % 4
         guard remainder != 1 else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import LeaseholdAuth
 import LeaseholdCore
 import LeaseholdSeal
 
@@ -59,9 +60,9 @@ struct RootGenerationAttempt {
 
     /// The token an encoding holds, or `nil` when it is not base64 or not as long as the password.
     static func decode(_ encoded: String, otp: String) -> SecretValue? {
-        var text = encoded.trimmingWhitespace()
-        while text.utf8.count % 4 != 0 { text += "=" }
-        guard let bytes = Data(base64Encoded: text), let plain = xor(Array(bytes), Array(otp.utf8)) else { return nil }
+        let text = encoded.trimmingWhitespace()
+        guard let bytes = Data(base64URL: Substring(text.prefix { $0 != "=" })), let plain = xor(Array(bytes), Array(otp.utf8))
+        else { return nil }
         return SecretValue(String(decoding: plain, as: UTF8.self))
     }
 
