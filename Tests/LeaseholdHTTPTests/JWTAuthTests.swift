@@ -64,7 +64,16 @@ struct JWTAuthTests {
             #expect(role.data["bound_audiences"] == .strings(["leasehold"]))
             #expect(role.data["clock_skew_leeway"] == 0)
             #expect(try await api.send(.list, "auth/jwt/role", token: root).data["keys"] == .strings(["ci"]))
+            // Renewal finds the role the token logged in with (named in any case), and refuses once it is gone.
+            let mixedCase = try await login(api, jwt, role: "CI")
+            #expect(mixedCase.status == 200, "\(mixedCase.text)")
+            for token in [reply.clientToken, mixedCase.clientToken] {
+                let renewed = try await api.send(.put, "auth/token/renew-self", token: token, json: [:])
+                #expect(renewed.status == 200, "\(renewed.text)")
+            }
             #expect(try await api.send(.delete, "auth/jwt/role/ci", token: root).status == 204)
+            let orphaned = try await api.send(.put, "auth/token/renew-self", token: reply.clientToken, json: [:])
+            #expect(orphaned.errors == ["the role, user or certificate entry of this login no longer exists; not renewing"])
             #expect(try await login(api, jwt).text == #"{"errors":["role \"ci\" could not be found"]}"#)
 
             let records = try await harness.store.auditRecords(after: 0, limit: 10_000)

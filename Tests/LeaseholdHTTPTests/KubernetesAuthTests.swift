@@ -231,6 +231,16 @@ struct KubernetesAuthTests {
             let reply = try await login(api, good)
             #expect(reply.status == 200, "\(reply.text)")
             #expect(try await api.send(.get, "auth/token/lookup-self", token: reply.clientToken).data["display_name"] == "kubernetes-apps/web")
+            // Renewal finds the role the token logged in with, and refuses once it is gone.
+            let renewed = try await api.send(.put, "auth/token/renew-self", token: reply.clientToken, json: [:])
+            #expect(renewed.status == 200, "\(renewed.text)")
+            #expect(try await api.send(.delete, "auth/kubernetes/role/apps", token: root).status == 204)
+            let orphaned = try await api.send(.put, "auth/token/renew-self", token: reply.clientToken, json: [:])
+            #expect(orphaned.errors == ["the role, user or certificate entry of this login no longer exists; not renewing"])
+            try await api.send(.post, "auth/kubernetes/role/apps", token: root, json: [
+                "bound_service_account_names": ["web"], "bound_service_account_namespaces": ["*"], "audience": "leasehold",
+                "alias_name_source": "serviceaccount_name",
+            ])
 
             var expired = Self.claims(now)
             expired["exp"] = .int(Int(now.timeIntervalSince1970) - 120)
