@@ -32,12 +32,12 @@ public struct ClientCertificateConstraints: Sendable, Codable, Hashable {
     /// Allowed subject common names.
     public var commonNames: [String] = []
     /// Allowed names of any kind (Vault's deprecated `allowed_names`): the common name, a DNS or an email subject
-    /// alternative name.
-    public var names: [String] = []
+    /// alternative name (`nil`, like empty, is no constraint: entries stored before it existed have none).
+    public var names: [String]?
     /// Allowed DNS subject alternative names (any one matching suffices).
     public var dnsNames: [String] = []
-    /// Allowed email subject alternative names (any one matching suffices).
-    public var emailAddresses: [String] = []
+    /// Allowed email subject alternative names, any one matching sufficing (`nil` as for ``names``).
+    public var emailAddresses: [String]?
     /// Allowed URI subject alternative names, e.g. SPIFFE ids.
     public var uris: [String] = []
     /// Allowed organizational units.
@@ -49,26 +49,11 @@ public struct ClientCertificateConstraints: Sendable, Codable, Hashable {
         uris: [String] = [], organizationalUnits: [String] = []
     ) {
         self.commonNames = commonNames
-        self.names = names
+        self.names = names.isEmpty ? nil : names
         self.dnsNames = dnsNames
-        self.emailAddresses = emailAddresses
+        self.emailAddresses = emailAddresses.isEmpty ? nil : emailAddresses
         self.uris = uris
         self.organizationalUnits = organizationalUnits
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case commonNames, names, dnsNames, emailAddresses, uris, organizationalUnits
-    }
-
-    /// Decodes stored constraints; entries written before name and email constraints existed have none.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        commonNames = try container.decode([String].self, forKey: .commonNames)
-        names = try container.decodeIfPresent([String].self, forKey: .names) ?? []
-        dnsNames = try container.decode([String].self, forKey: .dnsNames)
-        emailAddresses = try container.decodeIfPresent([String].self, forKey: .emailAddresses) ?? []
-        uris = try container.decode([String].self, forKey: .uris)
-        organizationalUnits = try container.decode([String].self, forKey: .organizationalUnits)
     }
 }
 
@@ -167,9 +152,9 @@ public struct ClientCertificateVerifier: Sendable {
         let emailAddresses = names.compactMap { if case .rfc822Name(let address) = $0 { address } else { nil } }
         let checks: [(patterns: [String], values: [String], what: String)] = [
             (constraints.commonNames, [commonName], "common name"),
-            (constraints.names, [commonName] + dnsNames + emailAddresses, "name"),
+            (constraints.names ?? [], [commonName] + dnsNames + emailAddresses, "name"),
             (constraints.dnsNames, dnsNames, "DNS name"),
-            (constraints.emailAddresses, emailAddresses, "email address"),
+            (constraints.emailAddresses ?? [], emailAddresses, "email address"),
             (constraints.uris, names.compactMap { if case .uniformResourceIdentifier(let uri) = $0 { uri } else { nil } }, "URI"),
             (constraints.organizationalUnits, Self.attributes(.RDNAttributeType.organizationalUnitName, of: leaf), "organizational unit"),
         ]

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import LeaseholdCore
 import LeaseholdHTTP
+import LeaseholdService
 import NIOCore
 import Testing
 
@@ -114,6 +115,14 @@ struct RestrictionFieldTests {
                 #expect(try await login(here) == 400)
             }
         }
+    }
+
+    @Test func settingsStoredBeforeTheExplicitCapExistedStillDecode() throws {
+        let stored = #"{"policies":["app"],"ttl":60,"maxTTL":120,"period":0,"numUses":0,"noDefaultPolicy":false,"boundCIDRs":[],"environment":"default"}"#
+        let settings = try JSONDecoder().decode(TokenSettings.self, from: Data(stored.utf8))
+        #expect(settings.maxTTL == 120)
+        #expect(settings.explicitMaxTTL == nil)
+        #expect(settings.json["token_explicit_max_ttl"] == .int(0))
     }
 
     @Test func theSmallerOfTokenMaxTTLAndTokenExplicitMaxTTLCapsLoginTokens() async throws {

@@ -17,9 +17,9 @@ struct CertRole: Codable, Sendable {
         var fields = token.json
         fields["certificate"] = .string(certificate)
         fields["allowed_common_names"] = .strings(constraints.commonNames)
-        fields["allowed_names"] = .strings(constraints.names)
+        fields["allowed_names"] = .strings(constraints.names ?? [])
         fields["allowed_dns_sans"] = .strings(constraints.dnsNames)
-        fields["allowed_email_sans"] = .strings(constraints.emailAddresses)
+        fields["allowed_email_sans"] = .strings(constraints.emailAddresses ?? [])
         fields["allowed_uri_sans"] = .strings(constraints.uris)
         fields["allowed_organizational_units"] = .strings(constraints.organizationalUnits)
         fields["display_name"] = .string(displayName)

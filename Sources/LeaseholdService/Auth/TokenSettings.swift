@@ -9,8 +9,9 @@ public struct TokenSettings: Sendable, Codable, Hashable {
     public var ttl: Int64 = 0
     /// Cap on issued tokens' life, renewals included (`token_max_ttl`; 0: the system maximum).
     public var maxTTL: Int64 = 0
-    /// A second hard cap (`token_explicit_max_ttl`; 0: none); the smaller of the two applies.
-    public var explicitMaxTTL: Int64 = 0
+    /// A second hard cap (`token_explicit_max_ttl`; 0 or `nil`, as in settings stored before it existed: none); the
+    /// smaller of the two applies.
+    public var explicitMaxTTL: Int64?
     /// Period for periodic tokens (0: none).
     public var period: Int64 = 0
     /// Use limit (0: unlimited).
@@ -61,25 +62,7 @@ public struct TokenSettings: Sendable, Codable, Hashable {
 
     /// The cap issued tokens get: the smaller non-zero of `maxTTL` and `explicitMaxTTL` (0: none).
     var hardCap: Int64 {
-        [maxTTL, explicitMaxTTL].filter { $0 > 0 }.min() ?? 0
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case policies, ttl, maxTTL, explicitMaxTTL, period, numUses, noDefaultPolicy, boundCIDRs, environment
-    }
-
-    /// Decodes stored settings; those written before `explicitMaxTTL` existed have none.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        policies = try container.decode([String].self, forKey: .policies)
-        ttl = try container.decode(Int64.self, forKey: .ttl)
-        maxTTL = try container.decode(Int64.self, forKey: .maxTTL)
-        explicitMaxTTL = try container.decodeIfPresent(Int64.self, forKey: .explicitMaxTTL) ?? 0
-        period = try container.decode(Int64.self, forKey: .period)
-        numUses = try container.decode(Int.self, forKey: .numUses)
-        noDefaultPolicy = try container.decode(Bool.self, forKey: .noDefaultPolicy)
-        boundCIDRs = try container.decode([String].self, forKey: .boundCIDRs)
-        environment = try container.decode(String.self, forKey: .environment)
+        [maxTTL, explicitMaxTTL ?? 0].filter { $0 > 0 }.min() ?? 0
     }
 
     init() {}
@@ -88,7 +71,7 @@ public struct TokenSettings: Sendable, Codable, Hashable {
     public var json: [String: JSONValue] {
         [
             "token_policies": .strings(policies), "policies": .strings(policies), "token_ttl": .int(Int(ttl)),
-            "token_max_ttl": .int(Int(maxTTL)), "token_explicit_max_ttl": .int(Int(explicitMaxTTL)), "token_period": .int(Int(period)), "token_num_uses": .int(numUses),
+            "token_max_ttl": .int(Int(maxTTL)), "token_explicit_max_ttl": .int(Int(explicitMaxTTL ?? 0)), "token_period": .int(Int(period)), "token_num_uses": .int(numUses),
             "token_no_default_policy": .bool(noDefaultPolicy), "token_bound_cidrs": .strings(boundCIDRs),
             "token_type": "default", "environment": .string(environment),
         ]
