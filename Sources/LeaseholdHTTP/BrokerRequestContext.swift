@@ -32,7 +32,8 @@ public struct BrokerRequestContext: RequestContext {
 
     /// `ip:port` for IPv4, `[ip]:port` for IPv6 (so the port can be told from the address: CIDR bindings and the
     /// login throttle read the host part), and an IPv4-mapped IPv6 address (a dual-stack listener's IPv4 client,
-    /// `::ffff:10.1.2.3`) as the IPv4 address it is, so IPv4 blocks match it.
+    /// `::ffff:10.1.2.3`, as NIO spells it) as the IPv4 address it is, so one client has one throttle key and one
+    /// spelling in audit rows (CIDR blocks compare mapped addresses as IPv4 either way).
     public static func addressText(ip: String, port: Int) -> String {
         let lowercased = ip.lowercased()
         if lowercased.hasPrefix("::ffff:") {
