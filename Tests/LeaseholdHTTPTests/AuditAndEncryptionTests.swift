@@ -100,10 +100,7 @@ struct AuditAndEncryptionTests {
     /// the key is rotated (with its audit row) once that count reaches the threshold; the new term starts at zero,
     /// and a count the store could not take is kept for the next pass.
     @Test func theDataKeyIsRotatedWhenItsTermHasBeenUsedEnough() async throws {
-        let first = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40))
-        let initialized = try await first.broker.initializeForDevelopment(rootTokenID: nil)
-        let (root, unsealKey) = (initialized.rootToken.revealed, initialized.unsealKey.revealed)
-        let second = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40), sharingStoreOf: first)
+        let (first, second, root, unsealKey) = try await Self.twoInstancesRotatingAt40()
         let firstUsage = DataKeyUsageRecorder(broker: first.broker, logger: Logger(label: "test"))
         let secondUsage = DataKeyUsageRecorder(broker: second.broker, logger: Logger(label: "test"))
         #expect(try await secondUsage.recordUsage() == nil, "sealed: the count waits")
@@ -147,13 +144,19 @@ struct AuditAndEncryptionTests {
         }
     }
 
+    /// Two instances on one store that rotate the data key every 40 encryptions: the first initialized (for
+    /// development), the second still sealed; with the root token and the unseal key.
+    static func twoInstancesRotatingAt40() async throws -> (BrokerHarness, BrokerHarness, root: String, unsealKey: String) {
+        let first = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40))
+        let initialized = try await first.broker.initializeForDevelopment(rootTokenID: nil)
+        let second = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40), sharingStoreOf: first)
+        return (first, second, initialized.rootToken.revealed, initialized.unsealKey.revealed)
+    }
+
     /// Two instances at one term: once the first rotates, the second, still holding the old term, neither rotates
     /// again (each instance used to, one extra term per instance) nor replaces the new term's count with its own.
     @Test func anInstanceBehindARotationNeitherRotatesAgainNorResetsTheCount() async throws {
-        let first = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40))
-        let initialized = try await first.broker.initializeForDevelopment(rootTokenID: nil)
-        let (root, unsealKey) = (initialized.rootToken.revealed, initialized.unsealKey.revealed)
-        let second = try await BrokerHarness.make(dataKeyUsage: DataKeyUsage(rotationThreshold: 40), sharingStoreOf: first)
+        let (first, second, root, unsealKey) = try await Self.twoInstancesRotatingAt40()
         let firstUsage = DataKeyUsageRecorder(broker: first.broker, logger: Logger(label: "test"))
         let secondUsage = DataKeyUsageRecorder(broker: second.broker, logger: Logger(label: "test"))
         try await first.withClient { api in
